@@ -1,0 +1,22 @@
+@{
+    RootModule           = 'UsbRedir.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = 'd3e000f2-954d-4018-b22b-32f39eaff621'
+    Author               = 'UsbRedir developers'
+    CompanyName          = 'UsbRedir'
+    Copyright            = '(c) UsbRedir developers. MIT License.'
+    Description          = 'Share USB devices over the network with the usbredir protocol: export local, virtual or remote devices and plug received devices into a virtual host controller.'
+    CompatiblePSEditions = @('Core')
+    PowerShellVersion    = '7.4'
+    FormatsToProcess     = @('UsbRedir.format.ps1xml')
+    CmdletsToExport      = @()
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('USB', 'usbredir', 'VHCI', 'QEMU', 'Linux', 'PSEdition_Core')
+            ProjectUri = 'https://example.invalid/usbredir'
+        }
+    }
+}
