@@ -1,0 +1,134 @@
+using System.Net.Sockets;
+
+namespace UsbRedir.Transport;
+
+/// <summary>
+/// Moves bytes between a connected stream (a TCP socket, a unix socket, a virtio-serial port) and a
+/// sans-IO protocol engine: a read loop hands every received chunk to a callback, a write loop drains a
+/// bounded <see cref="SendQueue"/>. Either loop ending (peer closed, I/O error, <see cref="Close"/>) ends both,
+/// and <see cref="Completion"/> says why.
+/// </summary>
+public sealed class ByteStreamConnection : IAsyncDisposable
+{
+    private readonly Stream _stream;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _bytesSent;
+    private long _bytesReceived;
+    private int _started;
+
+    public ByteStreamConnection(Stream stream, string peer, int maxQueuedBytes = 8 * 1024 * 1024)
+    {
+        _stream = stream;
+        Peer = peer;
+        Outgoing = new SendQueue(maxQueuedBytes);
+    }
+
+    public static ByteStreamConnection FromSocket(Socket socket, int maxQueuedBytes = 8 * 1024 * 1024) =>
+        new(new NetworkStream(socket, ownsSocket: true), socket.RemoteEndPoint?.ToString() ?? "?", maxQueuedBytes);
+
+    /// <summary>Who is on the other end, for display and logs.</summary>
+    public string Peer { get; }
+
+    public SendQueue Outgoing { get; }
+
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Completes when the connection has ended: null for an orderly close, else the reason.</summary>
+    public Task<Exception?> Completion => _completion.Task;
+
+    /// <summary>
+    /// Starts both loops. <paramref name="onReceived"/> runs on the read loop, one chunk at a time, and must not
+    /// keep the memory after it returns; if it throws, the connection closes with that exception.
+    /// </summary>
+    public void Start(Func<ReadOnlyMemory<byte>, ValueTask> onReceived)
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+            throw new InvalidOperationException("The connection was already started.");
+        _ = Task.Run(() => ReadLoopAsync(onReceived));
+        _ = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Ends the connection; queued bytes are still written first when <paramref name="reason"/> is null.</summary>
+    public void Close(Exception? reason = null)
+    {
+        Outgoing.Close(reason ?? new IOException("closed locally"));
+        if (reason is not null)
+            Finish(reason);
+    }
+
+    private async Task ReadLoopAsync(Func<ReadOnlyMemory<byte>, ValueTask> onReceived)
+    {
+        var buffer = new byte[256 * 1024];
+        try
+        {
+            while (true)
+            {
+                var n = await _stream.ReadAsync(buffer, _stop.Token);
+                if (n == 0)
+                {
+                    Finish(null);
+                    return;
+                }
+                Interlocked.Add(ref _bytesReceived, n);
+                await onReceived(buffer.AsMemory(0, n));
+            }
+        }
+        catch (Exception e)
+        {
+            Finish(e);
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var chunk = await Outgoing.DequeueAsync(_stop.Token);
+                if (chunk.Buffer is null)
+                {
+                    Finish(null); // closed locally and drained
+                    return;
+                }
+                try
+                {
+                    await _stream.WriteAsync(chunk.Buffer.AsMemory(0, chunk.Length), _stop.Token);
+                    Interlocked.Add(ref _bytesSent, chunk.Length);
+                }
+                finally
+                {
+                    Outgoing.Release(chunk);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Finish(e);
+        }
+    }
+
+    private void Finish(Exception? reason)
+    {
+        if (reason is OperationCanceledException && _stop.IsCancellationRequested)
+            reason = null;
+        if (!_completion.TrySetResult(reason))
+            return;
+        Outgoing.Close(reason ?? new IOException("the connection was closed"));
+        _stop.Cancel();
+        try { _stream.Dispose(); } catch (IOException) { } catch (SocketException) { }
+    }
+
+    /// <summary>Closes, giving queued bytes a moment to drain before the stream is torn down.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Close(null);
+        if (_started != 0)
+            await Task.WhenAny(Completion, Task.Delay(TimeSpan.FromSeconds(2)));
+        Finish(null);
+        _stop.Dispose();
+    }
+}

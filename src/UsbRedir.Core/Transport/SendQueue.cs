@@ -1,0 +1,130 @@
+using System.Buffers;
+
+namespace UsbRedir.Transport;
+
+/// <summary>
+/// A bounded queue of outgoing byte chunks between producers (a session answering transfers) and the
+/// single writer that drains it to the socket. When more than <see cref="MaxBytes"/> are queued,
+/// <see cref="EnqueueAsync"/> waits (back-pressure reaches the device side instead of memory growing without
+/// bound) and <see cref="TryEnqueue"/> refuses (for stream data the usbredir reference drops when the peer is slow).
+/// </summary>
+public sealed class SendQueue
+{
+    private readonly object _gate = new();
+    private readonly Queue<(byte[] Buffer, int Length)> _chunks = new();
+    private TaskCompletionSource _space = NewSignal();
+    private TaskCompletionSource _data = NewSignal();
+    private Exception? _closed;
+
+    public SendQueue(int maxBytes = 8 * 1024 * 1024)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
+        MaxBytes = maxBytes;
+    }
+
+    public int MaxBytes { get; }
+
+    public int QueuedBytes { get; private set; }
+
+    public int QueuedChunks { get { lock (_gate) return _chunks.Count; } }
+
+    /// <summary>Copies <paramref name="data"/> into the queue, waiting while the queue is full. An empty queue always accepts one chunk, however large.</summary>
+    public async ValueTask EnqueueAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                ThrowIfClosed();
+                if (QueuedBytes == 0 || QueuedBytes + data.Length <= MaxBytes)
+                {
+                    Add(data.Span);
+                    return;
+                }
+                wait = _space.Task;
+            }
+            await wait.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Queues <paramref name="data"/> only if it fits now; false means the peer is not keeping up.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> data)
+    {
+        lock (_gate)
+        {
+            ThrowIfClosed();
+            if (QueuedBytes != 0 && QueuedBytes + data.Length > MaxBytes)
+                return false;
+            Add(data);
+            return true;
+        }
+    }
+
+    /// <summary>Takes the next chunk (waiting for one); returns default when the queue was closed and drained.
+    /// The caller writes it and then calls <see cref="Release"/>.</summary>
+    public async ValueTask<(byte[] Buffer, int Length)> DequeueAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (_chunks.Count > 0)
+                    return _chunks.Dequeue();
+                if (_closed is not null)
+                    return default;
+                wait = _data.Task;
+            }
+            await wait.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Returns a written chunk's buffer and frees its space for waiting producers.</summary>
+    public void Release((byte[] Buffer, int Length) chunk)
+    {
+        ArrayPool<byte>.Shared.Return(chunk.Buffer);
+        TaskCompletionSource space;
+        lock (_gate)
+        {
+            QueuedBytes -= chunk.Length;
+            space = _space;
+            _space = NewSignal();
+        }
+        space.TrySetResult();
+    }
+
+    /// <summary>Refuses further chunks; producers waiting for space fail with <paramref name="reason"/>. Queued chunks may still be drained.</summary>
+    public void Close(Exception reason)
+    {
+        TaskCompletionSource space, data;
+        lock (_gate)
+        {
+            _closed ??= reason;
+            space = _space;
+            data = _data;
+        }
+        space.TrySetResult();
+        data.TrySetResult();
+    }
+
+    private void Add(ReadOnlySpan<byte> data)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(data.Length, 1));
+        data.CopyTo(buffer);
+        _chunks.Enqueue((buffer, data.Length));
+        QueuedBytes += data.Length;
+        var signal = _data;
+        _data = NewSignal();
+        signal.TrySetResult();
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed is not null)
+            throw new UsbRedirException("ConnectionClosed", UsbRedirErrorCategory.ConnectionError,
+                $"The connection is closed: {_closed.Message}", null, null, _closed);
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
