@@ -1,0 +1,92 @@
+using System.Buffers.Binary;
+using UsbRedir.Devices;
+
+namespace UsbRedir.Sessions;
+
+/// <summary>
+/// What the usbredir host role reports about a device's active configuration: the interfaces
+/// (interface_info) and, per endpoint index, type, interval, owning interface, max packet size and
+/// streams (ep_info). Built from raw descriptors the way usbredirhost does it, tolerating the broken
+/// descriptors real devices ship (bad lengths are skipped, nothing reads past the buffer).
+/// </summary>
+public sealed class DeviceLayout
+{
+    /// <summary>usbredir allows at most 32 interfaces (the arrays in interface_info).</summary>
+    public const int MaxInterfaces = 32;
+
+    /// <summary>Endpoint index as usbredir numbers them: OUT 0–15 are 0–15, IN 0x80–0x8F are 16–31.</summary>
+    public static int EndpointIndex(byte address) => (address & 0x0F) | ((address & 0x80) >> 3);
+
+    public static byte EndpointAddress(int index) => (byte)((index & 0x0F) | ((index & 0x10) << 3));
+
+    public DeviceLayout()
+    {
+        Array.Fill(EndpointType, UsbEndpointType.Invalid);
+        // EP0 is a control endpoint in both directions.
+        EndpointType[0] = EndpointType[16] = UsbEndpointType.Control;
+    }
+
+    public List<InterfaceEntry> Interfaces { get; } = [];
+
+    public UsbEndpointType[] EndpointType { get; } = new UsbEndpointType[32];
+    public byte[] EndpointInterval { get; } = new byte[32];
+    public byte[] EndpointInterface { get; } = new byte[32];
+    public ushort[] EndpointMaxPacketSize { get; } = new ushort[32];
+    public uint[] EndpointMaxStreams { get; } = new uint[32];
+
+    public readonly record struct InterfaceEntry(byte Number, byte AlternateSetting, byte Class, byte SubClass, byte Protocol);
+
+    /// <summary>
+    /// Reads a configuration descriptor, taking for each interface the alternate setting <paramref name="alternateOf"/> names.
+    /// <paramref name="ep0MaxPacketSize"/> is bMaxPacketSize0 from the device descriptor.
+    /// </summary>
+    public static DeviceLayout FromConfiguration(ReadOnlySpan<byte> configuration, Func<byte, byte> alternateOf, UsbSpeed speed, byte ep0MaxPacketSize)
+    {
+        var layout = new DeviceLayout();
+        layout.EndpointMaxPacketSize[0] = layout.EndpointMaxPacketSize[16] = ep0MaxPacketSize;
+        var seen = new HashSet<byte>();
+        var inSelectedAlt = false;
+        byte currentInterface = 0;
+        int lastEndpointIndex = -1;
+        var offset = 0;
+        while (offset + 2 <= configuration.Length)
+        {
+            int length = configuration[offset];
+            var type = configuration[offset + 1];
+            if (length < 2 || offset + length > configuration.Length)
+                break; // a corrupt descriptor ends the walk, as in libusb
+            var d = configuration.Slice(offset, length);
+            switch (type)
+            {
+                case 4 when length >= 9: // INTERFACE
+                    currentInterface = d[2];
+                    inSelectedAlt = d[3] == alternateOf(currentInterface);
+                    lastEndpointIndex = -1;
+                    if (inSelectedAlt && seen.Add(currentInterface) && layout.Interfaces.Count < MaxInterfaces)
+                        layout.Interfaces.Add(new InterfaceEntry(d[2], d[3], d[5], d[6], d[7]));
+                    break;
+                case 5 when length >= 7 && inSelectedAlt: // ENDPOINT
+                    var address = d[2];
+                    var index = EndpointIndex(address);
+                    var wMaxPacketSize = BinaryPrimitives.ReadUInt16LittleEndian(d[4..]);
+                    var epType = (UsbEndpointType)(d[3] & 0x03);
+                    layout.EndpointType[index] = epType;
+                    layout.EndpointInterval[index] = d[6];
+                    layout.EndpointInterface[index] = currentInterface;
+                    var size = wMaxPacketSize & 0x7FF;
+                    // High-speed high-bandwidth iso moves up to 3 packets per microframe (bits 11-12).
+                    if (speed == UsbSpeed.High && epType == UsbEndpointType.Isochronous)
+                        size *= 1 + ((wMaxPacketSize >> 11) & 0x3);
+                    layout.EndpointMaxPacketSize[index] = (ushort)size;
+                    lastEndpointIndex = index;
+                    break;
+                case 0x30 when length >= 6 && inSelectedAlt && lastEndpointIndex >= 0: // SUPERSPEED ENDPOINT COMPANION
+                    if (layout.EndpointType[lastEndpointIndex] == UsbEndpointType.Bulk)
+                        layout.EndpointMaxStreams[lastEndpointIndex] = 1u << (d[3] & 0x1F);
+                    break;
+            }
+            offset += length;
+        }
+        return layout;
+    }
+}
