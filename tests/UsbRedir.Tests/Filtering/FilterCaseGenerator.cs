@@ -16,7 +16,7 @@ internal sealed class FilterCaseGenerator(int seed)
     public static readonly (string Token, string Rule)[] SeparatorSets =
     [
         (",", "|"), (":", "|"), (",;", " \t\n"), (" ", "\n"), (",", ",|"), ("|", ","), (":,", "|;"), ("x", "|"),
-        ("0", "|"), ("-", "|"), ("\t", "\r\n"), (",", ""), ("", "|"),
+        ("0", "|"), ("-", "|"), ("\t", "\r\n"), (",", ""), ("", "|"), ("\0,", "|"), (",", "\0|"),
     ];
 
     private static readonly string[] OddTokens =

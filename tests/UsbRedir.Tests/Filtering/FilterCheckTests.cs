@@ -144,3 +144,77 @@ public sealed class FilterCheckTests
             Assert.Throws<UsbRedirException>(() => UsbRedirFilterInterface.Parse("3/0")).ErrorId);
     }
 }
+
+/// <summary>Building the check's input from raw descriptors, as usbredirhost does before redirecting.</summary>
+public sealed class FilterDeviceDescriptorTests
+{
+    // A headset-like device: class 0, 0x0d8c:0x0014 bcdDevice 1.00.
+    private static readonly byte[] DeviceDescriptor =
+        [18, 1, 0x00, 0x02, 0x00, 0x00, 0x00, 64, 0x8c, 0x0d, 0x14, 0x00, 0x00, 0x01, 1, 2, 0, 1];
+
+    private static byte[] Configuration(params byte[][] descriptors)
+    {
+        var body = descriptors.SelectMany(d => d).ToArray();
+        var total = 9 + body.Length;
+        byte[] header = [9, 2, (byte)total, (byte)(total >> 8), 2, 1, 0, 0x80, 50];
+        return [.. header, .. body];
+    }
+
+    private static byte[] Interface(byte number, byte alt, byte cls, byte sub, byte proto) => [9, 4, number, alt, 0, cls, sub, proto, 0];
+
+    [Fact]
+    public void InterfacesComeFromTheFirstAlternateSettingOfEach()
+    {
+        var config = Configuration(
+            Interface(0, 0, 1, 1, 0),
+            Interface(1, 0, 1, 2, 0), [7, 5, 0x01, 1, 0xc0, 0, 1], Interface(1, 1, 1, 2, 0xaa),
+            Interface(2, 0, 3, 0, 0), [7, 5, 0x83, 3, 8, 0, 10]);
+        var device = UsbRedirFilterDevice.FromDescriptors(DeviceDescriptor, config);
+        Assert.Equal("00:0d8c:0014:0100 [01/01/00 01/02/00 03/00/00]", device.ToString());
+        // The headset's volume keys are skipped, so blocking HID leaves the headset allowed.
+        Assert.True(UsbRedirFilter.Check(UsbRedirFilter.Parse("0x03,-1,-1,-1,0|-1,-1,-1,-1,1"), device).IsAllowed);
+    }
+
+    [Fact]
+    public void AUsbDeviceIsDescribedByItsActiveConfiguration()
+    {
+        var storage = Configuration(Interface(0, 0, 8, 6, 0x50));
+        storage[5] = 1;
+        var printer = Configuration(Interface(0, 0, 7, 1, 2));
+        printer[5] = 2;
+        var device = new DescriptorOnlyDevice(DeviceDescriptor, [storage, printer]) { ActiveConfiguration = 2 };
+        Assert.Equal(new UsbRedirFilterInterface(7, 1, 2), UsbRedirFilterDevice.FromUsbDevice(device).Interfaces.Single());
+        device.ActiveConfiguration = 0;
+        Assert.Empty(UsbRedirFilterDevice.FromUsbDevice(device).Interfaces);
+    }
+
+    /// <summary>Only the descriptor side of a device; the filter never transfers.</summary>
+    private sealed class DescriptorOnlyDevice(byte[] deviceDescriptor, byte[][] configurations) : UsbRedir.Devices.IUsbDevice
+    {
+        public string Description => "descriptor-only test device";
+        public UsbRedir.Devices.UsbSpeed Speed => UsbRedir.Devices.UsbSpeed.High;
+        public ReadOnlyMemory<byte> DeviceDescriptor => deviceDescriptor;
+        public IReadOnlyList<ReadOnlyMemory<byte>> ConfigurationDescriptors => configurations.Select(c => (ReadOnlyMemory<byte>)c).ToList();
+        public byte ActiveConfiguration { get; set; }
+        public CancellationToken Gone => CancellationToken.None;
+        public byte GetAlternateSetting(byte interfaceNumber) => 0;
+        public Task<UsbRedir.Devices.UsbStatus> SetConfigurationAsync(byte configurationValue, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<UsbRedir.Devices.UsbStatus> SetAlternateSettingAsync(byte interfaceNumber, byte alternateSetting, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<UsbRedir.Devices.UsbTransferResult> ControlTransferAsync(UsbRedir.Devices.UsbSetupPacket setup, Memory<byte> data, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<UsbRedir.Devices.UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<UsbRedir.Devices.UsbStatus> ClearHaltAsync(byte endpoint, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<UsbRedir.Devices.UsbStatus> ResetAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public void CorruptOrMissingConfigurationsAreToleratedButNotBadDeviceDescriptors()
+    {
+        var truncated = Configuration(Interface(0, 0, 8, 6, 0x50), [9, 4, 1]); // last descriptor runs past the end
+        Assert.Single(UsbRedirFilterDevice.FromDescriptors(DeviceDescriptor, truncated).Interfaces);
+        Assert.Empty(UsbRedirFilterDevice.FromDescriptors(DeviceDescriptor, []).Interfaces);
+        var e = Assert.Throws<UsbRedirException>(() => UsbRedirFilterDevice.FromDescriptors(DeviceDescriptor.AsSpan(0, 8), []));
+        Assert.Equal(UsbRedirFilterErrorIds.FilterDeviceInvalid, e.ErrorId);
+        Assert.Equal(UsbRedirErrorCategory.InvalidData, e.Category);
+    }
+}
