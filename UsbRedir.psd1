@@ -9,7 +9,12 @@
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('UsbRedir.format.ps1xml')
-    CmdletsToExport      = @()
+    CmdletsToExport      = @(
+        'ConvertFrom-UsbRedirFilter'
+        'ConvertTo-UsbRedirFilter'
+        'New-UsbRedirFilterRule'
+        'Test-UsbRedirFilter'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
