@@ -25,11 +25,11 @@ public sealed record CmdletMetadata(
     {
         get
         {
-            var named = Parameters.SelectMany(p => p.Sets).Select(s => s.SetName).Where(n => n != AllParameterSets)
-                .Distinct().ToList();
-            if (named.Count == 0)
-                return [DefaultParameterSetName ?? AllParameterSets];
-            return named;
+            // A default set may hold only all-sets parameters (e.g. a no-argument form); PowerShell still creates it.
+            var named = Parameters.SelectMany(p => p.Sets).Select(s => s.SetName)
+                .Append(DefaultParameterSetName ?? AllParameterSets)
+                .Where(n => n != AllParameterSets).Distinct().ToList();
+            return named.Count == 0 ? [AllParameterSets] : named;
         }
     }
 
