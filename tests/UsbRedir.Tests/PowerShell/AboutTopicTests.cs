@@ -35,7 +35,7 @@ public class AboutTopicTests
             if (line.Contains('\t'))
                 violations.Add($"line {number} has a tab");
         }
-        Assert.Empty(violations);
+        Violations.None(violations);
     }
 
     [Fact]
@@ -44,8 +44,8 @@ public class AboutTopicTests
         var text = string.Join("\n", Lines);
         var exported = PublishedModule.Cmdlets.Select(c => c.Name).ToHashSet();
         var mentioned = Regex.Matches(text, @"\b[A-Z][a-z]+(?:[A-Z][a-z]+)?-(?:Usb|Vhci)[A-Za-z]*\b").Select(m => m.Value).ToHashSet();
-        Assert.Empty(exported.Except(mentioned).Select(n => $"{n} is not described in about_UsbRedir"));
-        Assert.Empty(mentioned.Except(exported).Select(n => $"about_UsbRedir names {n}, which the module does not have"));
+        Violations.None(exported.Except(mentioned).Select(n => $"{n} is not described in about_UsbRedir"));
+        Violations.None(mentioned.Except(exported).Select(n => $"about_UsbRedir names {n}, which the module does not have"));
         Assert.Contains("usbredir filter", text);
     }
 }

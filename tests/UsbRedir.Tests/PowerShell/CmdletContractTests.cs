@@ -54,7 +54,7 @@ public class CmdletContractTests
             .Select(f => (string)f.GetRawConstantValue()!)
             .ToHashSet(StringComparer.Ordinal);
         Assert.Contains("ConvertFrom", approved);
-        Assert.Empty(Cmdlets.Where(c => !approved.Contains(c.Verb)).Select(c => $"{c}: '{c.Verb}' is not an approved verb"));
+        Violations.None(Cmdlets.Where(c => !approved.Contains(c.Verb)).Select(c => $"{c}: '{c.Verb}' is not an approved verb"));
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public class CmdletContractTests
                 !System.Text.RegularExpressions.Regex.IsMatch(c.Noun, "^(Usb|Vhci)([A-Z][a-z0-9]*)*$")
                 || (c.Noun.EndsWith('s') && !c.Noun.EndsWith("ss", StringComparison.Ordinal) && !c.Noun.EndsWith("us", StringComparison.Ordinal)))
             .Select(c => $"{c}: noun '{c.Noun}' must be singular PascalCase starting with Usb or Vhci");
-        Assert.Empty(violations);
+        Violations.None(violations);
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public class CmdletContractTests
             if (c.Type.BaseType?.FullName != "UsbRedir.PowerShell.UsbRedirCmdlet")
                 violations.Add($"{c}: must derive from UsbRedirCmdlet (error mapping and Ctrl+C handling live there)");
         }
-        Assert.Empty(violations);
+        Violations.None(violations);
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public class CmdletContractTests
     {
         var violations = Cmdlets.Where(c => c.OutputTypes.Count == 0).Select(c => $"{c}: no [OutputType]")
             .Concat(Cmdlets.SelectMany(c => c.OutputTypes.Where(t => !t.IsPublic).Select(t => $"{c}: output type {t} is not public")));
-        Assert.Empty(violations);
+        Violations.None(violations);
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public class CmdletContractTests
         var violations = Cmdlets
             .Where(c => StateChangingVerbs.Contains(c.Verb) && !c.SupportsShouldProcess && !InMemoryOnly.ContainsKey(c.Name))
             .Select(c => $"{c}: a {c.Verb} cmdlet must set SupportsShouldProcess = true and call ShouldProcess before each change");
-        Assert.Empty(violations);
+        Violations.None(violations);
         // The exemptions must still be real, state-free cmdlets of this module.
         foreach (var name in InMemoryOnly.Keys)
             Assert.Contains(Cmdlets, c => c.Name == name && !c.SupportsShouldProcess);
@@ -120,7 +120,7 @@ public class CmdletContractTests
                     violations.Add($"{c} -{p}: needs a public getter and setter");
             }
         }
-        Assert.Empty(violations);
+        Violations.None(violations);
     }
 
     [Fact]
@@ -144,6 +144,6 @@ public class CmdletContractTests
                     violations.Add($"{c} [{set}]: position {clash.Key} used by {string.Join(", ", clash.Select(m => m.Parameter.Name))}");
             }
         }
-        Assert.Empty(violations);
+        Violations.None(violations);
     }
 }

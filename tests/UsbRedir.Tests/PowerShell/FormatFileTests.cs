@@ -63,7 +63,7 @@ public class FormatFileTests
             }
         }
         violations.AddRange(views.GroupBy(v => (string?)v.Element("Name")).Where(g => g.Count() > 1).Select(g => $"view name {g.Key} repeated"));
-        Assert.Empty(violations);
+        Violations.None(violations);
     }
 
     [Fact]
@@ -74,6 +74,6 @@ public class FormatFileTests
             .SelectMany(c => c.OutputTypes.Select(t => (Cmdlet: c, Type: t)))
             .Where(x => x.Type.Namespace?.StartsWith("UsbRedir", StringComparison.Ordinal) == true && !viewed.Contains(x.Type.FullName!))
             .Select(x => $"{x.Cmdlet} writes {x.Type.FullName}, which has no view in UsbRedir.format.ps1xml");
-        Assert.Empty(missing);
+        Violations.None(missing);
     }
 }
