@@ -49,10 +49,13 @@ internal static class FilterInput
                 ClassByte(item, "Class", property), ClassByte(item, "SubClass", property), ClassByte(item, "Protocol", property)),
         }).ToArray();
 
-    /// <summary>Arrays and collections give their items (PSObject wrappers their base objects); a string is one item.</summary>
+    /// <summary>
+    /// Arrays and collections give their items, PSObject wrappers their base objects; a string is one item. A
+    /// [pscustomobject] stays wrapped: its properties live on the wrapper, its base object is an empty placeholder.
+    /// </summary>
     public static IEnumerable<object?> Flatten(object? input)
     {
-        var value = input is PSObject wrapped ? wrapped.BaseObject : input;
+        var value = input is PSObject wrapped && wrapped.BaseObject is not PSCustomObject ? wrapped.BaseObject : input;
         if (value is IEnumerable many and not string)
         {
             foreach (var item in many)
