@@ -8,6 +8,7 @@ internal static class Program
     /// <summary>Every subcommand, in the order `--help` lists them.</summary>
     internal static IReadOnlyList<ICliCommand> Commands { get; } =
     [
+        new Commands.FilterCommand(),
     ];
 
     public static async Task<int> Main(string[] args)

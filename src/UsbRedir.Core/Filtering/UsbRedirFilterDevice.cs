@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using UsbRedir.Devices;
+
 namespace UsbRedir.Filtering;
 
 /// <summary>
@@ -54,5 +57,48 @@ public sealed class UsbRedirFilterDevice
         return new UsbRedirFilterDevice(DeviceText.Byte(parts[0], text, "class"), 0, 0,
             DeviceText.Word(parts[1], text, "vendor"), DeviceText.Word(parts[2], text, "product"),
             DeviceText.Word(parts[3], text, "version"), interfaces);
+    }
+
+    /// <summary>
+    /// Builds the description from raw descriptors the way usbredirhost's filter check does: ids, class and
+    /// bcdDevice from the 18-byte device descriptor; for each interface of the active configuration, its first
+    /// alternate setting (libusb's altsetting[0]). Pass an empty configuration for an unconfigured device.
+    /// Corrupt descriptor lengths end the walk (as in libusb); at most 32 interfaces are read.
+    /// </summary>
+    /// <exception cref="UsbRedirException">FilterDeviceInvalid when the device descriptor is not a device descriptor.</exception>
+    public static UsbRedirFilterDevice FromDescriptors(ReadOnlySpan<byte> deviceDescriptor, ReadOnlySpan<byte> activeConfiguration)
+    {
+        if (deviceDescriptor.Length < 18 || deviceDescriptor[1] != 1)
+            throw new UsbRedirException(UsbRedirFilterErrorIds.FilterDeviceInvalid, UsbRedirErrorCategory.InvalidData,
+                $"Cannot check the filter: the device descriptor is {deviceDescriptor.Length} bytes"
+                + (deviceDescriptor.Length >= 2 ? $" of type {deviceDescriptor[1]}" : "") + ", not an 18-byte device descriptor (type 1).",
+                "Re-plug the device or check its driver; its descriptors could not be read correctly.");
+        var interfaces = new List<UsbRedirFilterInterface>();
+        var seen = new HashSet<byte>();
+        for (var offset = 0; offset + 2 <= activeConfiguration.Length && interfaces.Count < 32;)
+        {
+            int length = activeConfiguration[offset];
+            if (length < 2 || offset + length > activeConfiguration.Length)
+                break;
+            var d = activeConfiguration.Slice(offset, length);
+            if (d[1] == 4 && length >= 9 && seen.Add(d[2]))
+                interfaces.Add(new UsbRedirFilterInterface(d[5], d[6], d[7]));
+            offset += length;
+        }
+        return new UsbRedirFilterDevice(deviceDescriptor[4], deviceDescriptor[5], deviceDescriptor[6],
+            BinaryPrimitives.ReadUInt16LittleEndian(deviceDescriptor[8..]), BinaryPrimitives.ReadUInt16LittleEndian(deviceDescriptor[10..]),
+            BinaryPrimitives.ReadUInt16LittleEndian(deviceDescriptor[12..]), interfaces.ToArray());
+    }
+
+    /// <summary>
+    /// The description of an <see cref="IUsbDevice"/>: its device descriptor and the configuration descriptor whose
+    /// bConfigurationValue is <see cref="IUsbDevice.ActiveConfiguration"/> (none when unconfigured).
+    /// </summary>
+    public static UsbRedirFilterDevice FromUsbDevice(IUsbDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var active = device.ConfigurationDescriptors.FirstOrDefault(c => c.Length >= 6 && device.ActiveConfiguration != 0
+            && c.Span[5] == device.ActiveConfiguration);
+        return FromDescriptors(device.DeviceDescriptor.Span, active.Span);
     }
 }
