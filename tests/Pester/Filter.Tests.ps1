@@ -1,6 +1,6 @@
 # The filter cmdlets in a real pwsh: parameter binding, pipelines, output and error ids.
 BeforeAll {
-    Import-Module (Join-Path $env:USBREDIR_MODULE_PATH 'UsbRedir.psd1') -Force
+    Import-Module (Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1') -Force
     $RuleType = [UsbRedir.Filtering.UsbRedirFilterRule]
 }
 
@@ -122,7 +122,7 @@ Describe 'New-UsbRedirFilterRule' {
 
 Describe 'Test-UsbRedirFilter' {
     It 'allows a device whose interface an allow rule matches' {
-        $result = Test-UsbRedirFilter '0x08,-1,-1,-1,1|-1,-1,-1,-1,0' -VendorId 0x0781 -ProductId 0x5567 -Interface 08/06/50
+        $result = Test-UsbRedirFilter '0x08,-1,-1,-1,1|-1,-1,-1,-1,0' -VendorId 0x0781 -ProductId 0x5567 -Interface '08/06/50'
         $result | Should -BeOfType ([UsbRedir.PowerShell.Filtering.UsbRedirFilterTestResult])
         $result.Allowed | Should -BeTrue
         $result.Result | Should -Be 'Allowed'
@@ -131,7 +131,7 @@ Describe 'Test-UsbRedirFilter' {
     }
 
     It 'names the rule and pass that deny a device' {
-        $result = Test-UsbRedirFilter '0x03,-1,-1,-1,0|-1,-1,-1,-1,1' -VendorId 0x046d -ProductId 0xc52b -Interface 03/01/01, 03/01/02
+        $result = Test-UsbRedirFilter '0x03,-1,-1,-1,0|-1,-1,-1,-1,1' -VendorId 0x046d -ProductId 0xc52b -Interface '03/01/01', '03/01/02'
         $result.Allowed | Should -BeFalse
         $result.Result | Should -Be 'Denied'
         $result.Code | Should -Be -1
@@ -152,8 +152,8 @@ Describe 'Test-UsbRedirFilter' {
 
     It 'skips non-boot HID interfaces unless told not to' {
         $filter = '0x03,-1,-1,-1,0|-1,-1,-1,-1,1'
-        (Test-UsbRedirFilter $filter -VendorId 1 -ProductId 2 -Interface 01/01/00, 03/00/00).Allowed | Should -BeTrue
-        (Test-UsbRedirFilter $filter -VendorId 1 -ProductId 2 -Interface 01/01/00, 03/00/00 -DontSkipNonBootHid).Allowed | Should -BeFalse
+        (Test-UsbRedirFilter $filter -VendorId 1 -ProductId 2 -Interface '01/01/00', '03/00/00').Allowed | Should -BeTrue
+        (Test-UsbRedirFilter $filter -VendorId 1 -ProductId 2 -Interface '01/01/00', '03/00/00' -DontSkipNonBootHid).Allowed | Should -BeFalse
     }
 
     It 'checks every device piped in, binding by property name' {

@@ -10,7 +10,7 @@ Describe 'Committed MAML against PlatyPS' -Skip:(-not $platyPS) {
         $repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
         $markdown = Get-ChildItem (Join-Path $repo 'docs/help') -Filter '*.md'
         $outFolder = Join-Path $TestDrive 'maml'
-        $markdown.FullName | Import-MarkdownCommandHelp | Export-MamlCommandHelp -OutputFolder $outFolder -Force | Out-Null
+        $markdown.FullName | Import-MarkdownCommandHelp | Export-MamlCommandHelp -OutputFolder $outFolder | Out-Null
         $generatedFile = Get-ChildItem $outFolder -Recurse -Filter 'UsbRedir.dll-Help.xml' | Select-Object -First 1
 
         function Read-Maml([string] $Path) {

@@ -1,17 +1,17 @@
 # The module as PowerShell sees it: exports, help, the about topic, formatting and error records.
 BeforeDiscovery {
-    $manifest = Import-PowerShellDataFile (Join-Path $env:USBREDIR_MODULE_PATH 'UsbRedir.psd1')
+    $manifest = Import-PowerShellDataFile (Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1')
     $commandCases = $manifest.CmdletsToExport | ForEach-Object { @{ Name = $_ } }
 }
 
 BeforeAll {
-    Import-Module (Join-Path $env:USBREDIR_MODULE_PATH 'UsbRedir.psd1') -Force
-    $manifest = Import-PowerShellDataFile (Join-Path $env:USBREDIR_MODULE_PATH 'UsbRedir.psd1')
+    Import-Module (Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1') -Force
+    $manifest = Import-PowerShellDataFile (Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1')
 }
 
 Describe 'UsbRedir module' {
     It 'imports from the built folder' {
-        (Get-Module UsbRedir).ModuleBase | Should -Be $env:USBREDIR_MODULE_PATH
+        (Get-Module UsbRedir).ModuleBase | Should -Be (Resolve-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir'))).Path
     }
 
     It 'exports exactly the cmdlets of its manifest' {
