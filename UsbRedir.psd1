@@ -20,8 +20,8 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('USB', 'usbredir', 'VHCI', 'QEMU', 'Linux', 'PSEdition_Core')
-            ProjectUri = 'https://example.invalid/usbredir'
+            # No ProjectUri/LicenseUri until the project has real addresses for them.
+            Tags = @('USB', 'usbredir', 'VHCI', 'QEMU', 'libvirt', 'Linux', 'PSEdition_Core')
         }
     }
 }
