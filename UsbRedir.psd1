@@ -10,9 +10,9 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('UsbRedir.format.ps1xml')
     CmdletsToExport      = @(
-        'ConvertFrom-UsbRedirFilter'
-        'ConvertTo-UsbRedirFilter'
-        'New-UsbRedirFilterRule'
+        'ConvertFrom-UsbRedirFilter',
+        'ConvertTo-UsbRedirFilter',
+        'New-UsbRedirFilterRule',
         'Test-UsbRedirFilter'
     )
     FunctionsToExport    = @()
