@@ -69,15 +69,18 @@ public static class UsbRedirFilter
             : Verify(list);
         if (error is not null)
             return false;
-        var output = new List<byte>(28 * list.Count);
+        // C writes the first byte of each set; a .NET string cannot hold half a UTF-8 sequence, so a non-ASCII
+        // first separator is written whole (C's parser splits on each of its bytes, so the text still reads back).
+        var tokenSep = FirstCharacter(separators.TokenSeparators);
+        var ruleSep = FirstCharacter(separators.RuleSeparators);
+        var output = new StringBuilder(28 * list.Count);
         for (var i = 0; i < list.Count; i++)
         {
             if (i > 0)
-                output.Add(ruleSeps[0]);
-            output.AddRange(Encoding.ASCII.GetBytes(FormatRuleUnchecked(list[i], '\u0001')).Select(b => b == 1 ? tokenSeps[0] : b));
+                output.Append(ruleSep);
+            output.Append(FormatRuleUnchecked(list[i], '\u0001').Replace("\u0001", tokenSep, StringComparison.Ordinal));
         }
-        // A separator set's first byte may be half of a multi-byte character; C would write that byte alone.
-        text = Encoding.UTF8.GetString(output.ToArray());
+        text = output.ToString();
         return true;
     }
 
@@ -107,6 +110,9 @@ public static class UsbRedirFilter
         ArgumentNullException.ThrowIfNull(device);
         return FilterChecker.Check(rules, device, flags);
     }
+
+    private static string FirstCharacter(string set) =>
+        Rune.DecodeFromUtf16(set, out var rune, out _) == System.Buffers.OperationStatus.Done ? rune.ToString() : set[..1];
 
     /// <summary>One rule in C's format with the given token separator; out-of-range fields are written in decimal.</summary>
     internal static string FormatRuleUnchecked(UsbRedirFilterRule rule, char tokenSeparator)

@@ -82,6 +82,17 @@ public sealed class FilterStringTests
     }
 
     [Fact]
+    public void ANonAsciiSeparatorIsWrittenWholeAndReadsBack()
+    {
+        // C would write only the first UTF-8 byte of 'é'; a string cannot hold that, so the whole character is written.
+        var separators = new UsbRedirFilterSeparators("é,", "|");
+        var rules = UsbRedirFilter.Parse("8é-1,-1,-1,1", separators);
+        var text = UsbRedirFilter.Format(rules, separators);
+        Assert.Equal("0x08é-1é-1é-1é1", text);
+        Assert.Equal(rules, UsbRedirFilter.Parse(text, separators));
+    }
+
+    [Fact]
     public void QemuFormUsesColons()
     {
         var rules = UsbRedirFilter.Parse("0x08:-1:-1:-1:1|-1:-1:-1:-1:0", UsbRedirFilterSeparators.Qemu);
