@@ -86,6 +86,15 @@ Describe 'Formatting' {
         }
         $text | Should -Match 'False\s+Denied\s+0\s+0x08,-1,-1,-1,0'
     }
+
+    It 'shows the passes of a check as a table' {
+        $result = Test-UsbRedirFilter '0x03,-1,-1,-1,0|-1,-1,-1,-1,1' -VendorId 1 -ProductId 2 -Interface '01/01/00', '03/00/00'
+        $text = $result.Passes | Format-Table | Out-String
+        foreach ($header in 'Kind', 'Interface', 'Class', 'Outcome', 'Recheck', 'RuleIndex', 'Rule') {
+            $text | Should -Match "\b$header\b"
+        }
+        $text | Should -Match 'Interface\s+1\s+0x03\s+Skipped'
+    }
 }
 
 Describe 'Error records' {
