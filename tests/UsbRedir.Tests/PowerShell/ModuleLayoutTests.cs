@@ -28,9 +28,11 @@ public class ModuleLayoutTests
     }
 
     [Fact]
-    public void Published_help_is_the_committed_help()
+    public void Published_help_and_format_file_are_the_committed_ones()
     {
-        foreach (var file in Files(RepoPaths.Combine("en-US")))
-            Assert.Equal(File.ReadAllBytes(RepoPaths.Combine("en-US", file)), File.ReadAllBytes(Path.Combine(PublishedModule.Folder, "en-US", file)));
+        var files = Files(RepoPaths.Combine("en-US")).Select(f => "en-US/" + f).Append("UsbRedir.format.ps1xml");
+        foreach (var file in files)
+            Assert.True(File.ReadAllBytes(RepoPaths.Combine(file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(PublishedModule.Folder, file))),
+                $"{file} in the published module differs from the source; rebuild (dotnet build) after changing it");
     }
 }
