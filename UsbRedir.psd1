@@ -9,14 +9,19 @@
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('UsbRedir.format.ps1xml')
-    CmdletsToExport      = @()
+    CmdletsToExport      = @(
+        'ConvertFrom-UsbRedirFilter',
+        'ConvertTo-UsbRedirFilter',
+        'New-UsbRedirFilterRule',
+        'Test-UsbRedirFilter'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('USB', 'usbredir', 'VHCI', 'QEMU', 'Linux', 'PSEdition_Core')
-            ProjectUri = 'https://example.invalid/usbredir'
+            # No ProjectUri/LicenseUri until the project has real addresses for them.
+            Tags = @('USB', 'usbredir', 'VHCI', 'QEMU', 'libvirt', 'Linux', 'PSEdition_Core')
         }
     }
 }

@@ -1,0 +1,90 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests and packages the UsbRedir PowerShell module.
+
+.DESCRIPTION
+    Tasks, run in this order whatever order they are given in (Test and Package bring in what they need):
+
+      Clean    dotnet clean, and remove out/
+      Build    dotnet build UsbRedir.slnx
+      Package  dotnet publish src/UsbRedir.PowerShell -o out/UsbRedir: the importable, publishable module folder
+               (UsbRedir.psd1, UsbRedir.format.ps1xml, en-US help, UsbRedir.dll, UsbRedir.Core.dll)
+      Test     what tests/run does (Debian test dependencies on Linux, then every xunit test), then the Pester
+               suite in tests/Pester in a fresh child pwsh against out/UsbRedir
+
+    Every step is plain dotnet, so machines without pwsh run the same commands by hand:
+      dotnet publish src/UsbRedir.PowerShell -c Release -o out/UsbRedir
+      tests/run
+
+.EXAMPLE
+    ./build.ps1 -Task Clean, Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Clean', 'Build', 'Package', 'Test')]
+    [string[]] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$moduleFolder = Join-Path $out 'UsbRedir'
+
+function Invoke-Native {
+    param([string] $FilePath, [string[]] $ArgumentList)
+    Write-Host "> $FilePath $($ArgumentList -join ' ')" -ForegroundColor Cyan
+    & $FilePath @ArgumentList
+    if ($LASTEXITCODE -ne 0) {
+        throw "$FilePath exited with code $LASTEXITCODE"
+    }
+}
+
+if (-not (Get-Command dotnet -ErrorAction Ignore)) {
+    throw 'dotnet was not found. Fix: install the .NET 10 SDK (https://dot.net) and make sure dotnet is on PATH.'
+}
+
+$steps = [System.Collections.Generic.List[string]]::new()
+foreach ($name in 'Clean', 'Build', 'Package', 'Test') {
+    $wanted = $Task -contains $name -or
+        ($name -eq 'Build' -and ($Task -contains 'Package' -or $Task -contains 'Test')) -or
+        ($name -eq 'Package' -and $Task -contains 'Test')
+    if ($wanted) { $steps.Add($name) }
+}
+
+switch ($steps) {
+    'Clean' {
+        Invoke-Native dotnet 'clean', (Join-Path $root 'UsbRedir.slnx'), '-c', $Configuration, '-nologo', '-v:q'
+        if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+    }
+    'Build' {
+        Invoke-Native dotnet 'build', (Join-Path $root 'UsbRedir.slnx'), '-c', $Configuration, '-nologo'
+    }
+    'Package' {
+        if (Test-Path $moduleFolder) { Remove-Item -Recurse -Force $moduleFolder }
+        Invoke-Native dotnet 'publish', (Join-Path $root 'src/UsbRedir.PowerShell'), '-c', $Configuration, '--no-build',
+            '-o', $moduleFolder, '-nologo'
+        $manifest = Test-ModuleManifest (Join-Path $moduleFolder 'UsbRedir.psd1')
+        Write-Host "Module $($manifest.Name) $($manifest.Version) in $moduleFolder" -ForegroundColor Green
+    }
+    'Test' {
+        # As tests/run: with every Debian peer installed, a missing peer fails its tests instead of skipping them.
+        $installDeps = Join-Path $root '.ci/install-deps'
+        if ($IsLinux -and (Test-Path $installDeps)) {
+            & bash $installDeps
+            if ($LASTEXITCODE -eq 0) { $env:USBREDIR_REQUIRE_PEERS = '1' }
+            else { Write-Warning 'Some test dependencies are missing; tests that need them will be reported as skipped.' }
+        }
+        # The Pester suite runs below, once and with its own output, instead of inside dotnet test.
+        Invoke-Native dotnet 'test', (Join-Path $root 'tests/UsbRedir.Tests'), '-c', $Configuration, '--no-build', '-nologo',
+            '--logger', 'console;verbosity=normal', '--filter', 'FullyQualifiedName!~UsbRedir.Tests.PowerShell.PesterSuiteTests'
+        # A fresh process: a binary module can never be unloaded from the one that imported it.
+        $pwsh = (Get-Process -Id $PID).Path
+        Invoke-Native $pwsh '-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'tests/Pester/Invoke-UsbRedirPester.ps1'),
+            '-ModulePath', $moduleFolder, '-OutputPath', (Join-Path $out 'pester-results.xml')
+    }
+}

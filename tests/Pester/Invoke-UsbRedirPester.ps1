@@ -1,0 +1,45 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Runs the UsbRedir Pester suite against a built module folder. Run it in a fresh pwsh (a binary module can
+    never be unloaded from a process), e.g.:
+        pwsh -NoProfile -NonInteractive -File tests/Pester/Invoke-UsbRedirPester.ps1 -ModulePath out/UsbRedir
+    Exit code 0 when every test passed; the JUnit XML lands in -OutputPath.
+#>
+param(
+    # The module folder (holding UsbRedir.psd1), e.g. out/UsbRedir from build.ps1 -Task Package or dotnet publish.
+    [Parameter(Mandatory)]
+    [string] $ModulePath,
+
+    [string] $OutputPath = (Join-Path $PSScriptRoot '../../out/pester-results.xml')
+)
+$ErrorActionPreference = 'Stop'
+
+$pester = Get-Module -ListAvailable -Name Pester | Where-Object Version -GE ([version]'5.5.0') |
+    Sort-Object Version -Descending | Select-Object -First 1
+if (-not $pester) {
+    # Windows still ships Pester 3.4 in the box; never fall back to it.
+    Write-Error 'Pester 5.5 or later is not installed. Fix: Install-Module Pester -MinimumVersion 5.5 -Scope CurrentUser -Force'
+    exit 2
+}
+Import-Module $pester -Force
+
+$module = Resolve-Path -LiteralPath $ModulePath
+if (-not (Test-Path (Join-Path $module 'UsbRedir.psd1'))) {
+    Write-Error "No UsbRedir.psd1 in '$module'. Fix: dotnet publish src/UsbRedir.PowerShell -c Release -o out/UsbRedir"
+    exit 2
+}
+# The tests import this copy by path; putting its parent first on PSModulePath also makes Get-Help about_UsbRedir
+# and auto-loading find this copy rather than an installed one.
+$env:USBREDIR_MODULE_PATH = $module.Path
+$env:PSModulePath = (Split-Path $module.Path) + [IO.Path]::PathSeparator + $env:PSModulePath
+
+$null = New-Item -ItemType Directory -Force -Path (Split-Path $OutputPath)
+$configuration = New-PesterConfiguration
+$configuration.Run.Path = $PSScriptRoot
+$configuration.Run.Exit = $true
+$configuration.Output.Verbosity = 'Detailed'
+$configuration.TestResult.Enabled = $true
+$configuration.TestResult.OutputFormat = 'JUnitXml'
+$configuration.TestResult.OutputPath = $OutputPath
+Invoke-Pester -Configuration $configuration
