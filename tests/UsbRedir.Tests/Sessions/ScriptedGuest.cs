@@ -67,6 +67,10 @@ internal sealed class ScriptedGuest : IAsyncDisposable
         return (new ScriptedGuest(client, caps), server);
     }
 
+    /// <summary>Wraps an accepted socket (the guest as the listening side, like QEMU's chardev in server mode).</summary>
+    public static ScriptedGuest FromSocket(Socket socket, UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams) =>
+        new(socket, caps);
+
     public UsbRedirCodec Codec => _codec;
 
     public void Send<T>(ulong id, in T header, ReadOnlySpan<byte> payload = default) where T : IUsbRedirHeader
@@ -131,6 +135,14 @@ internal sealed class ScriptedGuest : IAsyncDisposable
         var r = await NextAsync(timeout);
         Assert.True(r.Kind == UsbRedirEventKind.Packet && r.Type == type, $"expected {type}, got {r}");
         return r;
+    }
+
+    /// <summary>Expects the host's announcement in usbredirhost's order and returns the device_connect header.</summary>
+    public async Task<DeviceConnectHeader> ExpectAnnouncementAsync()
+    {
+        await ExpectAsync(UsbRedirPacketType.InterfaceInfo);
+        await ExpectAsync(UsbRedirPacketType.EpInfo);
+        return (await ExpectAsync(UsbRedirPacketType.DeviceConnect)).As<DeviceConnectHeader>();
     }
 
     /// <summary>True when nothing arrives within <paramref name="quiet"/>.</summary>
