@@ -172,6 +172,7 @@ static struct urb *urbp_cancel_submitted(struct vhci_ctrl *c,
 	hash_del(&u->hnode);
 	u->urb = NULL;
 	u->state = URB_UNLINKED;
+	u->ev.kind = EV_UNLINK;
 	u->unlink_status = status;
 	list_add_tail(&u->ev.node, &c->events);
 	return urb;

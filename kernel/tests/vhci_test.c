@@ -182,7 +182,28 @@ struct device {
 	int32_t unlink_status;
 	int resets, submits, bad_completion_rejected;
 	int port_events;
+	int last_rc;
+	char trace[32][96];	/* the last events, printed when a test fails */
+	unsigned int ntrace;
 };
+
+static void trace(struct device *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->trace[d->ntrace++ % 32], sizeof(d->trace[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void dump_trace(struct device *d)
+{
+	unsigned int i = d->ntrace > 32 ? d->ntrace - 32 : 0;
+
+	for (; i < d->ntrace; i++)
+		printf("  trace: %s\n", d->trace[i % 32]);
+	printf("  last serve rc %d\n", d->last_rc);
+}
 
 static int string_desc(int index, uint8_t *out)
 {
@@ -259,7 +280,9 @@ static void handle_control(struct device *d, uint64_t id, const uint8_t *setup, 
 		n = 0;
 	if ((uint32_t)n > len)
 		n = len;
-	complete(d->c, id, 0, n, buf, n);
+	n = complete(d->c, id, 0, n, buf, n);
+	if (n)
+		trace(d, "%.3f complete id %llu: %s", now(), (unsigned long long)id, strerror(-n));
 }
 
 static void handle_submit(struct device *d, const struct usbredir_vhci_event_submit *ev)
@@ -271,6 +294,9 @@ static void handle_submit(struct device *d, const struct usbredir_vhci_event_sub
 	uint32_t i, n;
 
 	d->submits++;
+	trace(d, "%.3f submit id %llu addr %d ep 0x%02x type %d len %u setup %02x %02x %02x%02x",
+	      now(), (unsigned long long)id, ev->address, ev->endpoint, ev->xfer_type, len,
+	      ev->setup[0], ev->setup[1], ev->setup[3], ev->setup[2]);
 	if (ev->address != d->address) {
 		complete(d->c, id, -EPROTO, 0, NULL, 0);	/* not us */
 		return;
@@ -309,8 +335,11 @@ static int serve_once(struct device *d, int timeout_ms)
 	if (poll(&pfd, 1, timeout_ms) <= 0)
 		return 0;
 	n = read(d->c->fd, buf, sizeof(buf));
-	if (n < 0)
+	if (n < 0) {
+		d->last_rc = -errno;
+		trace(d, "%.3f read: %s", now(), strerror(errno));
 		return -errno;
+	}
 	for (off = 0; off < n;) {
 		struct usbredir_vhci_hdr *h = (void *)(buf + off);
 
@@ -321,6 +350,8 @@ static int serve_once(struct device *d, int timeout_ms)
 		case USBREDIR_VHCI_EV_UNLINK: {
 			struct usbredir_vhci_event_unlink *u = (void *)h;
 
+			trace(d, "%.3f unlink id %llu status %d", now(), (unsigned long long)le64toh(h->id),
+			      (int32_t)le32toh(u->status));
 			if (d->nunlinked < 16)
 				d->unlinked[d->nunlinked++] = le64toh(h->id);
 			d->unlink_status = (int32_t)le32toh(u->status);
@@ -330,6 +361,8 @@ static int serve_once(struct device *d, int timeout_ms)
 			struct usbredir_vhci_event_port *p = (void *)h;
 
 			d->port_events++;
+			trace(d, "%.3f port %d event %d status 0x%04x change 0x%04x", now(), le16toh(h->port),
+			      le16toh(p->event), le16toh(p->status), le16toh(p->change));
 			if (le16toh(p->event) == USBREDIR_VHCI_PORT_RESET) {
 				d->address = 0;
 				d->resets++;
@@ -592,8 +625,10 @@ static void scenario_enum(void)
 	CHECK(port_cmd(&c, USBREDIR_VHCI_CMD_CONNECT, 1, USBREDIR_VHCI_SPEED_HIGH) == 0, "enum.connect", "");
 	rc = enumerate(d, 20);
 	CHECK(rc == 0, "enum.configured", "not configured after 20 s (%d submits, %d resets)", d->submits, d->resets);
-	if (rc)
+	if (rc) {
+		dump_trace(d);
 		goto out;
+	}
 	printf("INFO enum.time %.2f s, %d URBs, %d resets\n", now() - t0, d->submits, d->resets);
 	dev_path(&c, 1, "idVendor", path, sizeof(path));
 	read_sysfs(path, val, sizeof(val));
