@@ -20,14 +20,15 @@ for i in $(seq 50); do [ -c /dev/vhci-ctrl ] && break; sleep 0.1; done
 # guest, so ask udevadm what it would do, then check an unprivileged member can really use it.
 mkdir -p /etc/udev/rules.d && cp "$rule" /etc/udev/rules.d/
 getent group usbredir >/dev/null || groupadd -r usbredir
+# udevadm test runs the rules and applies the node's permissions, as udevd would on hotplug.
+gid=$(getent group usbredir | cut -d: -f3)
 udev_out=$(udevadm test /sys/class/misc/vhci-ctrl 2>&1)
-if grep -q "GROUP 'usbredir'\|GROUP=usbredir\|group usbredir\|'usbredir'" <<<"$udev_out" &&
-   grep -qi "MODE 0660\|MODE=0660\|mode 0660\|0660" <<<"$udev_out"; then
+if grep -q "60-usbredir-vhci.rules:.* GROUP $gid" <<<"$udev_out" &&
+   [ "$(stat -c %G:%a /dev/vhci-ctrl)" = usbredir:660 ]; then
   pass module.udev-rule
 else
-  fail module.udev-rule "udevadm test did not apply GROUP usbredir / MODE 0660: $(grep -i 'group\|mode\|rules' <<<"$udev_out" | head -5 | tr '\n' '|')"
+  fail module.udev-rule "node is $(stat -c %G:%a /dev/vhci-ctrl); udevadm: $(grep -i 'vhci-ctrl:' <<<"$udev_out" | head -5 | tr '\n' '|')"
 fi
-chgrp usbredir /dev/vhci-ctrl && chmod 0660 /dev/vhci-ctrl
 if setpriv --reuid=nobody --regid=nogroup --groups="$(getent group usbredir | cut -d: -f3)" "$bin" multi >/tmp/unpriv.out 2>&1; then
   pass module.unprivileged-group-member
 else
