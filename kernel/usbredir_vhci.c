@@ -100,13 +100,16 @@ struct vhci_port {
 	unsigned long done_at;	/* jiffies when the reset/resume ends */
 };
 
+/*
+ * A controller lives in its HCD's hcd_priv, so it stays valid for as long
+ * as usbcore holds a reference to the HCD (usbcore may still call
+ * hub_control on a removed HCD; HCD_HW_ACCESSIBLE then turns it away).
+ */
 struct vhci_ctrl {
-	spinlock_t lock;		/* everything below but the mutexes */
-	struct mutex create_mutex;
+	spinlock_t lock;		/* everything below but the mutex */
 	struct mutex read_mutex;	/* one reader at a time keeps order */
 	wait_queue_head_t waitq;
 
-	bool created;			/* set once, under create_mutex */
 	bool alive;			/* new URBs accepted */
 	bool rh_suspended;
 	struct platform_device *pdev;
@@ -124,9 +127,15 @@ struct vhci_ctrl {
 	unsigned long dropped_port_events;
 };
 
+/* The state of one open /dev/vhci-ctrl. */
+struct vhci_file {
+	struct mutex create_mutex;
+	struct vhci_ctrl *c;		/* set once by CREATE; holds an HCD ref */
+};
+
 static inline struct vhci_ctrl *hcd_to_ctrl(struct usb_hcd *hcd)
 {
-	return *(struct vhci_ctrl **)hcd->hcd_priv;
+	return (struct vhci_ctrl *)hcd->hcd_priv;
 }
 
 /* Completions run with local IRQs off, as usbcore's own root-hub path. */
@@ -163,6 +172,7 @@ static struct urb *urbp_cancel_submitted(struct vhci_ctrl *c,
 	hash_del(&u->hnode);
 	u->urb = NULL;
 	u->state = URB_UNLINKED;
+	u->ev.kind = EV_UNLINK;
 	u->unlink_status = status;
 	list_add_tail(&u->ev.node, &c->events);
 	return urb;
@@ -201,6 +211,8 @@ static bool queue_port_event(struct vhci_ctrl *c, int portnum, u16 event)
 	struct vhci_port_event *pe;
 	struct vhci_port *p = &c->ports[portnum - 1];
 
+	if (!c->alive)		/* nobody will read it */
+		return false;
 	if (c->nport_events >= MAX_PORT_EVENTS) {
 		c->dropped_port_events++;
 		return false;
@@ -599,7 +611,7 @@ static void vhci_stop(struct usb_hcd *hcd)
 static const struct hc_driver vhci_hc_driver = {
 	.description	= DRIVER_NAME,
 	.product_desc	= DRIVER_DESC,
-	.hcd_priv_size	= sizeof(struct vhci_ctrl *),
+	.hcd_priv_size	= sizeof(struct vhci_ctrl),
 	/* HCD_BH: completions run in usbcore's tasklet, as on real HCDs. */
 	.flags		= HCD_USB2 | HCD_BH,
 	.reset		= vhci_reset,
@@ -632,7 +644,7 @@ static DEVICE_ATTR_RO(abi_version);
 static ssize_t nports_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	struct vhci_ctrl *c = dev_get_drvdata(dev);
+	struct vhci_ctrl *c = hcd_to_ctrl(dev_get_drvdata(dev));
 
 	return sysfs_emit(buf, "%u\n", c->nports);
 }
@@ -641,7 +653,7 @@ static DEVICE_ATTR_RO(nports);
 static ssize_t inflight_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
-	struct vhci_ctrl *c = dev_get_drvdata(dev);
+	struct vhci_ctrl *c = hcd_to_ctrl(dev_get_drvdata(dev));
 
 	return sysfs_emit(buf, "%u\n", READ_ONCE(c->nurbs));
 }
@@ -651,7 +663,7 @@ static DEVICE_ATTR_RO(inflight);
 static ssize_t ports_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct vhci_ctrl *c = dev_get_drvdata(dev);
+	struct vhci_ctrl *c = hcd_to_ctrl(dev_get_drvdata(dev));
 	struct vhci_port snap[USBREDIR_VHCI_MAX_PORTS];
 	int i, n, len;
 
@@ -683,21 +695,32 @@ ATTRIBUTE_GROUPS(vhci_ctrl);
 
 static int vhci_probe(struct platform_device *pdev)
 {
-	struct vhci_ctrl *c = *(struct vhci_ctrl **)dev_get_platdata(&pdev->dev);
+	u8 nports = *(u8 *)dev_get_platdata(&pdev->dev);
+	struct vhci_ctrl *c;
 	struct usb_hcd *hcd;
 	int rc;
 
-	platform_set_drvdata(pdev, c);
 	hcd = usb_create_hcd(&vhci_hc_driver, &pdev->dev, dev_name(&pdev->dev));
 	if (!hcd)
 		return -ENOMEM;
-	*(struct vhci_ctrl **)hcd->hcd_priv = c;
-	hcd->has_tt = 1;	/* full/low speed devices on our USB 2 root hub */
+	c = hcd_to_ctrl(hcd);		/* zeroed by usb_create_hcd */
+	spin_lock_init(&c->lock);
+	mutex_init(&c->read_mutex);
+	init_waitqueue_head(&c->waitq);
+	INIT_LIST_HEAD(&c->events);
+	hash_init(c->urbs);
+	c->next_id = 1;
+	c->nports = nports;
+	c->alive = true;
+	c->pdev = pdev;
+	c->pdev_id = pdev->id;
 	c->hcd = hcd;
+	hcd->has_tt = 1;	/* full/low speed devices on our USB 2 root hub */
+	platform_set_drvdata(pdev, hcd);
 
 	rc = usb_add_hcd(hcd, 0, 0);
 	if (rc) {
-		c->hcd = NULL;
+		platform_set_drvdata(pdev, NULL);
 		usb_put_hcd(hcd);
 	}
 	return rc;
@@ -705,11 +728,10 @@ static int vhci_probe(struct platform_device *pdev)
 
 static int vhci_remove(struct platform_device *pdev)
 {
-	struct vhci_ctrl *c = platform_get_drvdata(pdev);
+	struct usb_hcd *hcd = platform_get_drvdata(pdev);
 
-	usb_remove_hcd(c->hcd);
-	usb_put_hcd(c->hcd);
-	c->hcd = NULL;
+	usb_remove_hcd(hcd);
+	usb_put_hcd(hcd);
 	return 0;
 }
 
@@ -729,19 +751,12 @@ static struct platform_driver vhci_driver = {
 
 static int ctrl_open(struct inode *inode, struct file *file)
 {
-	struct vhci_ctrl *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	struct vhci_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
 
-	if (!c)
+	if (!f)
 		return -ENOMEM;
-	spin_lock_init(&c->lock);
-	mutex_init(&c->create_mutex);
-	mutex_init(&c->read_mutex);
-	init_waitqueue_head(&c->waitq);
-	INIT_LIST_HEAD(&c->events);
-	hash_init(c->urbs);
-	c->next_id = 1;
-	c->pdev_id = -1;
-	file->private_data = c;
+	mutex_init(&f->create_mutex);
+	file->private_data = f;
 	return stream_open(inode, file);
 }
 
@@ -794,21 +809,28 @@ static void ctrl_destroy(struct vhci_ctrl *c)
 
 static int ctrl_release(struct inode *inode, struct file *file)
 {
-	struct vhci_ctrl *c = file->private_data;
+	struct vhci_file *f = file->private_data;
 
-	if (c->created)
-		ctrl_destroy(c);
-	kfree(c);
+	if (f->c) {
+		struct usb_hcd *hcd = f->c->hcd;
+
+		ctrl_destroy(f->c);
+		usb_put_hcd(hcd);	/* frees the controller state */
+	}
+	kfree(f);
 	return 0;
 }
 
-static long ctrl_create(struct vhci_ctrl *c,
+static long ctrl_create(struct vhci_file *f,
 			struct usbredir_vhci_create __user *arg)
 {
 	struct usbredir_vhci_create req;
 	struct platform_device *pdev;
+	struct usb_hcd *hcd;
+	struct vhci_ctrl *c;
+	u8 nports;
 	u32 ports;
-	int rc, i;
+	int rc, id;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
@@ -821,75 +843,69 @@ static long ctrl_create(struct vhci_ctrl *c,
 	    sizeof(req.bus_id)) || memchr_inv(req.reserved, 0,
 	    sizeof(req.reserved)))
 		return -EINVAL;
+	nports = ports;
 
-	mutex_lock(&c->create_mutex);
-	if (c->created) {
+	mutex_lock(&f->create_mutex);
+	if (f->c) {
 		rc = -EBUSY;
 		goto unlock;
 	}
-	rc = ida_alloc(&vhci_ida, GFP_KERNEL);
-	if (rc < 0)
+	id = ida_alloc(&vhci_ida, GFP_KERNEL);
+	if (id < 0) {
+		rc = id;
 		goto unlock;
-	c->pdev_id = rc;
-	c->nports = ports;
-	c->alive = true;
-
-	pdev = platform_device_alloc(DRIVER_NAME, c->pdev_id);
+	}
+	pdev = platform_device_alloc(DRIVER_NAME, id);
 	rc = -ENOMEM;
 	if (!pdev)
 		goto free_id;
-	rc = platform_device_add_data(pdev, &c, sizeof(c));
+	rc = platform_device_add_data(pdev, &nports, sizeof(nports));
 	if (rc)
 		goto put_pdev;
 	rc = platform_device_add(pdev);	/* probes synchronously */
 	if (rc)
 		goto put_pdev;
-	if (!c->hcd) {			/* probe failed */
+	hcd = platform_get_drvdata(pdev);
+	if (!hcd) {			/* probe failed */
 		platform_device_unregister(pdev);
 		rc = -ENODEV;
 		goto free_id;
 	}
-	c->pdev = pdev;
+	usb_get_hcd(hcd);		/* the file's reference */
+	c = hcd_to_ctrl(hcd);
 
-	req.busnum = cpu_to_le32(c->hcd->self.busnum);
+	req.busnum = cpu_to_le32(hcd->self.busnum);
 	req.max_transfer = cpu_to_le32(max_transfer);
 	req.max_iso_packets = cpu_to_le32(max_iso_packets);
 	req.max_inflight = cpu_to_le32(max_inflight);
 	strscpy(req.bus_id, dev_name(&pdev->dev), sizeof(req.bus_id));
-	smp_store_release(&c->created, true);
 	if (copy_to_user(arg, &req, sizeof(req))) {
 		/* Leave nothing behind when the caller cannot learn of it. */
 		ctrl_destroy(c);
-		c->created = false;
-		c->pdev = NULL;
-		c->pdev_id = -1;
-		c->alive = false;
-		for (i = 0; i < USBREDIR_VHCI_MAX_PORTS; i++)
-			c->ports[i] = (struct vhci_port){};
+		usb_put_hcd(hcd);
 		rc = -EFAULT;
 		goto unlock;
 	}
+	smp_store_release(&f->c, c);
 	rc = 0;
 	goto unlock;
 
 put_pdev:
 	platform_device_put(pdev);
 free_id:
-	c->alive = false;
-	ida_free(&vhci_ida, c->pdev_id);
-	c->pdev_id = -1;
+	ida_free(&vhci_ida, id);
 unlock:
-	mutex_unlock(&c->create_mutex);
+	mutex_unlock(&f->create_mutex);
 	return rc;
 }
 
 static long ctrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct vhci_ctrl *c = file->private_data;
+	struct vhci_file *f = file->private_data;
 
 	switch (cmd) {
 	case USBREDIR_VHCI_IOC_CREATE:
-		return ctrl_create(c, (void __user *)arg);
+		return ctrl_create(f, (void __user *)arg);
 	case USBREDIR_VHCI_IOC_ABI_VERSION:
 		return USBREDIR_VHCI_ABI_VERSION;
 	default:
@@ -897,10 +913,13 @@ static long ctrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 }
 
-static bool ctrl_ready(struct vhci_ctrl *c)
+/* The file's controller, or NULL before CREATE. */
+static struct vhci_ctrl *file_ctrl(struct file *file)
 {
-	/* Pairs with the mutex-protected store in ctrl_create(). */
-	return smp_load_acquire(&c->created);
+	struct vhci_file *f = file->private_data;
+
+	/* Pairs with the store-release in ctrl_create(). */
+	return smp_load_acquire(&f->c);
 }
 
 static size_t submit_size(struct urb *urb)
@@ -1082,11 +1101,11 @@ static ssize_t read_one(struct vhci_ctrl *c, char __user *dst, size_t room)
 static ssize_t ctrl_read(struct file *file, char __user *buf, size_t count,
 			 loff_t *ppos)
 {
-	struct vhci_ctrl *c = file->private_data;
+	struct vhci_ctrl *c = file_ctrl(file);
 	size_t copied = 0;
 	ssize_t n;
 
-	if (!ctrl_ready(c))
+	if (!c)
 		return -EBADFD;
 	if (mutex_lock_interruptible(&c->read_mutex))
 		return -ERESTARTSYS;
@@ -1297,10 +1316,10 @@ static ssize_t cmd_port(struct vhci_ctrl *c, const char __user *ubuf,
 static ssize_t ctrl_write(struct file *file, const char __user *buf,
 			  size_t count, loff_t *ppos)
 {
-	struct vhci_ctrl *c = file->private_data;
+	struct vhci_ctrl *c = file_ctrl(file);
 	struct usbredir_vhci_hdr hdr;
 
-	if (!ctrl_ready(c))
+	if (!c)
 		return -EBADFD;
 	if (count < sizeof(hdr))
 		return -EINVAL;
@@ -1321,10 +1340,10 @@ static ssize_t ctrl_write(struct file *file, const char __user *buf,
 
 static __poll_t ctrl_poll(struct file *file, poll_table *wait)
 {
-	struct vhci_ctrl *c = file->private_data;
+	struct vhci_ctrl *c = file_ctrl(file);
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
 
-	if (!ctrl_ready(c))
+	if (!c)
 		return mask;
 	poll_wait(file, &c->waitq, wait);
 	if (!list_empty_careful(&c->events))
