@@ -8,12 +8,16 @@ internal static class Program
     /// <summary>Every subcommand, in the order `--help` lists them.</summary>
     internal static IReadOnlyList<ICliCommand> Commands { get; } =
     [
+        new Commands.ConnectCommand(),
     ];
 
     public static async Task<int> Main(string[] args)
     {
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        // Services are stopped with SIGTERM: end as cleanly as on Ctrl+C (devices disconnected, acks awaited).
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
         return await RunAsync(args, CliConsole.Standard, cts.Token);
     }
 
@@ -45,6 +49,10 @@ internal static class Program
         catch (UsbRedirException e)
         {
             return console.Fail(e);
+        }
+        catch (CliUsageException e)
+        {
+            return console.UsageError(e.Message, command.Usage);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -24,7 +24,6 @@ public sealed partial class UsbRedirHostSession
         public CancellationTokenSource Stop { get; } = CancellationTokenSource.CreateLinkedTokenSource(sessionEnded);
         public long NextId;
         public bool DropWarned;
-        public int Running;
     }
 
     private void StartInterruptReceiving(ulong id, byte endpoint)
@@ -100,26 +99,33 @@ public sealed partial class UsbRedirHostSession
             stream = new ReceivingStream(endpoint, buffered, _sessionEnded.Token);
             _streams[endpoint] = stream;
         }
-        for (var i = 0; i < inFlight; i++)
-            _ = ReceiveLoopAsync(stream, transferSize);
+        _ = ReceiveLoopAsync(stream, transferSize, inFlight);
         return UsbStatus.Success;
     }
 
-    private async Task ReceiveLoopAsync(ReceivingStream stream, int size)
+    /// <summary>
+    /// Keeps <paramref name="inFlight"/> transfers queued on the endpoint and delivers their data strictly in submission
+    /// order — the order the device produced it (a keyboard's key-down must never overtake its key-up) — resubmitting
+    /// each as it completes.
+    /// </summary>
+    private async Task ReceiveLoopAsync(ReceivingStream stream, int size, int inFlight)
     {
-        Interlocked.Increment(ref stream.Running);
-        var buffer = new byte[size];
+        var queue = new Queue<(Task<UsbTransferResult> Transfer, byte[] Buffer)>();
         var recovered = false;
         try
         {
+            for (var i = 0; i < inFlight; i++)
+                queue.Enqueue(Submit(stream, new byte[size]));
             while (!stream.Stop.IsCancellationRequested)
             {
-                var result = await Device.TransferAsync(stream.Endpoint, buffer, stream.Stop.Token);
+                var (transfer, buffer) = queue.Dequeue();
+                var result = await transfer;
                 if (stream.Stop.IsCancellationRequested)
                     return;
                 if (result.Status is UsbStatus.Success)
                 {
                     Deliver(stream, result.Status, buffer.AsSpan(0, Math.Clamp(result.ActualLength, 0, size)));
+                    queue.Enqueue(Submit(stream, buffer));
                     continue;
                 }
                 if (Device.Gone.IsCancellationRequested)
@@ -131,6 +137,7 @@ public sealed partial class UsbRedirHostSession
                 if (!recovered && await Device.ClearHaltAsync(stream.Endpoint, stream.Stop.Token) == UsbStatus.Success)
                 {
                     recovered = true;
+                    queue.Enqueue(Submit(stream, buffer));
                     continue;
                 }
                 Log.Error($"receiving on endpoint 0x{stream.Endpoint:x2} stopped: {result.Status}");
@@ -146,10 +153,15 @@ public sealed partial class UsbRedirHostSession
         }
         finally
         {
-            if (Interlocked.Decrement(ref stream.Running) == 0)
-                stream.Stop.Dispose();
+            TryCancel(stream.Stop);
+            foreach (var (transfer, _) in queue)
+                await transfer.ContinueWith(_ => { }, TaskScheduler.Default); // let the device finish with the buffers
+            stream.Stop.Dispose();
         }
     }
+
+    private (Task<UsbTransferResult>, byte[]) Submit(ReceivingStream stream, byte[] buffer) =>
+        (Device.TransferAsync(stream.Endpoint, buffer, stream.Stop.Token), buffer);
 
     private void Deliver(ReceivingStream stream, UsbStatus status, ReadOnlySpan<byte> data)
     {
@@ -174,7 +186,7 @@ public sealed partial class UsbRedirHostSession
         lock (_streams)
             if (!_streams.Remove(endpoint, out stream))
                 return;
-        try { stream.Stop.Cancel(); } catch (ObjectDisposedException) { }
+        TryCancel(stream.Stop);
         if (!reportStall)
             return;
         if (stream.Buffered)
