@@ -8,6 +8,7 @@ internal static class Program
     /// <summary>Every subcommand, in the order `--help` lists them.</summary>
     internal static IReadOnlyList<ICliCommand> Commands { get; } =
     [
+        new Commands.ConnectCommand(),
         new Commands.FilterCommand(),
     ];
 
@@ -15,6 +16,9 @@ internal static class Program
     {
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        // Services are stopped with SIGTERM: end as cleanly as on Ctrl+C (devices disconnected, acks awaited).
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
         return await RunAsync(args, CliConsole.Standard, cts.Token);
     }
 
@@ -46,6 +50,10 @@ internal static class Program
         catch (UsbRedirException e)
         {
             return console.Fail(e);
+        }
+        catch (CliUsageException e)
+        {
+            return console.UsageError(e.Message, command.Usage);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -1,8 +1,4 @@
-using System.Runtime.CompilerServices;
 using UsbRedir.Filtering;
-
-// The CLI tests drive Program.RunAsync in-process. (Belongs in UsbRedir.Cli.csproj; harmless if repeated there.)
-[assembly: InternalsVisibleTo("UsbRedir.Tests")]
 
 namespace UsbRedir.Cli.Commands;
 

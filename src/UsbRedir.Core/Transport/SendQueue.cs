@@ -48,6 +48,38 @@ public sealed class SendQueue
         }
     }
 
+    /// <summary>
+    /// Queues <paramref name="data"/> even when the queue is full. For callers that must not block (they hold a lock)
+    /// and apply back-pressure themselves with <see cref="WaitForSpaceAsync"/> before producing more.
+    /// </summary>
+    public void Enqueue(ReadOnlySpan<byte> data)
+    {
+        lock (_gate)
+        {
+            ThrowIfClosed();
+            Add(data);
+        }
+    }
+
+    /// <summary>Waits until the queue holds less than <see cref="MaxBytes"/>.</summary>
+    public async ValueTask WaitForSpaceAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (QueuedBytes < MaxBytes || _closed is not null)
+                    return;
+                wait = _space.Task;
+            }
+            await wait.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>True when producers should hold off (the queue is at or over its limit).</summary>
+    public bool IsFull { get { lock (_gate) return QueuedBytes >= MaxBytes; } }
+
     /// <summary>Queues <paramref name="data"/> only if it fits now; false means the peer is not keeping up.</summary>
     public bool TryEnqueue(ReadOnlySpan<byte> data)
     {

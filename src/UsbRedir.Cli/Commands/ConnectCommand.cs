@@ -1,0 +1,124 @@
+using UsbRedir.Devices;
+using UsbRedir.Devices.Software;
+using UsbRedir.Devices.Software.Hid;
+using UsbRedir.Sessions;
+using UsbRedir.Transport;
+
+namespace UsbRedir.Cli.Commands;
+
+/// <summary>`usbredir connect`: push a device to a usbredir server or a QEMU usb-redir chardev, until stopped.</summary>
+internal sealed class ConnectCommand : ICliCommand
+{
+    public string Name => "connect";
+
+    public string Summary => "push a device to a server (usbredir server, QEMU usb-redir) and keep it connected";
+
+    public string Usage => """
+        usage: usbredir connect DEVICE --server HOST:PORT [options]
+
+        DEVICE (one of):
+          --disk IMAGE          a USB flash drive backed by IMAGE (raw, a multiple of 512 bytes)
+            --read-only         the drive refuses writes; IMAGE is never modified
+          --keyboard            a HID boot keyboard
+            --type TEXT         type TEXT once the peer has configured the keyboard ({ENTER}, {TAB}, {F5}, ... for keys)
+            --type-delay SEC    wait SEC seconds after configuration before typing (default 1)
+          --speed full|high     bus speed (default: high for disks, full for keyboards)
+
+        options:
+          --server HOST:PORT    where to connect: 127.0.0.1:4000, bob:1138, [::1]:4000
+          --no-reconnect        end when the connection drops instead of retrying with backoff
+          --keepalive IDLE,INTERVAL,COUNT
+                                TCP keepalive timings in seconds (default 30,10,3)
+          --verbose             print every log line, not only warnings and errors
+
+        Runs until Ctrl+C or SIGTERM, which disconnects the device cleanly (the peer acknowledges).
+        Exit codes: 0 stopped by you, 1 the connection ended (rejected by the peer's filter, gave up
+        reconnecting, device gone), 2 bad arguments.
+        """;
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    {
+        var a = CliArguments.Parse(args, ["disk", "server", "speed", "type", "type-delay", "keepalive"], ["read-only", "keyboard", "no-reconnect", "verbose"]);
+        if (a.Positionals.Count > 0)
+            throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
+        if (a.Has("disk") == a.Has("keyboard"))
+            throw new CliUsageException("give exactly one device: --disk IMAGE or --keyboard");
+        var server = UsbRedirEndpoint.Parse(a.Required("server"));
+        var verbose = a.Has("verbose");
+        var keepAlive = ParseKeepAlive(a.Value("keepalive"));
+        var typeDelay = TimeSpan.FromSeconds(a.Seconds("type-delay", 1));
+
+        await using var device = CreateDevice(a);
+        var connection = await UsbRedirConnection.ConnectAsync(device, server,
+            a.Has("no-reconnect") ? ReconnectPolicy.Never : ReconnectPolicy.Default,
+            keepAlive,
+            entry =>
+            {
+                if (verbose || entry.Level >= SessionLogLevel.Warning)
+                    console.Error.WriteLine($"usbredir: {entry}");
+            },
+            cancellationToken);
+        console.Out.WriteLine($"connected: {device.Description} -> {server} (connection {connection.Id})");
+
+        if (device is BootKeyboard keyboard && a.Value("type") is { } text)
+            _ = TypeWhenConfiguredAsync(keyboard, text, typeDelay, console, cancellationToken);
+
+        try
+        {
+            await connection.Completion.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await connection.DisconnectAsync(TimeSpan.FromSeconds(5));
+            console.Out.WriteLine($"disconnected: sent {connection.BytesSent} bytes, received {connection.BytesReceived}");
+            return ExitCode.Success;
+        }
+        console.Error.WriteLine($"usbredir: connection ended ({connection.State}): {connection.LastError ?? "closed by the peer"}");
+        return ExitCode.Failure;
+    }
+
+    private static IUsbDevice CreateDevice(CliArguments a)
+    {
+        var speed = a.Value("speed") switch
+        {
+            null => (UsbSpeed?)null,
+            "full" => UsbSpeed.Full,
+            "high" => UsbSpeed.High,
+            var s => throw new CliUsageException($"--speed must be full or high, not '{s}'"),
+        };
+        if (a.Value("disk") is { } image)
+            return VirtualDevices.CreateDisk(image, a.Has("read-only"), speed ?? UsbSpeed.High);
+        if (a.Has("read-only"))
+            throw new CliUsageException("--read-only applies to --disk only");
+        return VirtualDevices.CreateKeyboard(speed ?? UsbSpeed.Full);
+    }
+
+    private static TcpKeepAlive ParseKeepAlive(string? text)
+    {
+        if (text is null)
+            return TcpKeepAlive.Default;
+        var parts = text.Split(',');
+        if (parts.Length != 3 || !int.TryParse(parts[0], out var idle) || !int.TryParse(parts[1], out var interval) || !int.TryParse(parts[2], out var count))
+            throw new CliUsageException($"--keepalive wants IDLE,INTERVAL,COUNT in seconds, e.g. 30,10,3, not '{text}'");
+        return new TcpKeepAlive(TimeSpan.FromSeconds(idle), TimeSpan.FromSeconds(interval), count);
+    }
+
+    /// <summary>Keys typed before the peer's driver listens are lost, so wait until the keyboard is configured.</summary>
+    private static async Task TypeWhenConfiguredAsync(BootKeyboard keyboard, string text, TimeSpan delay, CliConsole console, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (keyboard.ActiveConfiguration == 0)
+                await Task.Delay(100, cancellationToken);
+            await Task.Delay(delay, cancellationToken);
+            keyboard.Type(text);
+            await keyboard.WhenAllReportsDeliveredAsync(cancellationToken);
+            console.Out.WriteLine($"typed {text.Length} characters");
+        }
+        catch (OperationCanceledException) { }
+        catch (UsbRedirException e)
+        {
+            console.Fail(e);
+        }
+    }
+}

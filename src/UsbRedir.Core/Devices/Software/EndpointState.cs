@@ -1,0 +1,25 @@
+namespace UsbRedir.Devices.Software;
+
+/// <summary>Run-time state of one endpoint of the active configuration: halt/wedge flags and the transfers waiting on it.</summary>
+internal sealed class EndpointState
+{
+    public EndpointState(UsbEndpointDefinition definition, byte interfaceNumber)
+    {
+        Definition = definition;
+        InterfaceNumber = interfaceNumber;
+    }
+
+    public UsbEndpointDefinition Definition { get; }
+
+    public byte InterfaceNumber { get; }
+
+    public bool Halted { get; set; }
+
+    /// <summary>
+    /// A wedged endpoint stays halted when the host clears the halt (the request still succeeds). Bulk-only mass
+    /// storage needs this: after an invalid CBW both pipes stay stalled until a reset recovery.
+    /// </summary>
+    public bool Wedged { get; set; }
+
+    public LinkedList<PendingTransfer> Pending { get; } = new();
+}

@@ -1,0 +1,25 @@
+namespace UsbRedir.Devices.Software;
+
+/// <summary>
+/// A bulk or interrupt transfer the device could not complete yet (the USB "NAK" state), waiting in its
+/// endpoint's FIFO until the device has data, the caller cancels, or the device resets or goes away.
+/// </summary>
+internal sealed class PendingTransfer
+{
+    public PendingTransfer(EndpointState endpoint, Memory<byte> buffer)
+    {
+        Endpoint = endpoint;
+        Buffer = buffer;
+    }
+
+    public EndpointState Endpoint { get; }
+
+    public Memory<byte> Buffer { get; }
+
+    /// <summary>Continuations run asynchronously: completion happens under the device lock.</summary>
+    public TaskCompletionSource<UsbTransferResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public LinkedListNode<PendingTransfer>? Node { get; set; }
+
+    public CancellationTokenRegistration Registration { get; set; }
+}

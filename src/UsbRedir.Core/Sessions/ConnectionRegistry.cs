@@ -1,0 +1,38 @@
+namespace UsbRedir.Sessions;
+
+/// <summary>
+/// The process-wide list of live device connections, so front ends can find them later (Get-UsbRedirConnection)
+/// and stop them all when the module is removed.
+/// </summary>
+public static class ConnectionRegistry
+{
+    private static readonly List<UsbRedirConnection> Connections = [];
+    private static int _nextId;
+
+    public static IReadOnlyList<UsbRedirConnection> All { get { lock (Connections) return Connections.ToArray(); } }
+
+    internal static int Add(UsbRedirConnection connection)
+    {
+        lock (Connections)
+        {
+            if (Connections.FirstOrDefault(c => ReferenceEquals(c.Device, connection.Device)) is { } existing)
+                throw new UsbRedirException("DeviceAlreadyConnected", UsbRedirErrorCategory.ResourceBusy,
+                    $"{connection.Device.Description} is already connected to {existing.Server} (connection {existing.Id}).",
+                    $"Disconnect it first (Disconnect-UsbDevice -Id {existing.Id}, or stop that usbredir process).", connection.Device);
+            Connections.Add(connection);
+            return Interlocked.Increment(ref _nextId);
+        }
+    }
+
+    internal static void Remove(UsbRedirConnection connection)
+    {
+        lock (Connections)
+            Connections.Remove(connection);
+    }
+
+    /// <summary>Disconnects every connection (module removal, process exit).</summary>
+    public static async Task DisconnectAllAsync(TimeSpan timeout)
+    {
+        await Task.WhenAll(All.Select(c => c.DisconnectAsync(timeout)));
+    }
+}

@@ -1,0 +1,98 @@
+using UsbRedir.Devices;
+using UsbRedir.Protocol;
+
+namespace UsbRedir.Sessions;
+
+// Configuration, alternate settings and reset, as usbredirhost handles them: a change cancels what it affects, and the
+// new interface_info and ep_info always go out before the status, so the guest knows the layout when it sees success.
+public sealed partial class UsbRedirHostSession
+{
+    private void RefreshLayout()
+    {
+        _layout = ComputeLayout();
+        SendLayout();
+    }
+
+    private async Task SetConfigurationAsync(ulong id, byte configuration)
+    {
+        if (!IsConnected)
+        {
+            TrySend(id, new ConfigurationStatusHeader(UsbStatus.IoError, 0));
+            return;
+        }
+        if (Device.ActiveConfiguration == configuration)
+        {
+            TrySend(id, new ConfigurationStatusHeader(UsbStatus.Success, configuration));
+            return;
+        }
+        CancelAll();
+        var status = await Device.SetConfigurationAsync(configuration, _sessionEnded.Token);
+        RefreshLayout();
+        TrySend(id, new ConfigurationStatusHeader(status, Device.ActiveConfiguration));
+    }
+
+    private async Task SetAltSettingAsync(ulong id, byte interfaceNumber, byte alt)
+    {
+        if (!IsConnected)
+        {
+            TrySend(id, new AltSettingStatusHeader(UsbStatus.IoError, interfaceNumber, 0xFF));
+            return;
+        }
+        if (!_layout.Interfaces.Any(i => i.Number == interfaceNumber))
+        {
+            TrySend(id, new AltSettingStatusHeader(UsbStatus.Invalid, interfaceNumber, 0xFF));
+            return;
+        }
+        CancelInterface(interfaceNumber);
+        var status = await Device.SetAlternateSettingAsync(interfaceNumber, alt, _sessionEnded.Token);
+        RefreshLayout();
+        TrySend(id, new AltSettingStatusHeader(status, interfaceNumber, Device.GetAlternateSetting(interfaceNumber)));
+    }
+
+    private void GetAltSetting(ulong id, byte interfaceNumber)
+    {
+        if (!IsConnected)
+            TrySend(id, new AltSettingStatusHeader(UsbStatus.IoError, interfaceNumber, 0xFF));
+        else if (!_layout.Interfaces.Any(i => i.Number == interfaceNumber))
+            TrySend(id, new AltSettingStatusHeader(UsbStatus.Invalid, interfaceNumber, 0xFF));
+        else
+            TrySend(id, new AltSettingStatusHeader(UsbStatus.Success, interfaceNumber, Device.GetAlternateSetting(interfaceNumber)));
+    }
+
+    /// <summary>Stops the receiving streams of an interface's endpoints; other pending transfers are left to the device, which cancels them on the change.</summary>
+    private void CancelInterface(byte interfaceNumber)
+    {
+        for (var i = 1; i < 32; i++)
+            if (i != 16 && _layout.EndpointInterface[i] == interfaceNumber && _layout.EndpointType[i] != UsbEndpointType.Invalid)
+                StopStream(DeviceLayout.EndpointAddress(i), reportStall: false);
+    }
+
+    /// <summary>reset is never answered. Like usbredirhost, a reset right after another with no transfer in between is skipped.</summary>
+    private async Task ResetAsync()
+    {
+        lock (_pending)
+        {
+            if (!IsConnected || _resetSinceLastTransfer)
+                return;
+            _resetSinceLastTransfer = true;
+        }
+        CancelAll(reportStreamsStalled: true);
+        var status = await Device.ResetAsync(_sessionEnded.Token);
+        if (status != UsbStatus.Success)
+        {
+            Log.Error($"resetting the device failed ({status}); dropping it");
+            ReleaseDevice("reset failed");
+            return;
+        }
+        RefreshLayoutIfChanged();
+    }
+
+    /// <summary>A reset may leave the device unconfigured; the guest learns the layout from the next set_configuration.</summary>
+    private void RefreshLayoutIfChanged()
+    {
+        var fresh = ComputeLayout();
+        if (fresh.Interfaces.SequenceEqual(_layout.Interfaces))
+            return;
+        _layout = fresh;
+    }
+}

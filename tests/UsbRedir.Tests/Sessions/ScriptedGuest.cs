@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using UsbRedir.Protocol;
+
+namespace UsbRedir.Tests.Sessions;
+
+/// <summary>
+/// A usb-guest peer for host-role tests, written on the codec directly: it sends what a test tells it and records
+/// every packet it receives (payloads copied), over a real loopback TCP socket.
+/// </summary>
+internal sealed class ScriptedGuest : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly UsbRedirCodec _codec;
+    private readonly Channel<Received> _received = Channel.CreateUnbounded<Received>();
+    private readonly Task _reader;
+
+    /// <summary>A received packet with its header decoded at once (the codec reuses the bytes behind an event).</summary>
+    public sealed record Received(UsbRedirEventKind Kind, UsbRedirPacketType Type, ulong Id, object? Header, byte[] Payload, string Text)
+    {
+        public T As<T>() => Header is T t ? t : throw new Xunit.Sdk.XunitException($"expected {typeof(T).Name}, got {Text}");
+        public override string ToString() => Text;
+
+        public static Received From(UsbRedirEvent e) => e.Kind == UsbRedirEventKind.Error
+            ? new(e.Kind, e.PacketType, 0, e.Error, [], e.ToString())
+            : new(e.Kind, e.PacketType, e.Id, Decode(e), e.Payload.ToArray(), e.ToString());
+
+        private static object? Decode(UsbRedirEvent e) => e.PacketType switch
+        {
+            UsbRedirPacketType.Hello => e.Hello,
+            UsbRedirPacketType.DeviceConnect => e.DeviceConnect,
+            UsbRedirPacketType.InterfaceInfo => e.InterfaceInfo,
+            UsbRedirPacketType.EpInfo => e.EpInfo,
+            UsbRedirPacketType.ConfigurationStatus => e.ConfigurationStatus,
+            UsbRedirPacketType.AltSettingStatus => e.AltSettingStatus,
+            UsbRedirPacketType.IsoStreamStatus => e.IsoStreamStatus,
+            UsbRedirPacketType.InterruptReceivingStatus => e.InterruptReceivingStatus,
+            UsbRedirPacketType.BulkReceivingStatus => e.BulkReceivingStatus,
+            UsbRedirPacketType.ControlPacket => e.ControlPacket,
+            UsbRedirPacketType.BulkPacket => e.BulkPacket,
+            UsbRedirPacketType.InterruptPacket => e.InterruptPacket,
+            UsbRedirPacketType.BufferedBulkPacket => e.BufferedBulkPacket,
+            UsbRedirPacketType.FilterFilter => e.FilterString,
+            _ => null,
+        };
+    }
+
+    private ScriptedGuest(Socket socket, UsbRedirCapabilities caps)
+    {
+        _socket = socket;
+        _codec = new UsbRedirCodec(UsbRedirRole.UsbGuest, caps, "scripted guest");
+        Flush();
+        _reader = Task.Run(ReadLoop);
+    }
+
+    /// <summary>Creates a connected socket pair over loopback: the guest end and the end for the session under test.</summary>
+    public static async Task<(ScriptedGuest Guest, Socket HostSide)> ConnectAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var accept = listener.AcceptAsync();
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        var server = await accept;
+        return (new ScriptedGuest(client, caps), server);
+    }
+
+    /// <summary>Wraps an accepted socket (the guest as the listening side, like QEMU's chardev in server mode).</summary>
+    public static ScriptedGuest FromSocket(Socket socket, UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams) =>
+        new(socket, caps);
+
+    public UsbRedirCodec Codec => _codec;
+
+    public void Send<T>(ulong id, in T header, ReadOnlySpan<byte> payload = default) where T : IUsbRedirHeader
+    {
+        lock (_codec) _codec.Send(id, header, payload);
+        Flush();
+    }
+
+    public void Do(Action<UsbRedirCodec> action)
+    {
+        lock (_codec) action(_codec);
+        Flush();
+    }
+
+    public void SendRaw(ReadOnlySpan<byte> bytes) => _socket.Send(bytes);
+
+    private void Flush()
+    {
+        lock (_codec)
+        {
+            var pending = _codec.PendingOutput;
+            if (pending.Length == 0) return;
+            _socket.Send(pending.Span);
+            _codec.AdvanceOutput(pending.Length);
+        }
+    }
+
+    private async Task ReadLoop()
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var n = await _socket.ReceiveAsync(buffer);
+                if (n == 0) break;
+                UsbRedirEventBatch batch;
+                lock (_codec) batch = _codec.Receive(buffer.AsSpan(0, n));
+                foreach (var ev in batch)
+                    _received.Writer.TryWrite(Received.From(ev));
+                Flush();
+            }
+        }
+        catch (Exception) { }
+        _received.Writer.TryComplete();
+    }
+
+    /// <summary>The next received packet (skipping hello), failing after a timeout.</summary>
+    public async Task<Received> NextAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var r = await _received.Reader.ReadAsync(cts.Token);
+            if (r.Kind == UsbRedirEventKind.Packet && r.Type == UsbRedirPacketType.Hello) continue;
+            return r;
+        }
+    }
+
+    public async Task<Received> ExpectAsync(UsbRedirPacketType type, TimeSpan? timeout = null)
+    {
+        var r = await NextAsync(timeout);
+        Assert.True(r.Kind == UsbRedirEventKind.Packet && r.Type == type, $"expected {type}, got {r}");
+        return r;
+    }
+
+    /// <summary>Expects the host's announcement in usbredirhost's order and returns the device_connect header.</summary>
+    public async Task<DeviceConnectHeader> ExpectAnnouncementAsync()
+    {
+        await ExpectAsync(UsbRedirPacketType.InterfaceInfo);
+        await ExpectAsync(UsbRedirPacketType.EpInfo);
+        return (await ExpectAsync(UsbRedirPacketType.DeviceConnect)).As<DeviceConnectHeader>();
+    }
+
+    /// <summary>True when nothing arrives within <paramref name="quiet"/>.</summary>
+    public async Task<bool> NothingWithinAsync(TimeSpan quiet)
+    {
+        using var cts = new CancellationTokenSource(quiet);
+        try
+        {
+            var r = await _received.Reader.ReadAsync(cts.Token);
+            throw new Xunit.Sdk.XunitException($"expected silence, got {r}");
+        }
+        catch (OperationCanceledException) { return true; }
+        catch (ChannelClosedException) { return true; }
+    }
+
+    /// <summary>Waits until the host closes the connection.</summary>
+    public Task Closed => _reader;
+
+    public async ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        await _reader;
+    }
+}
