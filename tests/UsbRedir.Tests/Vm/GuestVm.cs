@@ -114,8 +114,9 @@ public static class GuestVm
             p.StandardInput.Close();
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
-            // run-vm enforces the timeout itself; this only guards against the script hanging.
-            if (!p.WaitForExit(options.Timeout + TimeSpan.FromMinutes(1)))
+            // run-vm enforces the timeout itself (from when it holds the machine-wide guest lock);
+            // this only guards against the script hanging, so it allows for waiting on that lock.
+            if (!p.WaitForExit(options.Timeout * 3 + TimeSpan.FromMinutes(10)))
             {
                 p.Kill(entireProcessTree: true);
                 p.WaitForExit();
