@@ -47,14 +47,14 @@ public sealed class KernelPackagingTests
             var trees = new[] { "--sourcetree", Path.Combine(work, "src"), "--dkmstree", Directory.CreateDirectory(Path.Combine(work, "tree")).FullName };
             var kernel = GuestVm.KernelVersion!;
 
-            Run("dkms", ["add", "-m", "usbredir-vhci", "-v", version, .. trees]);
-            Run("dkms", ["build", "-m", "usbredir-vhci", "-v", version, "-k", kernel, .. trees]);
+            HostCommand.Run("dkms", ["add", "-m", "usbredir-vhci", "-v", version, .. trees]);
+            HostCommand.Run("dkms", ["build", "-m", "usbredir-vhci", "-v", version, "-k", kernel, .. trees]);
 
             var ko = Directory.GetFiles(Path.Combine(work, "tree"), "usbredir_vhci.ko*", SearchOption.AllDirectories)
                 .Single(p => p.Contains($"/{kernel}/", StringComparison.Ordinal));
-            Assert.Equal(version, Run("modinfo", ["-F", "version", ko]).Trim());
-            Assert.StartsWith(kernel + " ", Run("modinfo", ["-F", "vermagic", ko]));
-            Assert.Equal("GPL", Run("modinfo", ["-F", "license", ko]).Trim());
+            Assert.Equal(version, HostCommand.Run("modinfo", ["-F", "version", ko]).Trim());
+            Assert.StartsWith(kernel + " ", HostCommand.Run("modinfo", ["-F", "vermagic", ko]));
+            Assert.Equal("GPL", HostCommand.Run("modinfo", ["-F", "license", ko]).Trim());
         }
         finally
         {
@@ -75,17 +75,5 @@ public sealed class KernelPackagingTests
         Assert.NotEqual(0, p.ExitCode);
         Assert.Contains("KDIR=/nonexistent/kernel/build does not exist: install the kernel headers", stderr);
         Assert.Contains("or pass KDIR=/lib/modules/<version>/build", stderr);
-    }
-
-    private static string Run(string file, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', psi.ArgumentList)} failed ({p.ExitCode}):\n{stdout.Result}\n{stderr}");
-        return stdout.Result;
     }
 }

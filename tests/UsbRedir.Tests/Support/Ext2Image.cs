@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace UsbRedir.Tests.Support;
 
 /// <summary>ext2 disk images made and read on the host with e2fsprogs (mke2fs -d, debugfs), for tests whose guest mounts them.</summary>
@@ -12,23 +10,11 @@ public static class Ext2Image
         foreach (var (file, content) in files)
             File.WriteAllBytes(Path.Combine(root, file), content);
         var image = Path.Combine(dir, name);
-        Exec("mke2fs", "-q", "-F", "-t", "ext2", "-d", root, image, size);
+        HostCommand.Run("mke2fs", "-q", "-F", "-t", "ext2", "-d", root, image, size);
         Directory.Delete(root, recursive: true);
         return image;
     }
 
     /// <summary>The text of a file inside the image (empty when it is not there).</summary>
-    public static string ReadFile(string image, string path) => Exec("debugfs", "-R", $"cat {path}", image);
-
-    private static string Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} failed: {stderr}");
-        return stdout.Result;
-    }
+    public static string ReadFile(string image, string path) => HostCommand.Run("debugfs", "-R", $"cat {path}", image);
 }

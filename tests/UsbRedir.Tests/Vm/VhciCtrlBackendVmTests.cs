@@ -46,22 +46,7 @@ public sealed class VhciCtrlBackendVmTests(ITestOutputHelper output)
         return new Run(result, image);
     }
 
-    private void AssertPassed(params string[] names)
-    {
-        var run = GuestRun.Value.Result;
-        foreach (var line in run.Stdout.Split('\n').Where(l => l.StartsWith("INFO ", StringComparison.Ordinal)))
-            output.WriteLine(line);
-        var failed = new List<string>();
-        foreach (var name in names)
-        {
-            if (!Regex.IsMatch(run.Stdout, $"^PASS {Regex.Escape(name)}$", RegexOptions.Multiline))
-            {
-                var fail = Regex.Match(run.Stdout, $"^FAIL {Regex.Escape(name)}:.*$", RegexOptions.Multiline);
-                failed.Add(fail.Success ? fail.Value : $"{name}: no result (scenario did not run)");
-            }
-        }
-        Assert.True(failed.Count == 0, $"{string.Join("\n", failed)}\n\n{run}");
-    }
+    private void AssertPassed(params string[] names) => GuestScenarioResults.AssertPassed(GuestRun.Value.Result, output, names);
 
     [VmFact]
     public void Virtual_disk_enumerates_binds_usb_storage_mounts_and_reads_back()
