@@ -303,6 +303,25 @@ public sealed class RemoteUsbDevice : IUsbDevice
         return length <= 2 ? "" : Encoding.Unicode.GetString(buffer, 2, length - 2);
     }
 
+    /// <summary>
+    /// The device as a filter judges it, from its descriptors: the active configuration's interfaces, or for an unconfigured
+    /// device those of its first configuration (the one every host selects).
+    /// </summary>
+    internal UsbRedirFilterDevice DescribedForFilter()
+    {
+        var configurations = ConfigurationDescriptors;
+        var active = ActiveConfiguration;
+        var chosen = configurations.FirstOrDefault(c => c.Length > 5 && active != 0 && c.Span[5] == active);
+        if (chosen.IsEmpty && configurations.Count > 0)
+            chosen = configurations[0];
+        return UsbRedirFilterDevice.FromDescriptors(DeviceDescriptor.Span, chosen.Span);
+    }
+
+    /// <summary>The device with the interfaces of a newly announced layout.</summary>
+    internal UsbRedirFilterDevice DescribedForFilter(DeviceLayout layout) => new(FilterDevice.Class, FilterDevice.SubClass, FilterDevice.Protocol,
+        FilterDevice.VendorId, FilterDevice.ProductId, FilterDevice.Version,
+        layout.Interfaces.Select(i => new UsbRedirFilterInterface(i.Class, i.SubClass, i.Protocol)).ToArray());
+
     private UsbRedirException Unreadable(string why) => new("RemoteDescriptorsUnreadable", UsbRedirErrorCategory.DeviceError,
         $"Cannot use {FilterDevice} from {Peer}: {why}.",
         "Re-plug the device on the far side and connect again; if it keeps failing, the device or its host is faulty.", Peer);

@@ -34,7 +34,7 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
     private InterfaceInfoHeader? _interfaceInfo;
     private EpInfoHeader? _epInfo;
     private bool _deviceAnnounced;
-    private bool _rejected;
+    private volatile bool _rejected;
     private RemoteUsbDevice? _device;
     private int _rejectedCount;
     private string? _lastRejection;
@@ -95,11 +95,11 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
                 break;
             case UsbRedirPacketType.InterfaceInfo:
                 _interfaceInfo = packet.InterfaceInfo;
-                OnLayoutChanged();
+                OnLayoutChanged(interfacesChanged: true);
                 break;
             case UsbRedirPacketType.EpInfo:
                 _epInfo = packet.EpInfo;
-                OnLayoutChanged();
+                OnLayoutChanged(interfacesChanged: false);
                 break;
             case UsbRedirPacketType.DeviceConnect:
                 OnDeviceConnect(packet.DeviceConnect);
@@ -153,10 +153,22 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
             Log.Warning("the peer does not support filters; devices are still checked when they connect");
     }
 
-    private void OnLayoutChanged()
+    private void OnLayoutChanged(bool interfacesChanged)
     {
         var layout = DeviceLayout.FromAnnouncement(_interfaceInfo, _epInfo);
-        Device?.UpdateLayout(layout);
+        if (Device is not { } device)
+            return;
+        device.UpdateLayout(layout);
+        // Like QEMU: a configuration change may bring interfaces the filter refuses.
+        if (interfacesChanged && !_rejected && Options.Filter is not null)
+        {
+            var described = device.DescribedForFilter(layout);
+            if (Refuses(described) is { } verdict)
+            {
+                Reject(described, verdict);
+                device.MarkGone("refused by the filter after a configuration change");
+            }
+        }
     }
 
     private void OnDeviceConnect(DeviceConnectHeader connect)
@@ -171,9 +183,9 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
         var description = new UsbRedirFilterDevice(connect.DeviceClass, connect.DeviceSubclass, connect.DeviceProtocol,
             connect.VendorId, connect.ProductId, connect.DeviceVersionBcd ?? 0,
             layout.Interfaces.Select(i => new UsbRedirFilterInterface(i.Class, i.SubClass, i.Protocol)).ToArray());
-        if (Options.Filter is { } rules && UsbRedirFilter.Check(rules, description, Options.FilterFlags) is { IsAllowed: false } verdict)
+        if (Refuses(description) is { } verdict)
         {
-            Reject(description, verdict.Message);
+            Reject(description, verdict);
             return;
         }
         var device = new RemoteUsbDevice(this, connect, layout, description);
@@ -182,6 +194,12 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
         Log.Info($"device connected: {description} at {connect.Speed} speed");
         _ = Task.Run(() => AttachAsync(device));
     }
+
+    /// <summary>The filter's verdict when it refuses <paramref name="description"/>; null when allowed (or no filter).</summary>
+    private string? Refuses(UsbRedirFilterDevice description) =>
+        Options.Filter is { } rules && UsbRedirFilter.Check(rules, description, Options.FilterFlags) is { IsAllowed: false } verdict
+            ? verdict.Message
+            : null;
 
     private void Reject(UsbRedirFilterDevice description, string verdict)
     {
@@ -228,6 +246,14 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
             await device.ReadDescriptorsAsync();
             if (device.Gone.IsCancellationRequested)
                 return;
+            // The announcement of an unconfigured device lists no interfaces; judge it by what its descriptors say it will be.
+            var described = device.DescribedForFilter();
+            if (Refuses(described) is { } verdict)
+            {
+                Reject(described, verdict);
+                device.MarkGone("refused by the filter");
+                return;
+            }
             _attached.Writer.TryWrite(device);
             Log.Info($"device ready: {device.Description}");
         }
