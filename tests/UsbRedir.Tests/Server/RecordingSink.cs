@@ -34,9 +34,9 @@ internal sealed class RecordingSink : IDeviceSink
         return Task.CompletedTask;
     }
 
-    public async Task<(UsbRedirServerConnection Connection, IUsbDevice Device)> NextAttachedAsync()
+    public async Task<(UsbRedirServerConnection Connection, IUsbDevice Device)> NextAttachedAsync(TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(10));
         return await _attached.Reader.ReadAsync(timeout.Token);
     }
 
