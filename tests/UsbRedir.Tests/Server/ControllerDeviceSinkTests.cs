@@ -30,6 +30,8 @@ public class ControllerDeviceSinkTests
         var client = await UsbRedirConnection.ConnectAsync(device, endpoint, Never);
         var router = await controller.PluggedAsync(1);
         var remote = Assert.IsType<RemoteUsbDevice>(router.Device);
+        for (var i = 0; i < 100 && sink.PortOf(remote) is null; i++)
+            await Task.Delay(20); // the controller sees the plug before PlugAsync returns to the sink
         Assert.Equal(1, sink.PortOf(remote));
 
         // What the kernel does first: SET_ADDRESS (answered locally), then GET_DESCRIPTOR through the network.
@@ -57,6 +59,9 @@ public class ControllerDeviceSinkTests
         // Disconnecting unplugs: the port is free again and the device's URBs fail from then on.
         await client.DisconnectAsync(TimeSpan.FromSeconds(5));
         await controller.FreedAsync(1);
+        // The controller unplugs a vanished device itself; the sink's own detach comes right after and forgets the port.
+        for (var i = 0; i < 100 && sink.PortOf(remote) is not null; i++)
+            await Task.Delay(20);
         Assert.Null(sink.PortOf(remote));
         Assert.Equal(VirtualPortState.Free, controller.GetPort(1).State);
         Assert.True(remote.Gone.IsCancellationRequested);
