@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using UsbRedir.Tests.Support;
 using UsbRedir.Tests.Vm;
@@ -39,15 +38,5 @@ public sealed class ServerVmTests(ITestOutputHelper output)
         Directory.Delete(shared, recursive: true);
     }
 
-    private static string Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} failed: {stderr}");
-        return stdout.Result;
-    }
+    private static string Exec(string file, params string[] args) => NativeHarness.Run(file, args);
 }

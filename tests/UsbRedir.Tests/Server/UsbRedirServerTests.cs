@@ -26,6 +26,18 @@ public class UsbRedirServerTests
 
     private static UsbRedirEndpoint EndpointOf(UsbRedirServer server) => new("127.0.0.1", server.LocalEndPoint.Port);
 
+    /// <summary>The server's first connection, running or already ended.</summary>
+    private static async Task<UsbRedirServerConnection> FirstConnectionAsync(UsbRedirServer server)
+    {
+        for (var i = 0; i < 250; i++)
+        {
+            if (server.Connections.Concat(server.EndedConnections).FirstOrDefault() is { } connection)
+                return connection;
+            await Task.Delay(20);
+        }
+        throw new Xunit.Sdk.XunitException("the server accepted no connection within 5 s");
+    }
+
     private static async Task AttachedAsync(UsbRedirServerConnection connection)
     {
         for (var i = 0; i < 250 && connection.State != ServerConnectionState.Attached; i++)
@@ -105,13 +117,7 @@ public class UsbRedirServerTests
         var sink = new RecordingSink();
         await using var server = StartServer(sink, "0x08,-1,-1,-1,0");
         var client = await UsbRedirConnection.ConnectAsync(disk, EndpointOf(server), FastReconnect);
-        UsbRedirServerConnection? seen = null;
-        for (var i = 0; i < 100 && seen is null; i++)
-        {
-            seen = server.Connections.Concat(server.EndedConnections).FirstOrDefault();
-            await Task.Delay(20);
-        }
-        Assert.NotNull(seen);
+        var seen = await FirstConnectionAsync(server);
         await seen.Completion.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(ServerConnectionState.Rejected, seen.State);
         Assert.Equal(1, seen.DevicesRejected);
@@ -194,13 +200,7 @@ public class UsbRedirServerTests
         };
         await using var server = StartServer(sink);
         var client = await UsbRedirConnection.ConnectAsync(new Sessions.LoopbackTestDevice(), EndpointOf(server), ReconnectPolicy.Never);
-        UsbRedirServerConnection? connection = null;
-        for (var i = 0; i < 100 && connection is null; i++)
-        {
-            connection = server.Connections.Concat(server.EndedConnections).FirstOrDefault();
-            await Task.Delay(20);
-        }
-        Assert.NotNull(connection);
+        var connection = await FirstConnectionAsync(server);
         await connection.Completion.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(ServerConnectionState.Failed, connection.State);
         Assert.Contains("All 4 ports of the controller are in use.", connection.LastError);

@@ -30,7 +30,8 @@ public class HostSessionTests
         Assert.Equal((ushort)0x0201, connect.DeviceVersionBcd);
     }
 
-    private static async Task ConfigureAsync(ScriptedPeer guest)
+    /// <summary>set_configuration(1) and the host's answer: interface_info and ep_info of the loopback test device, then the status.</summary>
+    internal static async Task ConfigureAsync(ScriptedPeer guest)
     {
         guest.Send(7, new SetConfigurationHeader(1));
         var info = (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>();

@@ -262,10 +262,7 @@ public class HostilePeerTests
         var (host, guest, device) = await StartHostAsync();
         await using var _h = host;
         await using var _g = guest;
-        guest.Send(1, new SetConfigurationHeader(1));
-        await guest.ExpectAsync(T.InterfaceInfo);
-        await guest.ExpectAsync(T.EpInfo);
-        await guest.ExpectAsync(T.ConfigurationStatus);
+        await HostSessionTests.ConfigureAsync(guest);
 
         // 200 x 64 KiB into the device while the guest reads, then 200 reads of it while it does not.
         const int Count = 200, Size = 64 * 1024;

@@ -29,7 +29,8 @@ public static class NativeHarness
         }
     }
 
-    private static string Run(string file, IEnumerable<string> args)
+    /// <summary>Runs a program to completion and returns its stdout; a non-zero exit throws with its stderr.</summary>
+    internal static string Run(string file, IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
