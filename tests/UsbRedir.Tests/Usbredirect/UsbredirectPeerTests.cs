@@ -48,7 +48,9 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
 
         try
         {
-            var attach = sink.NextAttachedAsync(TimeSpan.FromMinutes(8)); // includes waiting for the machine-wide VM lock
+            // Bounded by the guest run itself (run-vm's timeout starts once it holds the machine-wide VM lock, which other
+            // test runs on this machine may hold for a while), not by a guess of how long that wait takes.
+            var attach = sink.NextAttachedAsync(TimeSpan.FromMinutes(30));
             if (await Task.WhenAny(attach, guest) == guest)
                 throw new Xunit.Sdk.XunitException($"the guest ended before usbredirect's device reached our server:\n{guest.Result}\n{Logs(server)}");
             var (connection, attached) = await attach;
