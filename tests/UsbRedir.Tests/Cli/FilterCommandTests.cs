@@ -6,7 +6,8 @@ namespace UsbRedir.Tests.Cli;
 /// <summary>`usbredir filter` driven in-process through Program.RunAsync.</summary>
 public sealed class FilterCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
+    /// <summary>Runs `usbredir ARGS` in-process, capturing both streams.</summary>
+    internal static (int Exit, string Out, string Err) Run(params string[] args)
     {
         var output = new StringWriter { NewLine = "\n" };
         var error = new StringWriter { NewLine = "\n" };
