@@ -30,6 +30,13 @@ public sealed partial class UsbRedirCodec
     public int BufferedReceiveBytes => _bodyRead + _headerRead;
 
     /// <summary>
+    /// Bytes of a bad packet still to be discarded. A packet whose type header breaks a rule is reported as soon as
+    /// that header is complete, while libusbredirparser reports it once the whole packet has arrived; the bytes
+    /// skipped are the same, so the two agree on every packet boundary.
+    /// </summary>
+    internal long PendingSkipBytes => _skip;
+
+    /// <summary>
     /// Parses <paramref name="data"/> (any fragment of the stream, split anywhere) and returns the packets and errors it
     /// completed. The bytes are copied, so the caller may reuse its buffer at once; event payloads stay valid until the
     /// next Receive call. Bad packets are skipped exactly as libusbredirparser skips them and reported as error events.
@@ -185,8 +192,10 @@ public sealed partial class UsbRedirCodec
 
     private void SkipPacket(uint type, uint length, UsbRedirViolation violation, string message)
     {
-        _skip = length;
-        _events.Add(new UsbRedirEvent(new UsbRedirProtocolError((UsbRedirPacketType)type, violation, message, length)));
+        // libusbredirparser keeps the count to skip in an int: a length of 2^31 or more skips nothing and parsing
+        // resumes right after the header. Skipping the same bytes keeps both parsers on the same packet boundaries.
+        _skip = length > int.MaxValue ? 0 : length;
+        _events.Add(new UsbRedirEvent(new UsbRedirProtocolError((UsbRedirPacketType)type, violation, message, _skip)));
     }
 
     private bool VerifyHeader(ReadOnlySpan<byte> typeHeader, int payloadLength)
@@ -210,13 +219,13 @@ public sealed partial class UsbRedirCodec
         }
         if (_type == (uint)UsbRedirPacketType.Hello)
         {
-            OnHello(typeHeader.Span, payload.Span);
+            OnHello(typeHeader, payload.Span);
             return;
         }
         _events.Add(new UsbRedirEvent((UsbRedirPacketType)_type, _id, typeHeader, payload, null));
     }
 
-    private void OnHello(ReadOnlySpan<byte> versionField, ReadOnlySpan<byte> caps)
+    private void OnHello(ReadOnlyMemory<byte> versionField, ReadOnlySpan<byte> caps)
     {
         if (_peerCaps.HasValue)
         {
@@ -225,7 +234,7 @@ public sealed partial class UsbRedirCodec
             return;
         }
         // The C parser forces termination at byte 63 and reads up to the first NUL.
-        var text = versionField[..(UsbRedirLimits.VersionFieldSize - 1)];
+        var text = versionField.Span[..(UsbRedirLimits.VersionFieldSize - 1)];
         var nul = text.IndexOf((byte)0);
         var version = Encoding.UTF8.GetString(nul >= 0 ? text[..nul] : text);
         var words = caps.Length / 4;
@@ -233,7 +242,8 @@ public sealed partial class UsbRedirCodec
         var sanitized = Sanitize(peer);
         PeerVersion = version;
         SetPeerCapabilities(sanitized);
-        _events.Add(new UsbRedirEvent(UsbRedirPacketType.Hello, _id, default, default, new HelloInfo(version, sanitized, words)));
+        // The raw version field stays available (TypeHeaderBytes): it is free text and need not be valid UTF-8.
+        _events.Add(new UsbRedirEvent(UsbRedirPacketType.Hello, _id, versionField, default, new HelloInfo(version, sanitized, words)));
         if (sanitized != peer)
             _events.Add(new UsbRedirEvent(new UsbRedirProtocolError(UsbRedirPacketType.Hello, UsbRedirViolation.InconsistentPeerCapabilities,
                 "the peer advertised bulk_streams without ep_info_max_packet_size; bulk_streams was cleared", 0)));

@@ -9,7 +9,8 @@ namespace UsbRedir.Tests.Protocol;
 /// every combination of the five size-changing caps on either side (4^5 pairs), with the permission caps varied,
 /// a stream holding every packet type the direction allows is encoded by both implementations (the bytes must be
 /// identical) and each one's bytes are decoded by the other, split at seeded random points (the fields must be those
-/// sent). All cases run through one harness process.
+/// sent). Half the time our side sends everything before the peer's hello arrives, so queue-until-hello must give
+/// the same bytes. All cases run through one harness process.
 /// </summary>
 public sealed class CodecDifferentialTests
 {
@@ -26,7 +27,7 @@ public sealed class CodecDifferentialTests
 
     private sealed record Case(
         string Name, UsbRedirRole Sender, UsbRedirCapabilities SenderCaps, UsbRedirCapabilities ReceiverCaps, string Version,
-        List<string> Send, List<string> Expect, int[] ChunksForC, int[] ChunksForUs, bool InPlace);
+        List<string> Send, List<string> Expect, int[] ChunksForC, int[] ChunksForUs, bool InPlace, bool SendBeforeHello);
 
     [LibUsbRedirParserFact]
     public void EveryTypeRoleAndCapCombinationEncodesAndDecodesLikeC()
@@ -38,7 +39,7 @@ public sealed class CodecDifferentialTests
                 cases.Add(MakeCase(generator, sender, combo));
 
         // Round 1: C encodes and decodes what we encoded.
-        var ours = cases.Select(c => CodecHarness.Encode(c.Sender, c.SenderCaps, PeerCaps(c), c.Version, c.Send)).ToList();
+        var ours = cases.Select(c => CodecHarness.Encode(c.Sender, c.SenderCaps, PeerCaps(c), c.Version, c.Send, c.SendBeforeHello)).ToList();
         var commands = new List<string>();
         for (var i = 0; i < cases.Count; i++)
         {
@@ -98,7 +99,7 @@ public sealed class CodecDifferentialTests
         }
         var version = new string(Enumerable.Range(0, g.Next(72)).Select(_ => (char)('!' + g.Next(94))).ToArray());
         var name = $"{sender} sending, caps 0x{(uint)senderCaps:x2} -> 0x{(uint)receiverCaps:x2}";
-        return new Case(name, sender, senderCaps, receiverCaps, version, send, expect, g.Chunks(), g.Chunks(), g.Next(2) == 0);
+        return new Case(name, sender, senderCaps, receiverCaps, version, send, expect, g.Chunks(), g.Chunks(), g.Next(2) == 0, g.Next(2) == 0);
     }
 
     private static UsbRedirRole Receiver(Case c) => c.Sender == UsbRedirRole.UsbHost ? UsbRedirRole.UsbGuest : UsbRedirRole.UsbHost;

@@ -35,15 +35,29 @@ internal static class CodecHarness
         return hello;
     }
 
-    /// <summary>The C# twin of the E command.</summary>
+    /// <summary>
+    /// The C# twin of the E command. With <paramref name="sendBeforeHello"/> the packets are sent before the peer's
+    /// hello arrives: the codec must queue them and flush them, sized for the negotiated caps, when it does.
+    /// </summary>
     public static byte[] Encode(UsbRedirRole role, UsbRedirCapabilities caps, UsbRedirCapabilities peerCaps, string version,
-        IEnumerable<string> tokens)
+        IReadOnlyList<string> tokens, bool sendBeforeHello = false)
     {
         var codec = new UsbRedirCodec(role, caps, version);
+        if (sendBeforeHello)
+        {
+            var helloLength = codec.PendingOutputLength;
+            foreach (var token in tokens)
+                CodecText.Send(codec, token);
+            Assert.Equal(tokens.Count, codec.QueuedPacketCount);
+            Assert.Equal(helloLength, codec.PendingOutputLength); // nothing but our hello goes out before the peer's
+        }
         var batch = codec.Receive(PeerHello(peerCaps));
         Assert.True(batch.Count >= 1 && batch[0].PacketType == UsbRedirPacketType.Hello && batch[0].Kind == UsbRedirEventKind.Packet);
-        foreach (var token in tokens)
-            CodecText.Send(codec, token);
+        Assert.DoesNotContain(batch.ToArray(), e => e.Kind == UsbRedirEventKind.Error && e.Error!.Violation == UsbRedirViolation.QueuedPacketDropped);
+        Assert.Equal(0, codec.QueuedPacketCount);
+        if (!sendBeforeHello)
+            foreach (var token in tokens)
+                CodecText.Send(codec, token);
         return codec.PendingOutput.ToArray();
     }
 

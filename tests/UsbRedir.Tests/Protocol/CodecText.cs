@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using UsbRedir.Devices;
+using UsbRedir.Filtering;
 using UsbRedir.Protocol;
 
 namespace UsbRedir.Tests.Protocol;
@@ -17,12 +18,20 @@ internal static class CodecText
             // These three are logged by the C parser without failing do_read (or cannot happen in C at all).
             return e.Error!.Violation is UsbRedirViolation.DuplicateHello or UsbRedirViolation.InconsistentPeerCapabilities
                 or UsbRedirViolation.QueuedPacketDropped ? null : "!";
-        var id = e.PacketType == UsbRedirPacketType.Hello ? 0 : e.Id;
+        // The C callbacks of packets whose id means nothing do not get it; print 0 for those as the harness does.
+        var id = e.PacketType is UsbRedirPacketType.Hello or UsbRedirPacketType.DeviceConnect or UsbRedirPacketType.DeviceDisconnect
+            or UsbRedirPacketType.Reset or UsbRedirPacketType.InterfaceInfo or UsbRedirPacketType.EpInfo or UsbRedirPacketType.FilterReject
+            or UsbRedirPacketType.FilterFilter or UsbRedirPacketType.DeviceDisconnectAck ? 0 : e.Id;
         var head = $"{(uint)e.PacketType}:{id}";
         switch (e.PacketType)
         {
             case UsbRedirPacketType.Hello:
-                return $"{head}:{(uint)e.Hello.Capabilities}:{Hex(System.Text.Encoding.UTF8.GetBytes(e.Hello.Version))}";
+            {
+                // The version as raw bytes (the C parser forces a NUL at byte 63); it need not be valid UTF-8.
+                var version = e.TypeHeaderBytes.Span[..63];
+                var nul = version.IndexOf((byte)0);
+                return $"{head}:{(uint)e.Hello.Capabilities}:{Hex(nul >= 0 ? version[..nul] : version)}";
+            }
             case UsbRedirPacketType.DeviceConnect:
             {
                 var h = e.DeviceConnect;
@@ -60,7 +69,14 @@ internal static class CodecText
             case UsbRedirPacketType.FreeBulkStreams: return Join(head, e.FreeBulkStreams.Endpoints);
             case UsbRedirPacketType.BulkStreamsStatus:
                 return Join(head, e.BulkStreamsStatus.Endpoints, e.BulkStreamsStatus.StreamCount, (byte)e.BulkStreamsStatus.Status);
-            case UsbRedirPacketType.FilterFilter: return $"{head}:{Hex(System.Text.Encoding.UTF8.GetBytes(e.FilterString))}";
+            case UsbRedirPacketType.FilterFilter:
+            {
+                // libusbredirparser hands its callback parsed rules and silently drops strings that do not parse;
+                // the harness prints them reformatted, so do the same with the C# filter engine.
+                if (UsbRedirFilter.StringToRules(e.FilterString, ",", "|", out var rules) != 0) return null;
+                var text = UsbRedirFilter.TryFormat(rules, new UsbRedirFilterSeparators(",", "|"), out var s, out _) ? s! : "";
+                return $"{head}:{Hex(System.Text.Encoding.UTF8.GetBytes(text))}";
+            }
             case UsbRedirPacketType.StartBulkReceiving:
             {
                 var h = e.StartBulkReceiving;
