@@ -81,7 +81,7 @@ internal static class PacketRules
             case UsbRedirPacketType.InterfaceInfo:
                 var count = BinaryPrimitives.ReadUInt32LittleEndian(h);
                 if (count > UsbRedirLimits.MaxInterfaces)
-                    return Fail(UsbRedirViolation.InterfaceCountTooLarge, $"interface_count {count} > 32", out violation, out message);
+                    return Fail(UsbRedirViolation.InterfaceCountTooLarge, $"interface_info interface_count {count} > {UsbRedirLimits.MaxInterfaces}", out violation, out message);
                 break;
             case UsbRedirPacketType.StartInterruptReceiving:
             case UsbRedirPacketType.StopInterruptReceiving:
