@@ -8,7 +8,9 @@ namespace UsbRedir.Protocol;
 // slices; a packet split across inputs is gathered in a pooled buffer that grows only as its bytes arrive.
 public sealed partial class UsbRedirCodec
 {
-    private const int MinPendingBuffer = 4096;
+    // A split packet's first buffer: one ArrayPool bucket that holds a whole 64 KiB bulk transfer, so the common case
+    // is gathered without regrowing; beyond it the buffer grows with the bytes that arrive (at most twice them).
+    private const int MinPendingBuffer = 128 * 1024;
 
     private readonly byte[] _headerBuf = new byte[UsbRedirLimits.HeaderSize64];
     private int _headerRead;
@@ -116,8 +118,8 @@ public sealed partial class UsbRedirCodec
             {
                 _inBody = false;
                 var body = input.Slice(pos, need);
+                OnBody(body, span.Slice(pos, need));
                 pos += need;
-                OnBody(body);
                 continue;
             }
             if (available == 0) return;
@@ -142,7 +144,7 @@ public sealed partial class UsbRedirCodec
                 _handedOut = body;
                 _body = null;
                 _bodyRead = 0;
-                OnBody(body.AsMemory(0, (int)_length));
+                OnBody(body.AsMemory(0, (int)_length), body.AsSpan(0, (int)_length));
             }
         }
     }
@@ -156,29 +158,28 @@ public sealed partial class UsbRedirCodec
             : BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
         var toHost = Role == UsbRedirRole.UsbHost;
         var typeHeaderLength = PacketRules.TypeHeaderLength(type, toHost, _negotiated);
-        var name = PacketNames.Of((UsbRedirPacketType)type);
         if (typeHeaderLength < 0)
         {
             if (PacketRules.IsKnownType(type))
                 SkipPacket(type, length, UsbRedirViolation.WrongDirection,
-                    $"{name} may not be sent {(toHost ? "to a usb-host" : "to a usb-guest")}");
+                    $"{PacketNames.Of((UsbRedirPacketType)type)} may not be sent {(toHost ? "to a usb-host" : "to a usb-guest")}");
             else
                 SkipPacket(type, length, UsbRedirViolation.UnknownPacketType, $"invalid usb-redir packet type {type}");
             return;
         }
         if (length > UsbRedirLimits.MaxPacketSize)
         {
-            SkipPacket(type, length, UsbRedirViolation.PacketTooLarge, $"{name} length {length} exceeds the {UsbRedirLimits.MaxPacketSize}-byte limit");
+            SkipPacket(type, length, UsbRedirViolation.PacketTooLarge, $"{PacketNames.Of((UsbRedirPacketType)type)} length {length} exceeds the {UsbRedirLimits.MaxPacketSize}-byte limit");
             return;
         }
         if (length < typeHeaderLength)
         {
-            SkipPacket(type, length, UsbRedirViolation.LengthShorterThanHeader, $"{name} length {length} is shorter than its {typeHeaderLength}-byte header");
+            SkipPacket(type, length, UsbRedirViolation.LengthShorterThanHeader, $"{PacketNames.Of((UsbRedirPacketType)type)} length {length} is shorter than its {typeHeaderLength}-byte header");
             return;
         }
         if (length > typeHeaderLength && !PacketRules.MayCarryPayload(type))
         {
-            SkipPacket(type, length, UsbRedirViolation.UnexpectedExtraData, $"{name} length {length} exceeds its {typeHeaderLength}-byte header and it carries no payload");
+            SkipPacket(type, length, UsbRedirViolation.UnexpectedExtraData, $"{PacketNames.Of((UsbRedirPacketType)type)} length {length} exceeds its {typeHeaderLength}-byte header and it carries no payload");
             return;
         }
         _inBody = true;
@@ -207,19 +208,20 @@ public sealed partial class UsbRedirCodec
         return false;
     }
 
-    private void OnBody(ReadOnlyMemory<byte> body)
+    // The span is the same bytes as the memory: taken once by the caller, as ReadOnlyMemory.Span costs on the hot path.
+    private void OnBody(ReadOnlyMemory<byte> body, ReadOnlySpan<byte> bodySpan)
     {
         var typeHeader = body[.._typeHeaderLength];
         var payload = body[_typeHeaderLength..];
-        if (!_bodyVerified && !VerifyHeader(typeHeader.Span, payload.Length)) return;
-        if (!PacketRules.TryVerifyPayload(_type, payload.Span, out var violation, out var message))
+        if (!_bodyVerified && !VerifyHeader(bodySpan[.._typeHeaderLength], payload.Length)) return;
+        if (!PacketRules.TryVerifyPayload(_type, bodySpan[_typeHeaderLength..], out var violation, out var message))
         {
             _events.Add(new UsbRedirEvent(new UsbRedirProtocolError((UsbRedirPacketType)_type, violation, message!, _length)));
             return;
         }
         if (_type == (uint)UsbRedirPacketType.Hello)
         {
-            OnHello(typeHeader, payload.Span);
+            OnHello(typeHeader, bodySpan[_typeHeaderLength..]);
             return;
         }
         _events.Add(new UsbRedirEvent((UsbRedirPacketType)_type, _id, typeHeader, payload, null));
