@@ -99,6 +99,14 @@ public sealed partial class UsbRedirCodec
                 {
                     OnHeader(span.Slice(pos, hl));
                     pos += hl;
+                    // The common case, a whole packet inside the input: deliver it without another round of the loop.
+                    if (_inBody && span.Length - pos >= (int)_length)
+                    {
+                        var length = (int)_length;
+                        _inBody = false;
+                        OnBody(input.Slice(pos, length), span.Slice(pos, length));
+                        pos += length;
+                    }
                     continue;
                 }
                 var take = Math.Min(hl - _headerRead, span.Length - pos);
@@ -211,9 +219,7 @@ public sealed partial class UsbRedirCodec
     // The span is the same bytes as the memory: taken once by the caller, as ReadOnlyMemory.Span costs on the hot path.
     private void OnBody(ReadOnlyMemory<byte> body, ReadOnlySpan<byte> bodySpan)
     {
-        var typeHeader = body[.._typeHeaderLength];
-        var payload = body[_typeHeaderLength..];
-        if (!_bodyVerified && !VerifyHeader(bodySpan[.._typeHeaderLength], payload.Length)) return;
+        if (!_bodyVerified && !VerifyHeader(bodySpan[.._typeHeaderLength], bodySpan.Length - _typeHeaderLength)) return;
         if (!PacketRules.TryVerifyPayload(_type, bodySpan[_typeHeaderLength..], out var violation, out var message))
         {
             _events.Add(new UsbRedirEvent(new UsbRedirProtocolError((UsbRedirPacketType)_type, violation, message!, _length)));
@@ -221,10 +227,10 @@ public sealed partial class UsbRedirCodec
         }
         if (_type == (uint)UsbRedirPacketType.Hello)
         {
-            OnHello(typeHeader, bodySpan[_typeHeaderLength..]);
+            OnHello(body[.._typeHeaderLength], bodySpan[_typeHeaderLength..]);
             return;
         }
-        _events.Add(new UsbRedirEvent((UsbRedirPacketType)_type, _id, typeHeader, payload, null));
+        _events.Add(new UsbRedirEvent((UsbRedirPacketType)_type, _id, body, _typeHeaderLength, null));
     }
 
     private void OnHello(ReadOnlyMemory<byte> versionField, ReadOnlySpan<byte> caps)
@@ -245,7 +251,7 @@ public sealed partial class UsbRedirCodec
         PeerVersion = version;
         SetPeerCapabilities(sanitized);
         // The raw version field stays available (TypeHeaderBytes): it is free text and need not be valid UTF-8.
-        _events.Add(new UsbRedirEvent(UsbRedirPacketType.Hello, _id, versionField, default, new HelloInfo(version, sanitized, words)));
+        _events.Add(new UsbRedirEvent(UsbRedirPacketType.Hello, _id, versionField, versionField.Length, new HelloInfo(version, sanitized, words)));
         if (sanitized != peer)
             _events.Add(new UsbRedirEvent(new UsbRedirProtocolError(UsbRedirPacketType.Hello, UsbRedirViolation.InconsistentPeerCapabilities,
                 "the peer advertised bulk_streams without ep_info_max_packet_size; bulk_streams was cleared", 0)));
