@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Benchmarks;
 
@@ -81,7 +82,7 @@ internal sealed class CodecBenchmark : IBenchmark
                           $"{c!.Value.MegabytesPerSecond,9:0} {c.Value.PacketsPerSecond,11:0} {o.Value.PacketsPerSecond / c.Value.PacketsPerSecond,5:0.00}x");
     }
 
-    private static Throughput Native(string exe, params string[] args) => Throughput.ParseNative(NativeBaseline.Run(exe, args));
+    private static Throughput Native(string exe, params string[] args) => Throughput.ParseNative(ProcessRunner.Run(exe, args));
 
     private static readonly byte[] BulkPayload = Enumerable.Range(0, 65536).Select(i => (byte)(i * 7)).ToArray();
 

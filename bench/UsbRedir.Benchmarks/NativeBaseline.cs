@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Benchmarks;
 
@@ -18,28 +18,14 @@ internal static class NativeBaseline
         string flags;
         try
         {
-            flags = Run("pkg-config", ["--cflags", "--libs", .. pkgConfigPackages]).Trim();
+            flags = ProcessRunner.Run("pkg-config", ["--cflags", "--libs", .. pkgConfigPackages]).Trim();
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             throw new InvalidOperationException(
                 $"The C baseline needs gcc, pkg-config and {string.Join(", ", pkgConfigPackages)} (Debian: apt-get install gcc pkg-config libusbredirparser-dev): {e.Message}");
         }
-        Run("gcc", ["-O2", "-Wall", "-Werror", "-o", exe, src, .. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
+        ProcessRunner.Run("gcc", ["-O2", "-Wall", "-Werror", "-o", exe, src, .. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
         return exe;
-    }
-
-    /// <summary>Runs a program to completion and returns its stdout; a non-zero exit is an exception carrying stderr.</summary>
-    public static string Run(string file, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', psi.ArgumentList)} failed ({p.ExitCode}): {stderr.Trim()}");
-        return stdout.Result;
     }
 }

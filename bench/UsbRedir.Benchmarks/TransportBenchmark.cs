@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using UsbRedir.Devices;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 
 namespace UsbRedir.Benchmarks;
@@ -89,7 +89,7 @@ internal sealed class TransportBenchmark : IBenchmark
 
     private static async Task<Measured> RawStreamAsync(int size, TimeSpan duration)
     {
-        var (a, b) = await SocketPairAsync();
+        var (a, b) = await LoopbackSockets.PairAsync();
         using var memory = MemoryPeak.Sample();
         using var sender = new NetworkStream(a, ownsSocket: true);
         using var receiver = new NetworkStream(b, ownsSocket: true);
@@ -137,7 +137,7 @@ internal sealed class TransportBenchmark : IBenchmark
 
     private static async Task<Measured> RawPingPongAsync(TimeSpan duration)
     {
-        var (a, b) = await SocketPairAsync();
+        var (a, b) = await LoopbackSockets.PairAsync();
         using var memory = MemoryPeak.Sample();
         using var client = new NetworkStream(a, ownsSocket: true);
         using var server = new NetworkStream(b, ownsSocket: true);
@@ -177,20 +177,6 @@ internal sealed class TransportBenchmark : IBenchmark
         }
     }
 
-    /// <summary>A connected TCP pair on 127.0.0.1 (ephemeral port), Nagle off on both ends, as the sessions use.</summary>
-    private static async Task<(Socket Client, Socket Server)> SocketPairAsync()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var accept = listener.AcceptAsync();
-        await client.ConnectAsync(listener.LocalEndPoint!);
-        var server = await accept;
-        server.NoDelay = true;
-        return (client, server);
-    }
-
     /// <summary>Our host role exporting a fresh <see cref="SourceDevice"/> to our guest role.</summary>
     private sealed class SessionPair : IAsyncDisposable
     {
@@ -208,7 +194,7 @@ internal sealed class TransportBenchmark : IBenchmark
 
         public static async Task<SessionPair> StartAsync()
         {
-            var (guestSide, hostSide) = await SocketPairAsync();
+            var (guestSide, hostSide) = await LoopbackSockets.PairAsync();
             var host = new UsbRedirHostSession(new SourceDevice(), ByteStreamConnection.FromSocket(hostSide), new SessionLog());
             var guest = new UsbRedirGuestSession(ByteStreamConnection.FromSocket(guestSide), new SessionLog());
             host.Start();
