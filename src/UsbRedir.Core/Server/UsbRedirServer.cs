@@ -16,7 +16,11 @@ public sealed class UsbRedirServer : IAsyncDisposable
 {
     private readonly TcpServerListener _listener;
     private readonly CancellationTokenSource _stop = new();
+    /// <summary>Ended connections kept for display (why a device did not appear: refused, failed).</summary>
+    private const int EndedConnectionsKept = 16;
+
     private readonly List<UsbRedirServerConnection> _connections = [];
+    private readonly Queue<UsbRedirServerConnection> _ended = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _acceptLoop;
     private int _nextConnectionId;
@@ -71,6 +75,9 @@ public sealed class UsbRedirServer : IAsyncDisposable
     /// <summary>Connections still running.</summary>
     public IReadOnlyList<UsbRedirServerConnection> Connections { get { lock (_connections) return _connections.ToArray(); } }
 
+    /// <summary>The last connections that ended (at most 16, oldest first), with their final state and errors.</summary>
+    public IReadOnlyList<UsbRedirServerConnection> EndedConnections { get { lock (_connections) return _ended.ToArray(); } }
+
     /// <summary>Connections accepted since the start, and those refused because <see cref="UsbRedirServerOptions.MaxConnections"/> were running.</summary>
     public long ConnectionsAccepted => Interlocked.Read(ref _accepted);
     public long ConnectionsRefused => Interlocked.Read(ref _refused);
@@ -110,7 +117,12 @@ public sealed class UsbRedirServer : IAsyncDisposable
         finally
         {
             lock (_connections)
+            {
                 _connections.Remove(connection);
+                if (_ended.Count == EndedConnectionsKept)
+                    _ended.Dequeue();
+                _ended.Enqueue(connection);
+            }
         }
     }
 

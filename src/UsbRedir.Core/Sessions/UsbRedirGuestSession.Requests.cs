@@ -14,6 +14,7 @@ public sealed partial class UsbRedirGuestSession
 
     private readonly Dictionary<ulong, PendingRequest> _requests = new();
     private readonly HashSet<ulong> _abandoned = new();
+    private readonly SemaphoreSlim _sendTurn = new(1, 1);
     private long _nextId;
     private bool _ids64;
     private bool _requestsClosed;
@@ -58,32 +59,47 @@ public sealed partial class UsbRedirGuestSession
             return new(UsbStatus.IoError, 0, 0, false);
         if (cancellationToken.IsCancellationRequested)
             return new(UsbStatus.Cancelled, 0, 0, false);
-        if (Connection.Outgoing.IsFull)
+        // One sender at a time checks for space and sends, so a peer that does not read holds callers back and the
+        // send queue never exceeds its limit by more than one packet, however many callers there are.
+        try
         {
-            // A peer that does not read: hold the caller instead of queueing without bound.
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, device.Gone);
-            try
-            {
-                await WaitForSendSpaceAsync(wait.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return new(device.Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Cancelled, 0, 0, false);
-            }
+            await _sendTurn.WaitAsync(cancellationToken);
         }
-
+        catch (OperationCanceledException)
+        {
+            return new(UsbStatus.Cancelled, 0, 0, false);
+        }
         PendingRequest request;
-        lock (_requests)
+        try
         {
-            if (_requestsClosed || device.Gone.IsCancellationRequested)
-                return new(UsbStatus.IoError, 0, 0, false);
-            request = new PendingRequest(AllocateId(), answerType, device, inBuffer, outLength, isIn);
-            _requests.Add(request.Id, request);
+            if (Connection.Outgoing.IsFull)
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, device.Gone);
+                try
+                {
+                    await WaitForSendSpaceAsync(wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return new(device.Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Cancelled, 0, 0, false);
+                }
+            }
+            lock (_requests)
+            {
+                if (_requestsClosed || device.Gone.IsCancellationRequested)
+                    return new(UsbStatus.IoError, 0, 0, false);
+                request = new PendingRequest(AllocateId(), answerType, device, inBuffer, outLength, isIn);
+                _requests.Add(request.Id, request);
+            }
+            if (!send(request.Id))
+            {
+                Abandon(request, UsbStatus.Invalid);
+                return await request.Completion.Task;
+            }
         }
-        if (!send(request.Id))
+        finally
         {
-            Abandon(request, UsbStatus.Invalid);
-            return await request.Completion.Task;
+            _sendTurn.Release();
         }
 
         // Both callbacks leave the caller's thread at once: whoever cancels may hold locks of its own.
@@ -141,14 +157,25 @@ public sealed partial class UsbRedirGuestSession
         }
     }
 
+    /// <summary>Runs on a timer thread, where an escaping exception would end the process: everything is caught.</summary>
     private void OnTimedOut(PendingRequest request, TimeSpan timeout)
     {
-        if (!IsPending(request))
-            return;
-        Log.Warning($"the peer did not answer {PacketNames.Of(request.AnswerType)} request {request.Id} within {timeout.TotalSeconds:0.###} s");
-        if (request.AnswerType is UsbRedirPacketType.ControlPacket)
-            WithCodec(c => c.SendCancelDataPacket(request.Id));
-        Abandon(request, UsbStatus.Timeout);
+        try
+        {
+            if (!IsPending(request))
+                return;
+            Log.Warning($"the peer did not answer {PacketNames.Of(request.AnswerType)} request {request.Id} within {timeout.TotalSeconds:0.###} s");
+            if (request.AnswerType is UsbRedirPacketType.ControlPacket)
+                WithCodec(c => c.SendCancelDataPacket(request.Id));
+        }
+        catch (Exception e)
+        {
+            Log.Error($"giving up on request {request.Id} failed: {e.Message}");
+        }
+        finally
+        {
+            Abandon(request, UsbStatus.Timeout);
+        }
     }
 
     private bool IsPending(PendingRequest request)

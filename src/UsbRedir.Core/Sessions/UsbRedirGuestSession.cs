@@ -145,8 +145,8 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
     {
         HasLongBulkLengths = Codec.IsNegotiated(UsbRedirCapabilities.BulkLength32Bit);
         UseIds(Codec.IsNegotiated(UsbRedirCapabilities.Ids64Bit));
-        if (_filterText is null)
-            return;
+        if (string.IsNullOrEmpty(_filterText))
+            return; // no rules: nothing to tell (filter_filter may not be empty)
         if (Codec.PeerHas(UsbRedirCapabilities.Filter))
             WithCodec(c => c.SendFilter(_filterText));
         else
@@ -210,7 +210,7 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
             _lastRejection = $"{description}: {verdict}";
         }
         Log.Error($"the filter refused the device {description}: {verdict}");
-        if (Codec.PeerHas(UsbRedirCapabilities.Filter))
+        if (PeerCapabilities is { } peer && peer.HasFlag(UsbRedirCapabilities.Filter))
         {
             WithCodec(c => c.SendFilterReject());
             if (Options.CloseAfterReject)

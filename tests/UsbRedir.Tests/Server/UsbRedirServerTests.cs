@@ -26,6 +26,13 @@ public class UsbRedirServerTests
 
     private static UsbRedirEndpoint EndpointOf(UsbRedirServer server) => new("127.0.0.1", server.LocalEndPoint.Port);
 
+    private static async Task AttachedAsync(UsbRedirServerConnection connection)
+    {
+        for (var i = 0; i < 250 && connection.State != ServerConnectionState.Attached; i++)
+            await Task.Delay(20);
+        Assert.Equal(ServerConnectionState.Attached, connection.State);
+    }
+
     [Fact]
     public async Task A_pushed_disk_is_attached_and_the_sink_reads_its_sectors()
     {
@@ -37,7 +44,7 @@ public class UsbRedirServerTests
 
         var client = await UsbRedirConnection.ConnectAsync(disk, EndpointOf(server), FastReconnect);
         var (connection, device) = await sink.NextAttachedAsync();
-        Assert.Equal(ServerConnectionState.Attached, connection.State);
+        await AttachedAsync(connection); // the sink is called while the connection is Attaching
         Assert.Same(device, connection.Device);
         Assert.Contains("UsbRedir Virtual Disk (1209:0001)", connection.DeviceDescription);
         Assert.Contains("UsbRedir", connection.PeerVersion);
@@ -63,6 +70,7 @@ public class UsbRedirServerTests
         Assert.Equal(ServerConnectionState.Closed, connection.State);
         Assert.Null(connection.Device);
         Assert.Empty(server.Connections);
+        Assert.Same(connection, Assert.Single(server.EndedConnections));
         Assert.Equal(1, server.ConnectionsAccepted);
     }
 
@@ -83,7 +91,7 @@ public class UsbRedirServerTests
         var accepted = await UsbRedirConnection.ConnectAsync(keyboard, EndpointOf(server), FastReconnect);
         var (connection, device) = await sink.NextAttachedAsync();
         Assert.Equal(VirtualDevices.KeyboardProductId, ((RemoteUsbDevice)device).ProductId);
-        Assert.Equal(ServerConnectionState.Attached, connection.State);
+        await AttachedAsync(connection);
         Assert.Equal(2, server.ConnectionsAccepted); // the refused one was accepted, then closed
         await accepted.DisconnectAsync(TimeSpan.FromSeconds(5));
         await sink.NextDetachedAsync();
@@ -100,7 +108,7 @@ public class UsbRedirServerTests
         UsbRedirServerConnection? seen = null;
         for (var i = 0; i < 100 && seen is null; i++)
         {
-            seen = server.Connections.FirstOrDefault();
+            seen = server.Connections.Concat(server.EndedConnections).FirstOrDefault();
             await Task.Delay(20);
         }
         Assert.NotNull(seen);
@@ -132,6 +140,8 @@ public class UsbRedirServerTests
         Assert.Equal(Sessions.LoopbackTestDevice.Descriptor, secondDevice.DeviceDescriptor.ToArray());
         Assert.Equal(UsbStatus.Success, await secondDevice.SetConfigurationAsync(1, default));
         Assert.Equal(UsbTransferResult.Ok(2), await secondDevice.TransferAsync(0x01, new byte[] { 4, 2 }, default));
+        for (var i = 0; i < 100 && client.Reconnects == 0; i++)
+            await Task.Delay(20); // counted once the client's new session is up, which may trail the attach
         Assert.Equal(1, client.Reconnects);
         Assert.Equal(2, server.ConnectionsAccepted);
         await client.DisconnectAsync(TimeSpan.FromSeconds(5));
@@ -187,7 +197,7 @@ public class UsbRedirServerTests
         UsbRedirServerConnection? connection = null;
         for (var i = 0; i < 100 && connection is null; i++)
         {
-            connection = server.Connections.FirstOrDefault();
+            connection = server.Connections.Concat(server.EndedConnections).FirstOrDefault();
             await Task.Delay(20);
         }
         Assert.NotNull(connection);
