@@ -23,16 +23,7 @@ internal sealed class CodecBenchmark : IBenchmark
 
     public int Run(BenchmarkOptions options)
     {
-        string exe;
-        try
-        {
-            exe = NativeBaseline.Build("codec_bench.c", "libusbredirparser-0.5");
-        }
-        catch (InvalidOperationException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 1;
-        }
+        var exe = NativeBaseline.Build("codec_bench.c", "libusbredirparser-0.5");
 
         var dir = Directory.CreateTempSubdirectory("usbredir-codec-bench");
         try
@@ -46,19 +37,19 @@ internal sealed class CodecBenchmark : IBenchmark
             Console.WriteLine($"{"workload",-34} {"C# MB/s",9} {"C# pkt/s",11} {"C MB/s",9} {"C pkt/s",11} {"C#/C",6}");
             var bytes = File.ReadAllBytes(bulkStream);
             var control = File.ReadAllBytes(controlStream);
-            var s = options.Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var seconds = options.Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             Row("parse 64 KiB bulk (Receive)", options, () => Parse(UsbRedirRole.UsbGuest, bytes, options.Seconds, inPlace: false),
-                () => Native(exe, "parse", "g", $"{(uint)Caps}", bulkStream, s));
+                () => Native(exe, "parse", "g", $"{(uint)Caps}", bulkStream, seconds));
             Row("parse 64 KiB bulk (ReceiveInPlace)", options, () => Parse(UsbRedirRole.UsbGuest, bytes, options.Seconds, inPlace: true),
-                () => Native(exe, "parse", "g", $"{(uint)Caps}", bulkStream, s));
+                () => Native(exe, "parse", "g", $"{(uint)Caps}", bulkStream, seconds));
             Row("serialize 64 KiB bulk", options, () => Serialize(UsbRedirRole.UsbHost, Bulk, BulkPackets, options.Seconds),
-                () => Native(exe, "serialize", "h", $"{(uint)Caps}", $"{(uint)Caps}", "bulk", $"{BulkPackets}", bulkStream, s));
+                () => Native(exe, "serialize", "h", $"{(uint)Caps}", $"{(uint)Caps}", "bulk", $"{BulkPackets}", bulkStream, seconds));
             Row("parse control 26 B (Receive)", options, () => Parse(UsbRedirRole.UsbHost, control, options.Seconds, inPlace: false),
-                () => Native(exe, "parse", "h", $"{(uint)Caps}", controlStream, s));
+                () => Native(exe, "parse", "h", $"{(uint)Caps}", controlStream, seconds));
             Row("parse control 26 B (ReceiveInPlace)", options, () => Parse(UsbRedirRole.UsbHost, control, options.Seconds, inPlace: true),
-                () => Native(exe, "parse", "h", $"{(uint)Caps}", controlStream, s));
+                () => Native(exe, "parse", "h", $"{(uint)Caps}", controlStream, seconds));
             Row("serialize control 26 B", options, () => Serialize(UsbRedirRole.UsbGuest, Control, ControlPackets, options.Seconds),
-                () => Native(exe, "serialize", "g", $"{(uint)Caps}", $"{(uint)Caps}", "control", $"{ControlPackets}", controlStream, s));
+                () => Native(exe, "serialize", "g", $"{(uint)Caps}", $"{(uint)Caps}", "control", $"{ControlPackets}", controlStream, seconds));
             return 0;
         }
         finally

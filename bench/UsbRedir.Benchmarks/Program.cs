@@ -26,4 +26,13 @@ catch (ArgumentException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
-return selected.Run(options);
+try
+{
+    return selected.Run(options);
+}
+catch (Exception e) when (e is InvalidOperationException or IOException or UsbRedir.UsbRedirException)
+{
+    // A baseline that failed to build or run, or a broken measurement: say what, without a stack trace.
+    Console.Error.WriteLine($"{selected.Name}: {e.Message}");
+    return 1;
+}
