@@ -81,7 +81,7 @@ internal static class PacketRules
             case UsbRedirPacketType.InterfaceInfo:
                 var count = BinaryPrimitives.ReadUInt32LittleEndian(h);
                 if (count > UsbRedirLimits.MaxInterfaces)
-                    return Fail(UsbRedirViolation.InterfaceCountTooLarge, $"interface_count {count} > 32", out violation, out message);
+                    return Fail(UsbRedirViolation.InterfaceCountTooLarge, $"interface_info interface_count {count} > {UsbRedirLimits.MaxInterfaces}", out violation, out message);
                 break;
             case UsbRedirPacketType.StartInterruptReceiving:
             case UsbRedirPacketType.StopInterruptReceiving:
@@ -145,7 +145,6 @@ internal static class PacketRules
         }
 
         if (ep < 0) return true;
-        var name = PacketNames.Of((UsbRedirPacketType)type);
         var isIn = (ep & 0x80) != 0;
         // Data travels host→guest for IN endpoints and guest→host for OUT endpoints (§1.2).
         var carriesData = isIn ? !toHost : toHost;
@@ -153,12 +152,12 @@ internal static class PacketRules
         {
             if (payloadLength != length)
                 return Fail(UsbRedirViolation.PayloadLengthMismatch,
-                    $"{name} on ep 0x{ep:x2} carries {payloadLength} payload bytes but its header says {length}", out violation, out message);
+                    $"{PacketNames.Of((UsbRedirPacketType)type)} on ep 0x{ep:x2} carries {payloadLength} payload bytes but its header says {length}", out violation, out message);
             return true;
         }
         if (payloadLength != 0)
             return Fail(UsbRedirViolation.UnexpectedPayload,
-                $"{name} on ep 0x{ep:x2} may carry no payload {(toHost ? "from the usb-guest" : "from the usb-host")} but has {payloadLength} bytes",
+                $"{PacketNames.Of((UsbRedirPacketType)type)} on ep 0x{ep:x2} may carry no payload {(toHost ? "from the usb-guest" : "from the usb-host")} but has {payloadLength} bytes",
                 out violation, out message);
         var wrong = (UsbRedirPacketType)type switch
         {
@@ -169,7 +168,7 @@ internal static class PacketRules
         };
         if (wrong)
             return Fail(UsbRedirViolation.DataWrongDirection,
-                $"{name} on ep 0x{ep:x2} may not be sent {(toHost ? "by the usb-guest" : "by the usb-host")}", out violation, out message);
+                $"{PacketNames.Of((UsbRedirPacketType)type)} on ep 0x{ep:x2} may not be sent {(toHost ? "by the usb-guest" : "by the usb-host")}", out violation, out message);
         return true;
     }
 

@@ -8,7 +8,9 @@ namespace UsbRedir.Protocol;
 // slices; a packet split across inputs is gathered in a pooled buffer that grows only as its bytes arrive.
 public sealed partial class UsbRedirCodec
 {
-    private const int MinPendingBuffer = 4096;
+    // A split packet's first buffer: one ArrayPool bucket that holds a whole 64 KiB bulk transfer, so the common case
+    // is gathered without regrowing; beyond it the buffer grows with the bytes that arrive (at most twice them).
+    private const int MinPendingBuffer = 128 * 1024;
 
     private readonly byte[] _headerBuf = new byte[UsbRedirLimits.HeaderSize64];
     private int _headerRead;
@@ -28,6 +30,13 @@ public sealed partial class UsbRedirCodec
 
     /// <summary>Bytes of a partly received packet currently held by the codec (for memory accounting and tests).</summary>
     public int BufferedReceiveBytes => _bodyRead + _headerRead;
+
+    /// <summary>
+    /// Bytes of a bad packet still to be discarded. A packet whose type header breaks a rule is reported as soon as
+    /// that header is complete, while libusbredirparser reports it once the whole packet has arrived; the bytes
+    /// skipped are the same, so the two agree on every packet boundary.
+    /// </summary>
+    internal long PendingSkipBytes => _skip;
 
     /// <summary>
     /// Parses <paramref name="data"/> (any fragment of the stream, split anywhere) and returns the packets and errors it
@@ -90,6 +99,14 @@ public sealed partial class UsbRedirCodec
                 {
                     OnHeader(span.Slice(pos, hl));
                     pos += hl;
+                    // The common case, a whole packet inside the input: deliver it without another round of the loop.
+                    if (_inBody && span.Length - pos >= (int)_length)
+                    {
+                        var length = (int)_length;
+                        _inBody = false;
+                        OnBody(input.Slice(pos, length), span.Slice(pos, length));
+                        pos += length;
+                    }
                     continue;
                 }
                 var take = Math.Min(hl - _headerRead, span.Length - pos);
@@ -109,8 +126,8 @@ public sealed partial class UsbRedirCodec
             {
                 _inBody = false;
                 var body = input.Slice(pos, need);
+                OnBody(body, span.Slice(pos, need));
                 pos += need;
-                OnBody(body);
                 continue;
             }
             if (available == 0) return;
@@ -135,7 +152,7 @@ public sealed partial class UsbRedirCodec
                 _handedOut = body;
                 _body = null;
                 _bodyRead = 0;
-                OnBody(body.AsMemory(0, (int)_length));
+                OnBody(body.AsMemory(0, (int)_length), body.AsSpan(0, (int)_length));
             }
         }
     }
@@ -149,29 +166,28 @@ public sealed partial class UsbRedirCodec
             : BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
         var toHost = Role == UsbRedirRole.UsbHost;
         var typeHeaderLength = PacketRules.TypeHeaderLength(type, toHost, _negotiated);
-        var name = PacketNames.Of((UsbRedirPacketType)type);
         if (typeHeaderLength < 0)
         {
             if (PacketRules.IsKnownType(type))
                 SkipPacket(type, length, UsbRedirViolation.WrongDirection,
-                    $"{name} may not be sent {(toHost ? "to a usb-host" : "to a usb-guest")}");
+                    $"{PacketNames.Of((UsbRedirPacketType)type)} may not be sent {(toHost ? "to a usb-host" : "to a usb-guest")}");
             else
                 SkipPacket(type, length, UsbRedirViolation.UnknownPacketType, $"invalid usb-redir packet type {type}");
             return;
         }
         if (length > UsbRedirLimits.MaxPacketSize)
         {
-            SkipPacket(type, length, UsbRedirViolation.PacketTooLarge, $"{name} length {length} exceeds the {UsbRedirLimits.MaxPacketSize}-byte limit");
+            SkipPacket(type, length, UsbRedirViolation.PacketTooLarge, $"{PacketNames.Of((UsbRedirPacketType)type)} length {length} exceeds the {UsbRedirLimits.MaxPacketSize}-byte limit");
             return;
         }
         if (length < typeHeaderLength)
         {
-            SkipPacket(type, length, UsbRedirViolation.LengthShorterThanHeader, $"{name} length {length} is shorter than its {typeHeaderLength}-byte header");
+            SkipPacket(type, length, UsbRedirViolation.LengthShorterThanHeader, $"{PacketNames.Of((UsbRedirPacketType)type)} length {length} is shorter than its {typeHeaderLength}-byte header");
             return;
         }
         if (length > typeHeaderLength && !PacketRules.MayCarryPayload(type))
         {
-            SkipPacket(type, length, UsbRedirViolation.UnexpectedExtraData, $"{name} length {length} exceeds its {typeHeaderLength}-byte header and it carries no payload");
+            SkipPacket(type, length, UsbRedirViolation.UnexpectedExtraData, $"{PacketNames.Of((UsbRedirPacketType)type)} length {length} exceeds its {typeHeaderLength}-byte header and it carries no payload");
             return;
         }
         _inBody = true;
@@ -185,8 +201,10 @@ public sealed partial class UsbRedirCodec
 
     private void SkipPacket(uint type, uint length, UsbRedirViolation violation, string message)
     {
-        _skip = length;
-        _events.Add(new UsbRedirEvent(new UsbRedirProtocolError((UsbRedirPacketType)type, violation, message, length)));
+        // libusbredirparser keeps the count to skip in an int: a length of 2^31 or more skips nothing and parsing
+        // resumes right after the header. Skipping the same bytes keeps both parsers on the same packet boundaries.
+        _skip = length > int.MaxValue ? 0 : length;
+        _events.Add(new UsbRedirEvent(new UsbRedirProtocolError((UsbRedirPacketType)type, violation, message, _skip)));
     }
 
     private bool VerifyHeader(ReadOnlySpan<byte> typeHeader, int payloadLength)
@@ -198,25 +216,24 @@ public sealed partial class UsbRedirCodec
         return false;
     }
 
-    private void OnBody(ReadOnlyMemory<byte> body)
+    // The span is the same bytes as the memory: taken once by the caller, as ReadOnlyMemory.Span costs on the hot path.
+    private void OnBody(ReadOnlyMemory<byte> body, ReadOnlySpan<byte> bodySpan)
     {
-        var typeHeader = body[.._typeHeaderLength];
-        var payload = body[_typeHeaderLength..];
-        if (!_bodyVerified && !VerifyHeader(typeHeader.Span, payload.Length)) return;
-        if (!PacketRules.TryVerifyPayload(_type, payload.Span, out var violation, out var message))
+        if (!_bodyVerified && !VerifyHeader(bodySpan[.._typeHeaderLength], bodySpan.Length - _typeHeaderLength)) return;
+        if (!PacketRules.TryVerifyPayload(_type, bodySpan[_typeHeaderLength..], out var violation, out var message))
         {
             _events.Add(new UsbRedirEvent(new UsbRedirProtocolError((UsbRedirPacketType)_type, violation, message!, _length)));
             return;
         }
         if (_type == (uint)UsbRedirPacketType.Hello)
         {
-            OnHello(typeHeader.Span, payload.Span);
+            OnHello(body[.._typeHeaderLength], bodySpan[_typeHeaderLength..]);
             return;
         }
-        _events.Add(new UsbRedirEvent((UsbRedirPacketType)_type, _id, typeHeader, payload, null));
+        _events.Add(new UsbRedirEvent((UsbRedirPacketType)_type, _id, body, _typeHeaderLength, null));
     }
 
-    private void OnHello(ReadOnlySpan<byte> versionField, ReadOnlySpan<byte> caps)
+    private void OnHello(ReadOnlyMemory<byte> versionField, ReadOnlySpan<byte> caps)
     {
         if (_peerCaps.HasValue)
         {
@@ -225,7 +242,7 @@ public sealed partial class UsbRedirCodec
             return;
         }
         // The C parser forces termination at byte 63 and reads up to the first NUL.
-        var text = versionField[..(UsbRedirLimits.VersionFieldSize - 1)];
+        var text = versionField.Span[..(UsbRedirLimits.VersionFieldSize - 1)];
         var nul = text.IndexOf((byte)0);
         var version = Encoding.UTF8.GetString(nul >= 0 ? text[..nul] : text);
         var words = caps.Length / 4;
@@ -233,7 +250,8 @@ public sealed partial class UsbRedirCodec
         var sanitized = Sanitize(peer);
         PeerVersion = version;
         SetPeerCapabilities(sanitized);
-        _events.Add(new UsbRedirEvent(UsbRedirPacketType.Hello, _id, default, default, new HelloInfo(version, sanitized, words)));
+        // The raw version field stays available (TypeHeaderBytes): it is free text and need not be valid UTF-8.
+        _events.Add(new UsbRedirEvent(UsbRedirPacketType.Hello, _id, versionField, versionField.Length, new HelloInfo(version, sanitized, words)));
         if (sanitized != peer)
             _events.Add(new UsbRedirEvent(new UsbRedirProtocolError(UsbRedirPacketType.Hello, UsbRedirViolation.InconsistentPeerCapabilities,
                 "the peer advertised bulk_streams without ep_info_max_packet_size; bulk_streams was cleared", 0)));

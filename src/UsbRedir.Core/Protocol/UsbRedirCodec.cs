@@ -8,8 +8,8 @@ namespace UsbRedir.Protocol;
 /// events out, and encoded bytes to send (<see cref="PendingOutput"/>) for whatever transport the caller runs.
 /// <para>It sends hello on construction, queues every other packet until the peer's hello has been parsed (then
 /// flushes them with the right header width), enforces the direction, length, capability and per-type rules on both
-/// receive and send, and never allocates more than the bytes that actually arrived (bounded by
-/// <see cref="UsbRedirLimits.MaxPacketSize"/> per packet).</para>
+/// receive and send, and never holds more for a partly received packet than max(128 KiB, twice the bytes that actually
+/// arrived), bounded by <see cref="UsbRedirLimits.MaxPacketSize"/>.</para>
 /// <para>Not thread-safe: one caller at a time (a session's read loop and its senders must share a lock).</para>
 /// </summary>
 public sealed partial class UsbRedirCodec

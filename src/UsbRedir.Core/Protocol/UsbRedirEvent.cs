@@ -10,28 +10,31 @@ namespace UsbRedir.Protocol;
 /// </summary>
 public readonly struct UsbRedirEvent
 {
-    private readonly ReadOnlyMemory<byte> _typeHeader;
+    // Kept small (40 bytes): a batch holds one event per packet, and for small packets the events outweigh the bytes.
+    private readonly ReadOnlyMemory<byte> _body; // type-specific header, then payload
     private readonly object? _detail;
+    private readonly ushort _typeHeaderLength;
+    private readonly UsbRedirEventKind _kind;
 
-    internal UsbRedirEvent(UsbRedirPacketType type, ulong id, ReadOnlyMemory<byte> typeHeader, ReadOnlyMemory<byte> payload, HelloInfo? hello)
+    internal UsbRedirEvent(UsbRedirPacketType type, ulong id, ReadOnlyMemory<byte> body, int typeHeaderLength, HelloInfo? hello)
     {
-        Kind = UsbRedirEventKind.Packet;
+        _kind = UsbRedirEventKind.Packet;
         PacketType = type;
         Id = id;
-        _typeHeader = typeHeader;
-        Payload = payload;
+        _body = body;
+        _typeHeaderLength = (ushort)typeHeaderLength;
         _detail = hello;
     }
 
     internal UsbRedirEvent(UsbRedirProtocolError error)
     {
-        Kind = UsbRedirEventKind.Error;
+        _kind = UsbRedirEventKind.Error;
         PacketType = error.PacketType;
         _detail = error;
     }
 
     /// <summary>Packet or error.</summary>
-    public UsbRedirEventKind Kind { get; }
+    public UsbRedirEventKind Kind => _kind;
 
     /// <summary>The packet type (for errors: the type number as received).</summary>
     public UsbRedirPacketType PacketType { get; }
@@ -40,10 +43,10 @@ public readonly struct UsbRedirEvent
     public ulong Id { get; }
 
     /// <summary>Bytes after the type-specific header (data packets, hello caps, filter string); empty otherwise.</summary>
-    public ReadOnlyMemory<byte> Payload { get; }
+    public ReadOnlyMemory<byte> Payload => _body[_typeHeaderLength..];
 
     /// <summary>The raw type-specific header as received (its length reveals the negotiated variant).</summary>
-    public ReadOnlyMemory<byte> TypeHeaderBytes => _typeHeader;
+    public ReadOnlyMemory<byte> TypeHeaderBytes => _body[.._typeHeaderLength];
 
     /// <summary>The error, when <see cref="Kind"/> is <see cref="UsbRedirEventKind.Error"/>; else null.</summary>
     public UsbRedirProtocolError? Error => _detail as UsbRedirProtocolError;
@@ -117,7 +120,7 @@ public readonly struct UsbRedirEvent
     private ReadOnlySpan<byte> Header(UsbRedirPacketType expected)
     {
         if (Kind != UsbRedirEventKind.Packet || PacketType != expected) throw WrongType(expected);
-        return _typeHeader.Span;
+        return _body.Span[.._typeHeaderLength];
     }
 
     private InvalidOperationException WrongType(UsbRedirPacketType expected) => new(

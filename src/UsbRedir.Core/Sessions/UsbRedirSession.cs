@@ -110,8 +110,10 @@ public abstract class UsbRedirSession : IAsyncDisposable
     private async ValueTask OnReceivedAsync(ReadOnlyMemory<byte> chunk)
     {
         UsbRedirEventBatch batch;
+        // Zero-copy: payloads are slices of the connection's read buffer, which it refills only after this returns
+        // (ByteStreamConnection.Start); handlers copy what they keep. Saves a copy of every received byte.
         lock (_gate)
-            batch = Codec.Receive(chunk.Span);
+            batch = Codec.ReceiveInPlace(chunk);
         // Events stay valid until the next Receive, which only this loop calls.
         foreach (var ev in batch)
         {

@@ -11,7 +11,15 @@ namespace UsbRedir.Transport;
 public sealed class SendQueue
 {
     private readonly object _gate = new();
-    private readonly Queue<(byte[] Buffer, int Length)> _chunks = new();
+    // Small messages queued while the writer is busy are appended to the last chunk still waiting, so one socket
+    // write carries many of them: each write costs a system call and a wake-up of the peer, which is what limits small
+    // transfers over loopback. Chunks are rented with room for this.
+    private const int CoalescingCapacity = 64 * 1024;
+    private readonly Queue<Chunk> _chunks = new();
+    // Message counts of chunks handed to the writer, in order: Release subtracts them from _messages.
+    private readonly Queue<int> _writing = new();
+    private int _messages;
+    private Chunk? _tail; // the last chunk, while it still waits (appendable)
     private TaskCompletionSource _space = NewSignal();
     private TaskCompletionSource _data = NewSignal();
     private Exception? _closed;
@@ -26,7 +34,8 @@ public sealed class SendQueue
 
     public int QueuedBytes { get; private set; }
 
-    public int QueuedChunks { get { lock (_gate) return _chunks.Count; } }
+    /// <summary>Messages (enqueue calls) queued and not yet written; several may share one chunk.</summary>
+    public int QueuedChunks { get { lock (_gate) return _messages; } }
 
     /// <summary>Copies <paramref name="data"/> into the queue, waiting while the queue is full. An empty queue always accepts one chunk, however large.</summary>
     public async ValueTask EnqueueAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -102,8 +111,13 @@ public sealed class SendQueue
             Task wait;
             lock (_gate)
             {
-                if (_chunks.Count > 0)
-                    return _chunks.Dequeue();
+                if (_chunks.TryDequeue(out var chunk))
+                {
+                    if (ReferenceEquals(chunk, _tail))
+                        _tail = null;
+                    _writing.Enqueue(chunk.Messages);
+                    return (chunk.Buffer, chunk.Length);
+                }
                 if (_closed is not null)
                     return default;
                 wait = _data.Task;
@@ -120,6 +134,8 @@ public sealed class SendQueue
         lock (_gate)
         {
             QueuedBytes -= chunk.Length;
+            if (_writing.TryDequeue(out var messages))
+                _messages -= messages;
             space = _space;
             _space = NewSignal();
         }
@@ -142,10 +158,21 @@ public sealed class SendQueue
 
     private void Add(ReadOnlySpan<byte> data)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(data.Length, 1));
-        data.CopyTo(buffer);
-        _chunks.Enqueue((buffer, data.Length));
+        if (_tail is { } tail && tail.Buffer.Length - tail.Length >= data.Length)
+        {
+            data.CopyTo(tail.Buffer.AsSpan(tail.Length));
+            tail.Length += data.Length;
+            tail.Messages++;
+        }
+        else
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(data.Length, CoalescingCapacity));
+            data.CopyTo(buffer);
+            _tail = new Chunk(buffer) { Length = data.Length, Messages = 1 };
+            _chunks.Enqueue(_tail);
+        }
         QueuedBytes += data.Length;
+        _messages++;
         var signal = _data;
         _data = NewSignal();
         signal.TrySetResult();
@@ -159,4 +186,12 @@ public sealed class SendQueue
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Bytes waiting to be written, possibly several messages.</summary>
+    private sealed class Chunk(byte[] buffer)
+    {
+        public byte[] Buffer { get; } = buffer;
+        public int Length { get; set; }
+        public int Messages { get; set; }
+    }
 }

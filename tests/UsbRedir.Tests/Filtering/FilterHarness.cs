@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using UsbRedir.Filtering;
 using UsbRedir.Tests.Support;
@@ -15,36 +14,7 @@ internal static class FilterHarness
     public static IReadOnlyList<string> RunC(IReadOnlyList<string> commands)
     {
         var exe = NativeHarness.Build("filter_harness.c", "libusbredirparser-0.5");
-        var psi = new ProcessStartInfo(exe)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(psi)!;
-        // Feed stdin from another task so a full stdout pipe cannot deadlock us.
-        var writer = Task.Run(() =>
-        {
-            try
-            {
-                foreach (var command in commands)
-                    process.StandardInput.Write(command + "\n");
-                process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-                // The harness died; its exit code and stderr are reported below.
-            }
-        });
-        var stderr = process.StandardError.ReadToEndAsync();
-        var results = new List<string>(commands.Count);
-        while (process.StandardOutput.ReadLine() is { } line)
-            results.Add(line);
-        writer.GetAwaiter().GetResult();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"filter_harness exited {process.ExitCode}: {stderr.Result}");
-        Assert.Equal(commands.Count, results.Count);
-        return results;
+        return NativeHarness.RunLines(exe, commands);
     }
 
     public static string Hex(string s)

@@ -54,4 +54,25 @@ public class SendQueueTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => q.EnqueueAsync(new byte[4], cts.Token).AsTask());
         Assert.Equal(4, q.QueuedBytes);
     }
+
+    [Fact]
+    public async Task Messages_queued_while_the_writer_is_busy_go_out_in_one_write_in_order()
+    {
+        var q = new SendQueue();
+        q.Enqueue(new byte[] { 1, 2 });
+        q.Enqueue(new byte[] { 3 });
+        q.Enqueue(new byte[] { 4, 5, 6 });
+        Assert.Equal(3, q.QueuedChunks); // messages, for the reference's drop policy
+        var chunk = await q.DequeueAsync(CancellationToken.None);
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 }, chunk.Buffer[..chunk.Length]);
+        q.Enqueue(new byte[] { 7 }); // the chunk being written is not appended to
+        Assert.Equal(4, q.QueuedChunks);
+        q.Release(chunk);
+        Assert.Equal(1, q.QueuedChunks);
+        var next = await q.DequeueAsync(CancellationToken.None);
+        Assert.Equal(new byte[] { 7 }, next.Buffer[..next.Length]);
+        q.Release(next);
+        Assert.Equal(0, q.QueuedChunks);
+        Assert.Equal(0, q.QueuedBytes);
+    }
 }

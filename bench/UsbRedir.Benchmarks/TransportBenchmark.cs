@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using UsbRedir.Devices;
+using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
+using UsbRedir.Transport;
+
+namespace UsbRedir.Benchmarks;
+
+/// <summary>
+/// The usbredir transport end to end over 127.0.0.1 TCP: our usb-host role exporting <see cref="SourceDevice"/> to our
+/// usb-guest role (UsbRedirGuestSession / RemoteUsbDevice). Bulk IN throughput for 16 and 64 KiB transfers with
+/// several in flight, against raw TCP streaming the same chunk sizes over the same kind of socket pair; the control
+/// round trip (GET_DESCRIPTOR, 18 bytes) against a raw TCP ping-pong of the same message sizes; peak memory of each.
+/// </summary>
+internal sealed class TransportBenchmark : IBenchmark
+{
+    private const int InFlight = 8;
+    // The usbredir control request and its reply on the wire (16-byte header + 10-byte control header [+ 18 bytes]).
+    private const int PingSize = 26;
+    private const int PongSize = 44;
+
+    public string Name => "transport";
+
+    public string Description => "bulk IN MB/s and control round trip over loopback TCP, host+guest roles vs raw TCP, peak memory";
+
+    public int Run(BenchmarkOptions options) => RunAsync(options).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(BenchmarkOptions options)
+    {
+        var seconds = TimeSpan.FromSeconds(options.Seconds);
+        Console.WriteLine($"transport benchmark: 127.0.0.1 TCP, {InFlight} transfers in flight, best of {options.Rounds} runs of {options.Seconds:0.#} s");
+        Console.WriteLine($"{"workload",-30} {"usbredir",12} {"raw TCP",12} {"ratio",7}   peak RSS / managed heap (usbredir | raw)");
+        foreach (var size in new[] { 16 * 1024, 64 * 1024 })
+        {
+            await BulkInAsync(size, seconds); // warm-up: JIT, pools, socket buffers
+            await RawStreamAsync(size, seconds);
+            Measured ours = default, raw = default;
+            for (var round = 0; round < options.Rounds; round++)
+            {
+                var o = await BulkInAsync(size, seconds);
+                var r = await RawStreamAsync(size, seconds);
+                if (o.Value > ours.Value) ours = o;
+                if (r.Value > raw.Value) raw = r;
+            }
+            Console.WriteLine($"{$"bulk IN {size / 1024} KiB (MB/s)",-30} {ours.Value,12:0} {raw.Value,12:0} {ours.Value / raw.Value,6:0%}   {ours.Memory} | {raw.Memory}");
+        }
+
+        await ControlRoundTripAsync(seconds);
+        await RawPingPongAsync(seconds);
+        Measured rtt = new(double.MaxValue, null), rawRtt = new(double.MaxValue, null);
+        for (var round = 0; round < options.Rounds; round++)
+        {
+            var o = await ControlRoundTripAsync(seconds);
+            var r = await RawPingPongAsync(seconds);
+            if (o.Value < rtt.Value) rtt = o;
+            if (r.Value < rawRtt.Value) rawRtt = r;
+        }
+        Console.WriteLine($"{"control round trip (us)",-30} {rtt.Value,12:0.0} {rawRtt.Value,12:0.0} {rtt.Value / rawRtt.Value,6:0.00}x   {rtt.Memory} | {rawRtt.Memory}");
+        return 0;
+    }
+
+    /// <summary>A figure (MB/s or microseconds) and the peak memory seen while it was measured.</summary>
+    private readonly record struct Measured(double Value, MemoryPeak? Memory);
+
+    private static async Task<Measured> BulkInAsync(int size, TimeSpan duration)
+    {
+        await using var pair = await SessionPair.StartAsync();
+        using var memory = MemoryPeak.Sample();
+        long bytes = 0;
+        var sw = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, InFlight).Select(_ => Task.Run(async () =>
+        {
+            var buffer = new byte[size];
+            long mine = 0;
+            while (sw.Elapsed < duration)
+            {
+                var result = await pair.Remote.TransferAsync(0x81, buffer, CancellationToken.None);
+                if (result.Status != UsbStatus.Success || result.ActualLength != size)
+                    throw new InvalidOperationException($"bulk IN failed: {result}; {pair.Describe()}");
+                mine += result.ActualLength;
+            }
+            Interlocked.Add(ref bytes, mine);
+        })).ToArray();
+        await Task.WhenAll(workers);
+        var elapsed = sw.Elapsed;
+        return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop());
+    }
+
+    private static async Task<Measured> RawStreamAsync(int size, TimeSpan duration)
+    {
+        var (a, b) = await LoopbackSockets.PairAsync();
+        using var memory = MemoryPeak.Sample();
+        using var sender = new NetworkStream(a, ownsSocket: true);
+        using var receiver = new NetworkStream(b, ownsSocket: true);
+        var stop = new CancellationTokenSource();
+        var sw = Stopwatch.StartNew();
+        var send = Task.Run(async () =>
+        {
+            var chunk = new byte[size];
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                    await sender.WriteAsync(chunk, stop.Token);
+            }
+            catch (OperationCanceledException) { }
+        });
+        long bytes = 0;
+        var buffer = new byte[256 * 1024]; // the read size ByteStreamConnection uses
+        while (sw.Elapsed < duration)
+            bytes += await receiver.ReadAsync(buffer);
+        var elapsed = sw.Elapsed;
+        stop.Cancel();
+        a.Shutdown(SocketShutdown.Both);
+        while (await receiver.ReadAsync(buffer) > 0) { }
+        await send;
+        return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop());
+    }
+
+    private static async Task<Measured> ControlRoundTripAsync(TimeSpan duration)
+    {
+        await using var pair = await SessionPair.StartAsync();
+        using var memory = MemoryPeak.Sample();
+        var buffer = new byte[18];
+        var setup = new UsbSetupPacket(0x80, 6, 0x0100, 0, 18);
+        long count = 0;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < duration)
+        {
+            var result = await pair.Remote.ControlTransferAsync(setup, buffer, CancellationToken.None);
+            if (result.Status != UsbStatus.Success || result.ActualLength != 18)
+                throw new InvalidOperationException($"GET_DESCRIPTOR failed: {result}; {pair.Describe()}");
+            count++;
+        }
+        return new Measured(sw.Elapsed.TotalMicroseconds / count, memory.Stop());
+    }
+
+    private static async Task<Measured> RawPingPongAsync(TimeSpan duration)
+    {
+        var (a, b) = await LoopbackSockets.PairAsync();
+        using var memory = MemoryPeak.Sample();
+        using var client = new NetworkStream(a, ownsSocket: true);
+        using var server = new NetworkStream(b, ownsSocket: true);
+        var echo = Task.Run(async () =>
+        {
+            var request = new byte[PingSize];
+            var reply = new byte[PongSize];
+            while (await ReadExactlyOrEndAsync(server, request))
+                await server.WriteAsync(reply);
+        });
+        var ping = new byte[PingSize];
+        var pong = new byte[PongSize];
+        long count = 0;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < duration)
+        {
+            await client.WriteAsync(ping);
+            await client.ReadExactlyAsync(pong);
+            count++;
+        }
+        var elapsed = sw.Elapsed;
+        a.Shutdown(SocketShutdown.Send);
+        await echo;
+        return new Measured(elapsed.TotalMicroseconds / count, memory.Stop());
+    }
+
+    private static async Task<bool> ReadExactlyOrEndAsync(Stream stream, byte[] buffer)
+    {
+        try
+        {
+            await stream.ReadExactlyAsync(buffer);
+            return true;
+        }
+        catch (EndOfStreamException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Our host role exporting a fresh <see cref="SourceDevice"/> to our guest role.</summary>
+    private sealed class SessionPair : IAsyncDisposable
+    {
+        private readonly UsbRedirHostSession _host;
+        private readonly UsbRedirGuestSession _guest;
+
+        private SessionPair(UsbRedirHostSession host, UsbRedirGuestSession guest, RemoteUsbDevice remote)
+        {
+            _host = host;
+            _guest = guest;
+            Remote = remote;
+        }
+
+        public RemoteUsbDevice Remote { get; }
+
+        public static async Task<SessionPair> StartAsync()
+        {
+            var (guestSide, hostSide) = await LoopbackSockets.PairAsync();
+            var host = new UsbRedirHostSession(new SourceDevice(), ByteStreamConnection.FromSocket(hostSide), new SessionLog());
+            var guest = new UsbRedirGuestSession(ByteStreamConnection.FromSocket(guestSide), new SessionLog());
+            host.Start();
+            guest.Start();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var remote = await guest.NextDeviceAsync(timeout.Token)
+                         ?? throw new InvalidOperationException($"no device reached the guest: {guest.Log.LastError?.Message ?? host.Log.LastError?.Message}");
+            return new SessionPair(host, guest, remote);
+        }
+
+        public string Describe() => $"host: {_host.Log.LastError?.Message ?? "no error"}, guest: {_guest.Log.LastError?.Message ?? "no error"}";
+
+        public async ValueTask DisposeAsync()
+        {
+            await _guest.DisposeAsync();
+            await _host.DisposeAsync();
+        }
+    }
+}
