@@ -47,14 +47,14 @@ public sealed class KernelPackagingTests
             var trees = new[] { "--sourcetree", Path.Combine(work, "src"), "--dkmstree", Directory.CreateDirectory(Path.Combine(work, "tree")).FullName };
             var kernel = GuestVm.KernelVersion!;
 
-            HostCommand.Run("dkms", ["add", "-m", "usbredir-vhci", "-v", version, .. trees]);
-            HostCommand.Run("dkms", ["build", "-m", "usbredir-vhci", "-v", version, "-k", kernel, .. trees]);
+            ProcessRunner.Run("dkms", ["add", "-m", "usbredir-vhci", "-v", version, .. trees]);
+            ProcessRunner.Run("dkms", ["build", "-m", "usbredir-vhci", "-v", version, "-k", kernel, .. trees]);
 
             var ko = Directory.GetFiles(Path.Combine(work, "tree"), "usbredir_vhci.ko*", SearchOption.AllDirectories)
                 .Single(p => p.Contains($"/{kernel}/", StringComparison.Ordinal));
-            Assert.Equal(version, HostCommand.Run("modinfo", ["-F", "version", ko]).Trim());
-            Assert.StartsWith(kernel + " ", HostCommand.Run("modinfo", ["-F", "vermagic", ko]));
-            Assert.Equal("GPL", HostCommand.Run("modinfo", ["-F", "license", ko]).Trim());
+            Assert.Equal(version, ProcessRunner.Run("modinfo", ["-F", "version", ko]).Trim());
+            Assert.StartsWith(kernel + " ", ProcessRunner.Run("modinfo", ["-F", "vermagic", ko]));
+            Assert.Equal("GPL", ProcessRunner.Run("modinfo", ["-F", "license", ko]).Trim());
         }
         finally
         {

@@ -38,5 +38,5 @@ public sealed class ServerVmTests(ITestOutputHelper output)
         Directory.Delete(shared, recursive: true);
     }
 
-    private static string Exec(string file, params string[] args) => HostCommand.Run(file, args);
+    private static string Exec(string file, params string[] args) => ProcessRunner.Run(file, args);
 }

@@ -10,11 +10,11 @@ public static class Ext2Image
         foreach (var (file, content) in files)
             File.WriteAllBytes(Path.Combine(root, file), content);
         var image = Path.Combine(dir, name);
-        HostCommand.Run("mke2fs", "-q", "-F", "-t", "ext2", "-d", root, image, size);
+        ProcessRunner.Run("mke2fs", "-q", "-F", "-t", "ext2", "-d", root, image, size);
         Directory.Delete(root, recursive: true);
         return image;
     }
 
     /// <summary>The text of a file inside the image (empty when it is not there).</summary>
-    public static string ReadFile(string image, string path) => HostCommand.Run("debugfs", "-R", $"cat {path}", image);
+    public static string ReadFile(string image, string path) => ProcessRunner.Run("debugfs", "-R", $"cat {path}", image);
 }

@@ -8,8 +8,8 @@ namespace UsbRedir.Tests.Support;
 /// </summary>
 internal static class ProcessRunner
 {
-    /// <exception cref="InvalidOperationException">The program exited non-zero; the message carries its stderr.</exception>
-    public static string Run(string file, IEnumerable<string> args)
+    /// <exception cref="InvalidOperationException">The program exited non-zero; the message carries its output.</exception>
+    public static string Run(string file, params IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -18,7 +18,8 @@ internal static class ProcessRunner
         var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', psi.ArgumentList)} failed ({p.ExitCode}):\n{stderr}");
+            throw new InvalidOperationException(
+                $"{file} {string.Join(' ', psi.ArgumentList)} failed ({p.ExitCode}):\n{stdout.Result}\n{stderr}");
         return stdout.Result;
     }
 }

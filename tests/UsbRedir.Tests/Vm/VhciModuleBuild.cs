@@ -30,12 +30,12 @@ public static class VhciModuleBuild
         // worktrees never share objects.
         foreach (var f in new[] { "usbredir_vhci.c", "Kbuild", Path.Combine("uapi", "usbredir_vhci.h") })
             File.Copy(Path.Combine(KernelDir, f), Path.Combine(outDir, f));
-        HostCommand.Run("make", "-C", kdir, $"M={outDir}", "modules");
+        ProcessRunner.Run("make", "-C", kdir, $"M={outDir}", "modules");
         var ko = Path.Combine(outDir, "usbredir_vhci.ko");
         if (!File.Exists(ko)) throw new InvalidOperationException($"kbuild produced no {ko}");
 
         var test = Path.Combine(outDir, "vhci_test");
-        HostCommand.Run("gcc", "-O2", "-Wall", "-Werror", "-I", Path.Combine(KernelDir, "tests"), "-o", test,
+        ProcessRunner.Run("gcc", "-O2", "-Wall", "-Werror", "-I", Path.Combine(KernelDir, "tests"), "-o", test,
             Path.Combine(KernelDir, "tests", "vhci_test.c"));
         return (ko, test);
     }
