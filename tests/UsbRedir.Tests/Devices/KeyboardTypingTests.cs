@@ -19,9 +19,11 @@ public class KeyboardTypingTests
         Assert.Equal(UsbStatus.Success, await keyboard.SetConfigurationAsync(1, CancellationToken.None));
         var buffer = new byte[8];
         var keys = new List<byte>();
-        while (keys.Count < 2)
+        // Read like a host does until typing reports every keystroke delivered.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!typing.IsCompleted || keyboard.QueuedReports > 0)
         {
-            var result = await keyboard.TransferAsync(BootKeyboard.InterruptInEndpoint, buffer, new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+            var result = await keyboard.TransferAsync(BootKeyboard.InterruptInEndpoint, buffer, timeout.Token);
             Assert.Equal(UsbStatus.Success, result.Status);
             if (buffer[2] != 0) // skip key-up reports and idle repeats
                 keys.Add(buffer[2]);
