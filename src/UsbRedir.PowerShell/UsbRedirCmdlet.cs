@@ -45,6 +45,9 @@ public abstract class UsbRedirCmdlet : PSCmdlet, IDisposable
     {
     }
 
+    /// <summary>True when the user gave <paramref name="parameterName"/> (a default value and an explicit one look alike otherwise).</summary>
+    protected bool IsBound(string parameterName) => MyInvocation.BoundParameters.ContainsKey(parameterName);
+
     /// <summary>Writes <paramref name="error"/> as a non-terminating error and carries on.</summary>
     protected void WriteError(UsbRedirException error) => WriteError(UsbRedirErrorRecord.From(error));
 

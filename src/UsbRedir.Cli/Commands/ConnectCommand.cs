@@ -57,7 +57,7 @@ internal sealed class ConnectCommand : ICliCommand
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
         var reconnect = ParseReconnect(a);
         var keys = Synonym(a, "keys", "type");
-        var keysDelay = TimeSpan.FromSeconds(a.Seconds(a.Has("type-delay") ? "type-delay" : "keys-delay", 1));
+        var keysDelay = TimeSpan.FromSeconds(a.Seconds(a.Has("type-delay") ? "type-delay" : "keys-delay", BootKeyboard.DefaultTypingDelay.TotalSeconds));
         if (keys is null && (a.Has("keys-delay") || a.Has("type-delay")))
             throw new CliUsageException("--keys-delay needs --keys");
 
@@ -121,16 +121,11 @@ internal sealed class ConnectCommand : ICliCommand
         return a.Value(name) ?? a.Value(oldName);
     }
 
-    private static ReconnectPolicy ParseReconnect(CliArguments a)
-    {
-        var tuned = a.Has("reconnect-delay") || a.Has("max-reconnect-delay") || a.Has("max-reconnect-attempts");
-        if (a.Has("no-reconnect"))
-            return tuned ? throw new CliUsageException("--no-reconnect cannot be combined with other reconnect settings") : ReconnectPolicy.Never;
-        return ReconnectPolicy.Create(
-            a.Has("reconnect-delay") ? TimeSpan.FromSeconds(a.Seconds("reconnect-delay", 0)) : null,
-            a.Has("max-reconnect-delay") ? TimeSpan.FromSeconds(a.Seconds("max-reconnect-delay", 0)) : null,
-            a.Has("max-reconnect-attempts") ? a.Int("max-reconnect-attempts", 0, 0, int.MaxValue) : null);
-    }
+    private static ReconnectPolicy ParseReconnect(CliArguments a) => ReconnectPolicy.Create(
+        a.Has("reconnect-delay") ? TimeSpan.FromSeconds(a.Seconds("reconnect-delay", 0)) : null,
+        a.Has("max-reconnect-delay") ? TimeSpan.FromSeconds(a.Seconds("max-reconnect-delay", 0)) : null,
+        a.Has("max-reconnect-attempts") ? a.Int("max-reconnect-attempts", 0, 0, int.MaxValue) : null,
+        never: a.Has("no-reconnect"));
 
     private static TcpKeepAlive ParseKeepAlive(string? text)
     {

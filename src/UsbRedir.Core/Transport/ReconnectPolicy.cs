@@ -15,9 +15,14 @@ public sealed record ReconnectPolicy(TimeSpan InitialDelay, TimeSpan MaxDelay, i
     /// A policy from user input (cmdlet parameters, CLI flags): checked here, so a bad value is an error naming it
     /// when the command starts rather than a failed reconnect much later. Unset values keep <see cref="Default"/>'s.
     /// </summary>
-    /// <exception cref="UsbRedirException">ReconnectPolicyInvalid: a delay below zero, a maximum below the first delay, or negative attempts.</exception>
-    public static ReconnectPolicy Create(TimeSpan? initialDelay, TimeSpan? maxDelay, int? maxAttempts)
+    /// <param name="never">The user asked for no reconnects (-NoReconnect, --no-reconnect): <see cref="Never"/>, and any other setting is a contradiction.</param>
+    /// <exception cref="UsbRedirException">ReconnectPolicyInvalid: a delay below zero, a maximum below the first delay, negative attempts, or settings with <paramref name="never"/>.</exception>
+    public static ReconnectPolicy Create(TimeSpan? initialDelay, TimeSpan? maxDelay, int? maxAttempts, bool never = false)
     {
+        if (never)
+            return initialDelay is null && maxDelay is null && maxAttempts is null
+                ? Never
+                : throw Invalid("'no reconnect' cannot be combined with reconnect delays or attempts", null);
         var initial = initialDelay ?? Default.InitialDelay;
         var max = maxDelay ?? (initial > Default.MaxDelay ? initial : Default.MaxDelay);
         if (initial < TimeSpan.Zero)

@@ -87,7 +87,7 @@ public sealed class ConnectCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "--keyboard", "--no-reconnect", "--reconnect-delay", "1" }, "--no-reconnect cannot be combined")]
+    [InlineData(new[] { "--keyboard", "--no-reconnect", "--reconnect-delay", "1" }, "[ReconnectPolicyInvalid]")]
     [InlineData(new[] { "--disk", "x.img", "--keys", "a" }, "--keys applies to --keyboard only")]
     [InlineData(new[] { "--keyboard", "--keys", "a", "--type", "b" }, "give --keys or --type, not both")]
     [InlineData(new[] { "--keyboard", "--keys-delay", "1" }, "--keys-delay needs --keys")]

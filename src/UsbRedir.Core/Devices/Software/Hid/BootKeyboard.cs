@@ -14,6 +14,9 @@ public sealed class BootKeyboard : SoftwareUsbDevice
     /// <summary>HID 1.11 7.2.4: the recommended default idle rate of a keyboard is 500 ms (125 × 4 ms).</summary>
     public const byte DefaultIdleRate = 125;
 
+    /// <summary>How long <see cref="TypeWhenConfiguredAsync"/> waits after configuration unless told otherwise: long enough for usbhid to bind.</summary>
+    public static readonly TimeSpan DefaultTypingDelay = TimeSpan.FromSeconds(1);
+
     private readonly Queue<BootKeyboardReport> _reports = new();
     private readonly List<KeyboardKey> _heldKeys = [];
     private readonly List<TaskCompletionSource> _drainWaiters = [];
