@@ -10,9 +10,13 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('UsbRedir.format.ps1xml')
     CmdletsToExport      = @(
+        'Connect-UsbDevice',
         'ConvertFrom-UsbRedirFilter',
         'ConvertTo-UsbRedirFilter',
+        'Disconnect-UsbDevice',
+        'Get-UsbRedirConnection',
         'New-UsbRedirFilterRule',
+        'New-UsbVirtualDevice',
         'Test-UsbRedirFilter'
     )
     FunctionsToExport    = @()
