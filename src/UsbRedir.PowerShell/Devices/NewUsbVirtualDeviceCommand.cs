@@ -66,7 +66,7 @@ public sealed class NewUsbVirtualDeviceCommand : UsbRedirCmdlet
         {
             resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
         }
-        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or NotSupportedException or PSArgumentException)
+        catch (Exception e) when (e is SessionStateException or NotSupportedException or PSArgumentException or PSInvalidOperationException or ProviderInvocationException)
         {
             throw ImagePathInvalid(path, e.Message, e);
         }
