@@ -46,12 +46,10 @@ internal sealed class ConnectCommand : ICliCommand
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args,
-            ["disk", "server", "speed", "keys", "type", "keys-delay", "type-delay", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
-            ["read-only", "keyboard", "no-reconnect", "verbose"]);
+            [.. DeviceArguments.ValueOptions, "server", "keys", "type", "keys-delay", "type-delay", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
+            [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
         if (a.Positionals.Count > 0)
             throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
-        if (a.Has("disk") == a.Has("keyboard"))
-            throw new CliUsageException("give exactly one device: --disk IMAGE or --keyboard");
         var server = UsbRedirEndpoint.Parse(a.Required("server"));
         var verbose = a.Has("verbose");
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
@@ -61,11 +59,12 @@ internal sealed class ConnectCommand : ICliCommand
         if (keys is null && (a.Has("keys-delay") || a.Has("type-delay")))
             throw new CliUsageException("--keys-delay needs --keys");
 
-        await using var device = CreateDevice(a);
-        // Checked before connecting, so a typo in the script is a usage-time error, not a surprise in the background.
-        var typing = device is BootKeyboard keyboard && keys is not null
-            ? keyboard.TypeWhenConfiguredAsync(keys, keysDelay, cancellationToken)
-            : null;
+        if (keys is not null && a.Has("disk"))
+            throw new CliUsageException("--keys applies to --keyboard only");
+        await using var device = DeviceArguments.Create(a);
+        // Started (and the script checked) before connecting, so a typo is an error now, not a surprise in the background.
+        if (device is BootKeyboard keyboard && keys is not null)
+            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, keys, keysDelay, console, cancellationToken);
         var connection = await UsbRedirConnection.ConnectAsync(device, server, reconnect, keepAlive,
             entry =>
             {
@@ -74,8 +73,6 @@ internal sealed class ConnectCommand : ICliCommand
             },
             cancellationToken);
         console.Out.WriteLine($"connected: {device.Description} -> {server} (connection {connection.Id})");
-        if (typing is not null)
-            _ = ReportTypingAsync(typing, keys!, console);
 
         try
         {
@@ -90,27 +87,6 @@ internal sealed class ConnectCommand : ICliCommand
         console.Error.WriteLine($"usbredir: connection ended ({connection.State}): {connection.LastError ?? "closed by the peer"}");
         await connection.DisconnectAsync(TimeSpan.Zero); // takes the ended connection off the process's list
         return ExitCode.Failure;
-    }
-
-    private static IUsbDevice CreateDevice(CliArguments a)
-    {
-        var speed = a.Value("speed") switch
-        {
-            null => (UsbSpeed?)null,
-            "low" => UsbSpeed.Low,
-            "full" => UsbSpeed.Full,
-            "high" => UsbSpeed.High,
-            var s => throw new CliUsageException($"--speed must be low, full or high, not '{s}'"),
-        };
-        if (a.Value("disk") is { } image)
-        {
-            if (a.Has("keys") || a.Has("type"))
-                throw new CliUsageException("--keys applies to --keyboard only");
-            return VirtualDevices.CreateDisk(image, a.Has("read-only"), speed ?? UsbSpeed.High);
-        }
-        if (a.Has("read-only"))
-            throw new CliUsageException("--read-only applies to --disk only");
-        return VirtualDevices.CreateKeyboard(speed ?? UsbSpeed.Full);
     }
 
     /// <summary>--keys was called --type first; both spellings keep working, but not together.</summary>
@@ -137,9 +113,4 @@ internal sealed class ConnectCommand : ICliCommand
         return TcpKeepAlive.Create(TimeSpan.FromSeconds(idle), TimeSpan.FromSeconds(interval), count);
     }
 
-    private static async Task ReportTypingAsync(Task<bool> typing, string keys, CliConsole console)
-    {
-        if (await typing)
-            console.Out.WriteLine($"typed {keys.Length} characters");
-    }
 }
