@@ -37,6 +37,34 @@ public sealed class DeviceLayout
     public readonly record struct InterfaceEntry(byte Number, byte AlternateSetting, byte Class, byte SubClass, byte Protocol);
 
     /// <summary>
+    /// The layout a usb-host peer announced (the usb-guest side): interfaces from interface_info, endpoints from ep_info.
+    /// Either may still be missing (null); alternate settings are not on the wire and read 0.
+    /// </summary>
+    public static DeviceLayout FromAnnouncement(Protocol.InterfaceInfoHeader? interfaces, Protocol.EpInfoHeader? endpoints)
+    {
+        var layout = new DeviceLayout();
+        if (interfaces is not null)
+        {
+            var count = (int)Math.Min(interfaces.InterfaceCount, MaxInterfaces);
+            for (var i = 0; i < count; i++)
+                layout.Interfaces.Add(new InterfaceEntry(interfaces.InterfaceNumbers[i], 0, interfaces.InterfaceClasses[i],
+                    interfaces.InterfaceSubclasses[i], interfaces.InterfaceProtocols[i]));
+        }
+        if (endpoints is not null)
+        {
+            for (var i = 0; i < 32; i++)
+            {
+                layout.EndpointType[i] = (UsbEndpointType)endpoints.Types[i] is var t && Enum.IsDefined(t) ? t : UsbEndpointType.Invalid;
+                layout.EndpointInterval[i] = endpoints.Intervals[i];
+                layout.EndpointInterface[i] = endpoints.Interfaces[i];
+                layout.EndpointMaxPacketSize[i] = endpoints.MaxPacketSizes?[i] ?? 0;
+                layout.EndpointMaxStreams[i] = endpoints.MaxStreams?[i] ?? 0;
+            }
+        }
+        return layout;
+    }
+
+    /// <summary>
     /// Reads a configuration descriptor, taking for each interface the alternate setting <paramref name="alternateOf"/> names.
     /// <paramref name="ep0MaxPacketSize"/> is bMaxPacketSize0 from the device descriptor.
     /// </summary>

@@ -5,7 +5,7 @@ namespace UsbRedir.Tests.Sessions;
 
 /// <summary>
 /// A small vendor-class device for session tests: bulk OUT 0x01 queues what it receives, bulk IN 0x81 hands it back
-/// (waiting until there is some), interrupt IN 0x82 yields a counter on demand. Records what the session asked of it.
+/// (waiting until there is some), interrupt IN 0x82 yields a counter on demand, interrupt OUT 0x02 records what it gets. Records what the session asked of it.
 /// </summary>
 internal sealed class LoopbackTestDevice : IUsbDevice
 {
@@ -19,12 +19,16 @@ internal sealed class LoopbackTestDevice : IUsbDevice
 
     public static readonly byte[] Configuration =
     [
-        9, 2, 39, 0, 1, 1, 0, 0x80, 50,
-        9, 4, 0, 0, 3, 0xFF, 0, 0, 0,
+        9, 2, 46, 0, 1, 1, 0, 0x80, 50,
+        9, 4, 0, 0, 4, 0xFF, 0, 0, 0,
         7, 5, 0x01, 2, 0x00, 0x02, 0,
         7, 5, 0x81, 2, 0x00, 0x02, 0,
         7, 5, 0x82, 3, 8, 0, 4,
+        7, 5, 0x02, 3, 8, 0, 4,
     ];
+
+    /// <summary>What interrupt OUT 0x02 received, in order.</summary>
+    public readonly List<byte[]> InterruptOut = [];
 
     public string Description => "loopback test device";
     public UsbSpeed Speed => UsbSpeed.High;
@@ -99,6 +103,9 @@ internal sealed class LoopbackTestDevice : IUsbDevice
                     var n = Math.Min(data.Length, buffer.Length);
                     data.AsSpan(0, n).CopyTo(buffer.Span);
                     return UsbTransferResult.Ok(n);
+                case 0x02:
+                    lock (InterruptOut) InterruptOut.Add(buffer.ToArray());
+                    return UsbTransferResult.Ok(buffer.Length);
                 case 0x82:
                     var b = await _interrupts.Reader.ReadAsync(linked.Token);
                     buffer.Span[0] = b;

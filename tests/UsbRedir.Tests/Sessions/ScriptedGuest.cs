@@ -57,13 +57,7 @@ internal sealed class ScriptedGuest : IAsyncDisposable
     /// <summary>Creates a connected socket pair over loopback: the guest end and the end for the session under test.</summary>
     public static async Task<(ScriptedGuest Guest, Socket HostSide)> ConnectAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams)
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var accept = listener.AcceptAsync();
-        await client.ConnectAsync(listener.LocalEndPoint!);
-        var server = await accept;
+        var (client, server) = await Support.LoopbackSockets.PairAsync();
         return (new ScriptedGuest(client, caps), server);
     }
 

@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Sockets;
+using UsbRedir.Sessions;
+using UsbRedir.Transport;
+
+namespace UsbRedir.Server;
+
+/// <summary>
+/// A usbredir server (the role of usbredirserver/vhciserver): listens on TCP, runs the usb-guest role on every accepted
+/// connection, checks each announced device against its filter (refused: filter_reject, then the connection is closed),
+/// and hands every accepted device to an <see cref="IDeviceSink"/> — usually a virtual host controller — until the device
+/// or its connection goes away. Runs in the background; <see cref="StopAsync"/> detaches every device and closes every
+/// connection. Live servers are listed in <see cref="UsbRedirServerRegistry"/>.
+/// </summary>
+public sealed class UsbRedirServer : IAsyncDisposable
+{
+    private readonly TcpServerListener _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<UsbRedirServerConnection> _connections = [];
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _acceptLoop;
+    private int _nextConnectionId;
+    private long _accepted;
+    private long _refused;
+
+    private UsbRedirServer(TcpServerListener listener, IDeviceSink sink, UsbRedirServerOptions options)
+    {
+        _listener = listener;
+        Sink = sink;
+        Options = options;
+        Log = new SessionLog(options.LogListener);
+        Id = UsbRedirServerRegistry.Add(this);
+        _acceptLoop = Task.Run(() => _listener.AcceptLoopAsync(OnAcceptedAsync,
+            e => Log.Error($"a connection failed to start: {e.Message}"), _stop.Token));
+    }
+
+    /// <summary>
+    /// Starts listening and serving. Returns once the port is bound.
+    /// </summary>
+    /// <exception cref="UsbRedirException">The options are invalid, the port is in use (ServerPortInUse), needs privileges
+    /// (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
+    public static UsbRedirServer Start(IDeviceSink sink, UsbRedirServerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        options ??= new UsbRedirServerOptions();
+        options.Validate();
+        var listener = TcpServerListener.Start(options.Address, options.Port, options.KeepAlive);
+        var server = new UsbRedirServer(listener, sink, options);
+        server.Log.Info($"listening on {server.LocalEndPoint}");
+        return server;
+    }
+
+    /// <summary>Process-wide number of this server, from 1.</summary>
+    public int Id { get; }
+
+    public UsbRedirServerOptions Options { get; }
+
+    public IDeviceSink Sink { get; }
+
+    /// <summary>The bound address and port (the real port when 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    public DateTimeOffset StartTime { get; } = DateTimeOffset.Now;
+
+    /// <summary>True until <see cref="StopAsync"/>.</summary>
+    public bool IsRunning => !_stop.IsCancellationRequested;
+
+    /// <summary>The server's own log (listening, refused connections); each connection has its own too.</summary>
+    public SessionLog Log { get; }
+
+    /// <summary>Connections still running.</summary>
+    public IReadOnlyList<UsbRedirServerConnection> Connections { get { lock (_connections) return _connections.ToArray(); } }
+
+    /// <summary>Connections accepted since the start, and those refused because <see cref="UsbRedirServerOptions.MaxConnections"/> were running.</summary>
+    public long ConnectionsAccepted => Interlocked.Read(ref _accepted);
+    public long ConnectionsRefused => Interlocked.Read(ref _refused);
+
+    /// <summary>Completes when the server has stopped and every connection has ended.</summary>
+    public Task Completion => _stopped.Task;
+
+    private Task OnAcceptedAsync(Socket socket, CancellationToken stopping)
+    {
+        UsbRedirServerConnection connection;
+        lock (_connections)
+        {
+            if (_connections.Count >= Options.MaxConnections || stopping.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _refused);
+                Log.Warning($"refused a connection from {socket.RemoteEndPoint}: {Options.MaxConnections} connections are already served");
+                socket.Dispose();
+                return Task.CompletedTask;
+            }
+            var id = ++_nextConnectionId;
+            var log = new SessionLog(Options.LogListener is { } listen ? e => listen(e with { Message = $"connection {id}: {e.Message}" }) : null);
+            var session = new UsbRedirGuestSession(ByteStreamConnection.FromSocket(socket), log, Options.GuestOptions);
+            connection = new UsbRedirServerConnection(id, this, session, Sink, _stop.Token);
+            _connections.Add(connection);
+        }
+        Interlocked.Increment(ref _accepted);
+        connection.Log.Info($"accepted {connection.Peer}");
+        return RunConnectionAsync(connection);
+    }
+
+    private async Task RunConnectionAsync(UsbRedirServerConnection connection)
+    {
+        try
+        {
+            await connection.RunAsync();
+        }
+        finally
+        {
+            lock (_connections)
+                _connections.Remove(connection);
+        }
+    }
+
+    /// <summary>
+    /// Stops listening, detaches every device from the sink and closes every connection, waiting up to
+    /// <paramref name="timeout"/> (default 10 s) for them to finish.
+    /// </summary>
+    public async Task StopAsync(TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(10);
+        if (!_stop.IsCancellationRequested)
+        {
+            Log.Info("stopping");
+            _stop.Cancel();
+        }
+        await _listener.DisposeAsync();
+        await Task.WhenAny(_acceptLoop, Task.Delay(limit));
+        var running = Connections;
+        await Task.WhenAll(running.Select(c => c.CloseAsync(limit)));
+        UsbRedirServerRegistry.Remove(this);
+        if (Connections.Count > 0)
+            Log.Warning($"{Connections.Count} connection(s) did not end within {limit.TotalSeconds:0.#} s");
+        else
+            Log.Info("stopped");
+        _stopped.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    public override string ToString() => $"{Id}: {LocalEndPoint} ({Connections.Count} connections)";
+}

@@ -1,0 +1,397 @@
+using System.Buffers.Binary;
+using System.Text;
+using UsbRedir.Devices;
+using UsbRedir.Devices.Software;
+using UsbRedir.Filtering;
+using UsbRedir.Protocol;
+
+namespace UsbRedir.Sessions;
+
+/// <summary>
+/// A device on the far side of a usbredir connection (the usb-guest role's view of it), usable like a local one.
+/// Its descriptors were read from the device with GET_DESCRIPTOR; transfers become usbredir packets and complete with
+/// the peer's answer.
+/// </summary>
+/// <remarks>
+/// Beyond the <see cref="IUsbDevice"/> contract: SET_ADDRESS is answered locally (the far host addressed the device
+/// long ago); SET_CONFIGURATION and SET_INTERFACE sent as control transfers are routed to the dedicated calls; interrupt IN
+/// uses usbredir's interrupt receiving (started by the first read); control and configuration requests give up with
+/// <see cref="UsbStatus.Timeout"/> when the peer does not answer within <see cref="UsbRedirGuestOptions.RequestTimeout"/>;
+/// bulk and interrupt transfers wait as long as the device takes, like on a real bus. Disposing the device closes its connection.
+/// </remarks>
+public sealed class RemoteUsbDevice : IUsbDevice
+{
+    private readonly UsbRedirGuestSession _session;
+    private readonly CancellationTokenSource _gone = new();
+    private readonly object _gate = new();
+    private readonly Dictionary<byte, byte> _alternates = new();
+    private readonly Dictionary<byte, InterruptReceiver> _receivers = new();
+    private DeviceLayout _layout;
+    private byte _configuration;
+    private byte[] _deviceDescriptor = [];
+    private IReadOnlyList<ReadOnlyMemory<byte>> _configurations = [];
+    private string _description;
+    private string? _goneReason;
+
+    internal RemoteUsbDevice(UsbRedirGuestSession session, DeviceConnectHeader connect, DeviceLayout layout, UsbRedirFilterDevice filterDevice)
+    {
+        _session = session;
+        _layout = layout;
+        Speed = connect.Speed;
+        FilterDevice = filterDevice;
+        _description = $"USB device {connect.VendorId:x4}:{connect.ProductId:x4} from {session.Connection.Peer}";
+    }
+
+    /// <summary>"Product (vid:pid) from peer", e.g. "UsbRedir Virtual Disk (1209:0001) from 127.0.0.1:40112".</summary>
+    public string Description { get { lock (_gate) return _description; } }
+
+    public UsbSpeed Speed { get; }
+
+    /// <summary>The peer's address, as the connection shows it.</summary>
+    public string Peer => _session.Connection.Peer;
+
+    /// <summary>What the peer announced, in the form filters check (class, ids, bcdDevice, interfaces).</summary>
+    public UsbRedirFilterDevice FilterDevice { get; }
+
+    public ushort VendorId => FilterDevice.VendorId;
+
+    public ushort ProductId => FilterDevice.ProductId;
+
+    /// <summary>The manufacturer, product and serial number strings (US English), null where the device has none or would not say.</summary>
+    public string? Manufacturer { get; private set; }
+    public string? Product { get; private set; }
+    public string? SerialNumber { get; private set; }
+
+    public ReadOnlyMemory<byte> DeviceDescriptor { get { lock (_gate) return _deviceDescriptor; } }
+
+    public IReadOnlyList<ReadOnlyMemory<byte>> ConfigurationDescriptors { get { lock (_gate) return _configurations; } }
+
+    public byte ActiveConfiguration { get { lock (_gate) return _configuration; } }
+
+    public byte GetAlternateSetting(byte interfaceNumber)
+    {
+        lock (_gate)
+            return _alternates.TryGetValue(interfaceNumber, out var alt) ? alt : (byte)0;
+    }
+
+    /// <summary>The endpoint's type in the active configuration, as the peer announced it (ep_info).</summary>
+    public UsbEndpointType GetEndpointType(byte endpoint)
+    {
+        lock (_gate)
+            return _layout.EndpointType[DeviceLayout.EndpointIndex(endpoint)];
+    }
+
+    public CancellationToken Gone => _gone.Token;
+
+    /// <summary>Why the device went away, once it has.</summary>
+    public string? GoneReason { get { lock (_gate) return _goneReason; } }
+
+    private TimeSpan RequestTimeout => _session.Options.RequestTimeout;
+
+    public async Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken cancellationToken)
+    {
+        switch (setup)
+        {
+            case { RequestType: 0x00, Request: UsbStandardRequests.SetAddress }:
+                return Gone.IsCancellationRequested ? UsbTransferResult.Failed(UsbStatus.IoError) : UsbTransferResult.Ok(0);
+            case { RequestType: 0x00, Request: UsbStandardRequests.SetConfiguration, Length: 0 }:
+                return new(await SetConfigurationAsync((byte)setup.Value, cancellationToken), 0);
+            case { RequestType: 0x01, Request: UsbStandardRequests.SetInterface, Length: 0 }:
+                return new(await SetAlternateSettingAsync((byte)setup.Index, (byte)setup.Value, cancellationToken), 0);
+        }
+        if (data.Length < setup.Length)
+        {
+            _session.Log.Error($"control transfer {setup}: the buffer holds {data.Length} bytes, less than wLength");
+            return UsbTransferResult.Failed(UsbStatus.Invalid);
+        }
+        var isIn = setup.IsDeviceToHost;
+        var header = new ControlPacketHeader((byte)(isIn ? 0x80 : 0x00), setup.Request, setup.RequestType, UsbStatus.Success,
+            setup.Value, setup.Index, setup.Length);
+        var payload = isIn ? default : data[..setup.Length];
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, payload.Span), UsbRedirPacketType.ControlPacket,
+            isIn ? data[..setup.Length] : default, setup.Length, isIn, isDataPacket: true, RequestTimeout, cancellationToken);
+        return new(reply.Status, reply.Length);
+    }
+
+    public Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (Gone.IsCancellationRequested)
+            return Task.FromResult(UsbTransferResult.Failed(UsbStatus.IoError));
+        var isIn = (endpoint & 0x80) != 0;
+        switch (GetEndpointType(endpoint))
+        {
+            case UsbEndpointType.Bulk:
+                if (buffer.Length > ushort.MaxValue && !_session.HasLongBulkLengths)
+                    return Refuse($"a {buffer.Length}-byte bulk transfer needs 32-bit bulk lengths, which the peer does not support (at most 65535 bytes)");
+                if (buffer.Length > UsbRedirLimits.MaxBulkTransferSize)
+                    return Refuse($"a {buffer.Length}-byte bulk transfer exceeds usbredir's {UsbRedirLimits.MaxBulkTransferSize} bytes");
+                var bulk = new BulkPacketHeader(endpoint, UsbStatus.Success, (uint)buffer.Length, 0);
+                return DataAsync(bulk, UsbRedirPacketType.BulkPacket, buffer, isIn, cancellationToken);
+            case UsbEndpointType.Interrupt when isIn:
+                return Receiver(endpoint).ReadAsync(buffer, () => StartInterruptReceivingAsync(endpoint), cancellationToken);
+            case UsbEndpointType.Interrupt:
+                if (buffer.Length > ushort.MaxValue)
+                    return Refuse($"a {buffer.Length}-byte interrupt transfer exceeds 65535 bytes");
+                var interrupt = new InterruptPacketHeader(endpoint, UsbStatus.Success, (ushort)buffer.Length);
+                return DataAsync(interrupt, UsbRedirPacketType.InterruptPacket, buffer, isIn: false, cancellationToken);
+            case UsbEndpointType.Isochronous:
+                return Refuse($"endpoint 0x{endpoint:x2} is isochronous, which remote devices do not support yet");
+            default:
+                return Refuse($"endpoint 0x{endpoint:x2} is not a bulk or interrupt endpoint of the active configuration");
+        }
+    }
+
+    private Task<UsbTransferResult> Refuse(string why)
+    {
+        _session.Log.Error($"{Description}: {why}");
+        return Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid));
+    }
+
+    private async Task<UsbTransferResult> DataAsync<THeader>(THeader header, UsbRedirPacketType type, Memory<byte> buffer, bool isIn,
+        CancellationToken cancellationToken) where THeader : IUsbRedirHeader
+    {
+        ReadOnlyMemory<byte> payload = isIn ? default : buffer;
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, payload.Span), type,
+            isIn ? buffer : default, buffer.Length, isIn, isDataPacket: true, timeout: null, cancellationToken);
+        return new(reply.Status, reply.Length);
+    }
+
+    private async Task<UsbStatus> StartInterruptReceivingAsync(byte endpoint)
+    {
+        var header = new StartInterruptReceivingHeader(endpoint);
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.InterruptReceivingStatus,
+            default, 0, isIn: false, isDataPacket: false, RequestTimeout, Gone);
+        return reply.Status;
+    }
+
+    private InterruptReceiver Receiver(byte endpoint)
+    {
+        lock (_gate)
+        {
+            if (!_receivers.TryGetValue(endpoint, out var receiver))
+                _receivers[endpoint] = receiver = new InterruptReceiver(endpoint, _session.Options.InterruptQueueLimit, _session.Log);
+            return receiver;
+        }
+    }
+
+    public async Task<UsbStatus> SetConfigurationAsync(byte configurationValue, CancellationToken cancellationToken)
+    {
+        StopReceivers(_ => true, UsbStatus.Cancelled); // the host stops every stream when the configuration changes
+        var header = new SetConfigurationHeader(configurationValue);
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.ConfigurationStatus,
+            default, 0, isIn: false, isDataPacket: false, RequestTimeout, cancellationToken);
+        if (reply.Answered)
+        {
+            lock (_gate)
+            {
+                _configuration = reply.Value; // the active value, whether or not the change worked
+                _alternates.Clear();
+            }
+        }
+        return reply.Status;
+    }
+
+    public async Task<UsbStatus> SetAlternateSettingAsync(byte interfaceNumber, byte alternateSetting, CancellationToken cancellationToken)
+    {
+        var layout = Snapshot();
+        StopReceivers(ep => layout.EndpointInterface[DeviceLayout.EndpointIndex(ep)] == interfaceNumber, UsbStatus.Cancelled);
+        var header = new SetAltSettingHeader(interfaceNumber, alternateSetting);
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.AltSettingStatus,
+            default, 0, isIn: false, isDataPacket: false, RequestTimeout, cancellationToken);
+        if (reply.Answered && reply.Value != 0xFF)
+            lock (_gate)
+                _alternates[interfaceNumber] = reply.Value;
+        return reply.Status;
+    }
+
+    /// <summary>CLEAR_FEATURE(ENDPOINT_HALT): the far host clears the halt locally, as usbredirhost does for this request.</summary>
+    public async Task<UsbStatus> ClearHaltAsync(byte endpoint, CancellationToken cancellationToken)
+    {
+        var setup = new UsbSetupPacket(0x02, UsbStandardRequests.ClearFeature, 0, endpoint, 0);
+        return (await ControlTransferAsync(setup, Memory<byte>.Empty, cancellationToken)).Status;
+    }
+
+    /// <summary>
+    /// Resets the device: every pending transfer completes with Cancelled at once, the peer resets the device (usbredir's
+    /// reset has no answer), and the active configuration is read back (a reset may leave the device unconfigured).
+    /// </summary>
+    public async Task<UsbStatus> ResetAsync(CancellationToken cancellationToken)
+    {
+        if (Gone.IsCancellationRequested)
+            return UsbStatus.IoError;
+        StopReceivers(_ => true, UsbStatus.Cancelled);
+        _session.AbandonAll(this, UsbStatus.Cancelled);
+        _session.SendReset();
+        lock (_gate)
+            _alternates.Clear();
+        var reply = await _session.RequestAsync(this, id => _session.SendGetConfiguration(id), UsbRedirPacketType.ConfigurationStatus,
+            default, 0, isIn: false, isDataPacket: false, RequestTimeout, cancellationToken);
+        if (reply.Answered)
+            lock (_gate)
+                _configuration = reply.Value;
+        return Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Success;
+    }
+
+    /// <summary>Reads what <see cref="IUsbDevice"/> promises (device and every configuration descriptor, configuration, alt settings) and the strings.</summary>
+    internal async Task ReadDescriptorsAsync()
+    {
+        var device = await GetDescriptorAsync(UsbDescriptorTypes.Device, 0, 18);
+        if (device.Length != 18 || device[0] != 18 || device[1] != UsbDescriptorTypes.Device)
+            throw Unreadable($"its device descriptor came back as {device.Length} bytes of type {(device.Length > 1 ? device[1] : 0)}");
+        var configurations = new List<ReadOnlyMemory<byte>>();
+        for (byte index = 0; index < device[17]; index++)
+        {
+            var head = await GetDescriptorAsync(UsbDescriptorTypes.Configuration, index, 9);
+            if (head.Length < 4 || head[1] != UsbDescriptorTypes.Configuration)
+                throw Unreadable($"configuration descriptor {index} came back as {head.Length} bytes");
+            var total = BinaryPrimitives.ReadUInt16LittleEndian(head.AsSpan(2));
+            var full = total <= head.Length ? head : await GetDescriptorAsync(UsbDescriptorTypes.Configuration, index, total);
+            if (full.Length != total)
+                throw Unreadable($"configuration descriptor {index} has wTotalLength {total} but {full.Length} bytes came back");
+            configurations.Add(full);
+        }
+        lock (_gate)
+        {
+            _deviceDescriptor = device;
+            _configurations = configurations.AsReadOnly();
+        }
+
+        var config = await _session.RequestAsync(this, id => _session.SendGetConfiguration(id), UsbRedirPacketType.ConfigurationStatus,
+            default, 0, isIn: false, isDataPacket: false, RequestTimeout, Gone);
+        if (config.Status != UsbStatus.Success)
+            throw Unreadable($"get_configuration was answered {config.Status}");
+        lock (_gate)
+            _configuration = config.Value;
+        foreach (var iface in Snapshot().Interfaces)
+        {
+            var header = new GetAltSettingHeader(iface.Number);
+            var alt = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.AltSettingStatus,
+                default, 0, isIn: false, isDataPacket: false, RequestTimeout, Gone);
+            if (alt.Status == UsbStatus.Success)
+                lock (_gate)
+                    _alternates[iface.Number] = alt.Value;
+        }
+
+        Manufacturer = await TryGetStringAsync(device[14]);
+        Product = await TryGetStringAsync(device[15]);
+        SerialNumber = await TryGetStringAsync(device[16]);
+        lock (_gate)
+            _description = $"{Product ?? "USB device"} ({VendorId:x4}:{ProductId:x4}) from {Peer}";
+    }
+
+    private async Task<byte[]> GetDescriptorAsync(byte type, byte index, ushort length, ushort languageId = 0)
+    {
+        var buffer = new byte[length];
+        var setup = new UsbSetupPacket(0x80, UsbStandardRequests.GetDescriptor, (ushort)(type << 8 | index), languageId, length);
+        var result = await ControlTransferAsync(setup, buffer, Gone);
+        if (result.Status != UsbStatus.Success)
+            throw Unreadable($"GET_DESCRIPTOR (type {type}, index {index}) was answered {result.Status}");
+        return buffer[..result.ActualLength];
+    }
+
+    /// <summary>A string descriptor in US English, or null (strings are optional, and some devices stall them).</summary>
+    private async Task<string?> TryGetStringAsync(byte index)
+    {
+        if (index == 0)
+            return null;
+        var buffer = new byte[255];
+        var setup = new UsbSetupPacket(0x80, UsbStandardRequests.GetDescriptor, (ushort)(UsbDescriptorTypes.String << 8 | index), 0x0409, 255);
+        var result = await ControlTransferAsync(setup, buffer, Gone);
+        if (result.Status != UsbStatus.Success || result.ActualLength < 2 || buffer[1] != UsbDescriptorTypes.String)
+            return null;
+        var length = Math.Min(Math.Min(buffer[0], result.ActualLength), 255) & ~1;
+        return length <= 2 ? "" : Encoding.Unicode.GetString(buffer, 2, length - 2);
+    }
+
+    /// <summary>
+    /// The device as a filter judges it, from its descriptors: the active configuration's interfaces, or for an unconfigured
+    /// device those of its first configuration (the one every host selects).
+    /// </summary>
+    internal UsbRedirFilterDevice DescribedForFilter()
+    {
+        var configurations = ConfigurationDescriptors;
+        var active = ActiveConfiguration;
+        var chosen = configurations.FirstOrDefault(c => c.Length > 5 && active != 0 && c.Span[5] == active);
+        if (chosen.IsEmpty && configurations.Count > 0)
+            chosen = configurations[0];
+        return UsbRedirFilterDevice.FromDescriptors(DeviceDescriptor.Span, chosen.Span);
+    }
+
+    /// <summary>The device with the interfaces of a newly announced layout.</summary>
+    internal UsbRedirFilterDevice DescribedForFilter(DeviceLayout layout) => new(FilterDevice.Class, FilterDevice.SubClass, FilterDevice.Protocol,
+        FilterDevice.VendorId, FilterDevice.ProductId, FilterDevice.Version,
+        layout.Interfaces.Select(i => new UsbRedirFilterInterface(i.Class, i.SubClass, i.Protocol)).ToArray());
+
+    private UsbRedirException Unreadable(string why) => new("RemoteDescriptorsUnreadable", UsbRedirErrorCategory.DeviceError,
+        $"Cannot use {FilterDevice} from {Peer}: {why}.",
+        "Re-plug the device on the far side and connect again; if it keeps failing, the device or its host is faulty.", Peer);
+
+    private DeviceLayout Snapshot()
+    {
+        lock (_gate)
+            return _layout;
+    }
+
+    /// <summary>New interface_info/ep_info (read loop): the active configuration or an alternate setting changed.</summary>
+    internal void UpdateLayout(DeviceLayout layout)
+    {
+        lock (_gate)
+            _layout = layout;
+    }
+
+    internal void OnInterruptData(byte endpoint, UsbStatus status, ReadOnlySpan<byte> data)
+    {
+        InterruptReceiver? receiver;
+        lock (_gate)
+            _receivers.TryGetValue(endpoint, out receiver);
+        if (receiver is null)
+            _session.Log.Warning($"interrupt data for endpoint 0x{endpoint:x2}, which is not receiving; dropped");
+        else
+            receiver.OnPacket(status, data);
+    }
+
+    internal void OnInterruptStreamStopped(byte endpoint, UsbStatus status)
+    {
+        InterruptReceiver? receiver;
+        lock (_gate)
+            _receivers.TryGetValue(endpoint, out receiver);
+        if (receiver is null)
+            return;
+        _session.Log.Warning($"interrupt receiving on endpoint 0x{endpoint:x2} stopped: {status}");
+        receiver.Stop(status == UsbStatus.Success ? UsbStatus.IoError : status);
+    }
+
+    private void StopReceivers(Func<byte, bool> which, UsbStatus status)
+    {
+        InterruptReceiver[] receivers;
+        lock (_gate)
+            receivers = _receivers.Values.Where(r => which(r.Endpoint)).ToArray();
+        foreach (var r in receivers)
+            r.Stop(status);
+    }
+
+    /// <summary>The device is gone for good: every pending and later transfer fails with IoError.</summary>
+    internal void MarkGone(string reason)
+    {
+        lock (_gate)
+        {
+            if (_goneReason is not null)
+                return;
+            _goneReason = reason;
+        }
+        _session.Log.Info($"{Description} is gone: {reason}");
+        _gone.Cancel();
+        _session.AbandonAll(this, UsbStatus.IoError);
+        StopReceivers(_ => true, UsbStatus.IoError);
+    }
+
+    /// <summary>Stops using the device and closes its connection (the peer sees the connection end).</summary>
+    public ValueTask DisposeAsync()
+    {
+        MarkGone("disposed locally");
+        _session.Close();
+        return ValueTask.CompletedTask;
+    }
+
+    public override string ToString() => Description;
+}

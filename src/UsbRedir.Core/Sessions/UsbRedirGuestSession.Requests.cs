@@ -1,0 +1,247 @@
+using UsbRedir.Devices;
+using UsbRedir.Protocol;
+
+namespace UsbRedir.Sessions;
+
+// Requests and their answers: every packet we send that the host answers (data packets, configuration and alt-setting
+// requests, start of interrupt receiving) is registered under a fresh id and completes exactly once — with the peer's
+// answer, or locally with IoError (device or connection gone), Cancelled (caller cancelled; data packets first ask the
+// peer with cancel_data_packet) or Timeout (the peer never answered). A late answer to an id we gave up on is dropped.
+public sealed partial class UsbRedirGuestSession
+{
+    /// <summary>How many given-up ids are remembered so their late answers are dropped quietly rather than reported.</summary>
+    private const int AbandonedIdsKept = 4096;
+
+    private readonly Dictionary<ulong, PendingRequest> _requests = new();
+    private readonly HashSet<ulong> _abandoned = new();
+    private long _nextId;
+    private bool _ids64;
+    private bool _requestsClosed;
+    private int _unknownAnswers;
+
+    /// <summary>The answer to a request. <paramref name="Answered"/> is false when it completed locally.</summary>
+    internal readonly record struct RequestReply(UsbStatus Status, int Length, byte Value, bool Answered);
+
+    private sealed class PendingRequest(ulong id, UsbRedirPacketType answerType, RemoteUsbDevice device, Memory<byte> inBuffer, int outLength, bool isIn)
+    {
+        public ulong Id { get; } = id;
+        public UsbRedirPacketType AnswerType { get; } = answerType;
+        public RemoteUsbDevice Device { get; } = device;
+        public Memory<byte> InBuffer { get; } = inBuffer;
+        public int OutLength { get; } = outLength;
+        public bool IsIn { get; } = isIn;
+        public TaskCompletionSource<RequestReply> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Requests still waiting for the peer.</summary>
+    public int PendingRequestCount { get { lock (_requests) return _requests.Count; } }
+
+    private void UseIds(bool ids64)
+    {
+        lock (_requests)
+            _ids64 = ids64;
+    }
+
+    /// <summary>
+    /// Sends a request and waits for its answer.
+    /// </summary>
+    /// <param name="send">Encodes the request under the given id; false when the codec refused it (our bug, already logged).</param>
+    /// <param name="answerType">The packet type that answers it.</param>
+    /// <param name="inBuffer">Where IN data goes (at most its length is accepted).</param>
+    /// <param name="outLength">Bytes of OUT data sent (the answer's length is clamped to it).</param>
+    /// <param name="isDataPacket">True for control/bulk/interrupt packets, which the peer can cancel.</param>
+    /// <param name="timeout">Give up after this long (null: wait as long as the transfer takes, as bulk does).</param>
+    internal async Task<RequestReply> RequestAsync(RemoteUsbDevice device, Func<ulong, bool> send, UsbRedirPacketType answerType,
+        Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (device.Gone.IsCancellationRequested)
+            return new(UsbStatus.IoError, 0, 0, false);
+        if (cancellationToken.IsCancellationRequested)
+            return new(UsbStatus.Cancelled, 0, 0, false);
+        if (Connection.Outgoing.IsFull)
+        {
+            // A peer that does not read: hold the caller instead of queueing without bound.
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, device.Gone);
+            try
+            {
+                await WaitForSendSpaceAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return new(device.Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Cancelled, 0, 0, false);
+            }
+        }
+
+        PendingRequest request;
+        lock (_requests)
+        {
+            if (_requestsClosed || device.Gone.IsCancellationRequested)
+                return new(UsbStatus.IoError, 0, 0, false);
+            request = new PendingRequest(AllocateId(), answerType, device, inBuffer, outLength, isIn);
+            _requests.Add(request.Id, request);
+        }
+        if (!send(request.Id))
+        {
+            Abandon(request, UsbStatus.Invalid);
+            return await request.Completion.Task;
+        }
+
+        // Both callbacks leave the caller's thread at once: whoever cancels may hold locks of its own.
+        var onCancel = cancellationToken.CanBeCanceled
+            ? cancellationToken.Register(() => _ = Task.Run(() => OnCallerCancelledAsync(request, isDataPacket)))
+            : default;
+        CancellationTokenSource? timer = null;
+        CancellationTokenRegistration onTimeout = default;
+        if (timeout is { } limit)
+        {
+            timer = new CancellationTokenSource(limit);
+            onTimeout = timer.Token.Register(() => OnTimedOut(request, limit));
+        }
+        try
+        {
+            return await request.Completion.Task;
+        }
+        finally
+        {
+            await onCancel.DisposeAsync();
+            await onTimeout.DisposeAsync();
+            timer?.Dispose();
+        }
+    }
+
+    /// <summary>Next id: never 0 (used by unsolicited packets), 32 bits wide unless 64-bit ids were negotiated. Call under the lock.</summary>
+    private ulong AllocateId()
+    {
+        while (true)
+        {
+            var id = (ulong)++_nextId;
+            if (!_ids64)
+                id &= 0xFFFF_FFFF;
+            if (id != 0 && !_requests.ContainsKey(id))
+                return id;
+        }
+    }
+
+    private async Task OnCallerCancelledAsync(PendingRequest request, bool isDataPacket)
+    {
+        try
+        {
+            if (isDataPacket && IsPending(request))
+            {
+                // The host answers a cancel at once (cancelled, or the real result if it was already done).
+                WithCodec(c => c.SendCancelDataPacket(request.Id));
+                await Task.WhenAny(request.Completion.Task, Task.Delay(Options.CancelGrace));
+            }
+            Abandon(request, UsbStatus.Cancelled);
+        }
+        catch (Exception e)
+        {
+            Log.Error($"cancelling request {request.Id} failed: {e.Message}");
+            Abandon(request, UsbStatus.Cancelled);
+        }
+    }
+
+    private void OnTimedOut(PendingRequest request, TimeSpan timeout)
+    {
+        if (!IsPending(request))
+            return;
+        Log.Warning($"the peer did not answer {PacketNames.Of(request.AnswerType)} request {request.Id} within {timeout.TotalSeconds:0.###} s");
+        if (request.AnswerType is UsbRedirPacketType.ControlPacket)
+            WithCodec(c => c.SendCancelDataPacket(request.Id));
+        Abandon(request, UsbStatus.Timeout);
+    }
+
+    private bool IsPending(PendingRequest request)
+    {
+        lock (_requests)
+            return _requests.TryGetValue(request.Id, out var current) && ReferenceEquals(current, request);
+    }
+
+    /// <summary>Completes a request locally; its answer, should it still come, is dropped.</summary>
+    private void Abandon(PendingRequest request, UsbStatus status)
+    {
+        lock (_requests)
+        {
+            if (!_requests.TryGetValue(request.Id, out var current) || !ReferenceEquals(current, request))
+                return;
+            _requests.Remove(request.Id);
+            if (_abandoned.Count >= AbandonedIdsKept)
+                _abandoned.Clear();
+            _abandoned.Add(request.Id);
+        }
+        request.Completion.TrySetResult(new(status, 0, 0, false));
+    }
+
+    /// <summary>Completes every request of <paramref name="device"/> locally with <paramref name="status"/>.</summary>
+    internal void AbandonAll(RemoteUsbDevice device, UsbStatus status)
+    {
+        PendingRequest[] mine;
+        lock (_requests)
+            mine = _requests.Values.Where(r => ReferenceEquals(r.Device, device)).ToArray();
+        foreach (var r in mine)
+            Abandon(r, status);
+    }
+
+    private void FailAllRequests()
+    {
+        PendingRequest[] all;
+        lock (_requests)
+        {
+            _requestsClosed = true;
+            all = _requests.Values.ToArray();
+            _requests.Clear();
+        }
+        foreach (var r in all)
+            r.Completion.TrySetResult(new(UsbStatus.IoError, 0, 0, false));
+    }
+
+    /// <summary>Delivers an answer from the peer (read loop); an answer nobody asked for is reported.</summary>
+    private void Complete(ulong id, UsbRedirPacketType type, UsbStatus status, int length, byte value, ReadOnlySpan<byte> payload)
+    {
+        if (!TryComplete(id, type, status, length, value, payload))
+            ReportUnknownAnswer(id, type);
+    }
+
+    private bool TryComplete(ulong id, UsbRedirPacketType type, UsbStatus status, int length, byte value, ReadOnlySpan<byte> payload)
+    {
+        PendingRequest? request;
+        lock (_requests)
+        {
+            if (!_requests.Remove(id, out request))
+                return _abandoned.Remove(id); // a late answer to a request we gave up on: expected, dropped
+        }
+        // Removing it made this the only completion: the caller's buffer is ours until we complete.
+        if (request.AnswerType != type)
+        {
+            Log.Error($"the peer answered {PacketNames.Of(request.AnswerType)} request {id} with {PacketNames.Of(type)}");
+            request.Completion.TrySetResult(new(UsbStatus.IoError, 0, 0, true));
+            return true;
+        }
+        int actual;
+        if (request.IsIn)
+        {
+            actual = payload.Length;
+            if (actual > request.InBuffer.Length)
+            {
+                Log.Error($"the peer sent {actual} bytes for request {id}, which asked for {request.InBuffer.Length}; the rest was dropped");
+                actual = request.InBuffer.Length;
+                status = UsbStatus.Babble;
+            }
+            payload[..actual].CopyTo(request.InBuffer.Span);
+        }
+        else
+        {
+            actual = Math.Clamp(length, 0, request.OutLength);
+        }
+        request.Completion.TrySetResult(new(status, actual, value, true));
+        return true;
+    }
+
+    private void ReportUnknownAnswer(ulong id, UsbRedirPacketType type)
+    {
+        var count = Interlocked.Increment(ref _unknownAnswers);
+        // A hostile peer could send millions: log the first few, then every thousandth.
+        if (count <= 10 || count % 1000 == 0)
+            Log.Error($"the peer sent {PacketNames.Of(type)} with id {id}, which answers no request of ours; ignored ({count} so far)");
+    }
+}

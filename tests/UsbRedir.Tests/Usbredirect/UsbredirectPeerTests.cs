@@ -1,0 +1,145 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Text;
+using UsbRedir.Devices.Software.MassStorage;
+using UsbRedir.Server;
+using UsbRedir.Sessions;
+using UsbRedir.Tests.Devices;
+using UsbRedir.Tests.Server;
+using UsbRedir.Tests.Support;
+using UsbRedir.Tests.Vm;
+using Xunit.Abstractions;
+
+namespace UsbRedir.Tests.Usbredirect;
+
+/// <summary>
+/// usbredirect, the reference usb-host, as the peer of our usb-guest role. Inside a Debian 6.1 guest it exports QEMU's
+/// emulated usb-storage (backed by an image of known random bytes); its stream leaves the guest through virtio-serial
+/// (qemu connects out to host loopback) and reaches our server, whose sink reads the descriptors and sectors through SCSI.
+/// </summary>
+public sealed class UsbredirectPeerTests(ITestOutputHelper output)
+{
+    /// <summary>This test's share of the project's fixed-port range (qemu's outgoing chardev needs a fixed port).</summary>
+    private const int FirstPort = 47100, LastPort = 47199;
+
+    private const int Blocks = 8192; // 4 MiB
+
+    [UsbredirectVmFact]
+    public async Task Our_server_reads_descriptors_and_sectors_that_usbredirect_exports()
+    {
+        var shared = Directory.CreateTempSubdirectory("usbredir-usbredirect-").FullName;
+        var image = Path.Combine(shared, "stick.img");
+        var content = new byte[Blocks * 512];
+        new Random(1138).NextBytes(content);
+        await File.WriteAllBytesAsync(image, content);
+
+        var sink = new RecordingSink();
+        await using var server = StartOnFreePort(sink);
+        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(3) };
+        options.ReadWriteDirs.Add(shared);
+        options.Modules.Add("xhci_pci");
+        options.QemuArgs.AddRange([
+            "-device", "qemu-xhci,id=xhci",
+            "-drive", $"if=none,id=stick,format=raw,readonly=on,file={image}",
+            "-device", "usb-storage,bus=xhci.0,drive=stick",
+        ]);
+        options.SerialClients.Add((server.LocalEndPoint.Port, "redir"));
+        var guest = Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbredirect-peer.sh"), shared], options));
+
+        try
+        {
+            var attach = sink.NextAttachedAsync(TimeSpan.FromMinutes(8)); // includes waiting for the machine-wide VM lock
+            if (await Task.WhenAny(attach, guest) == guest)
+                throw new Xunit.Sdk.XunitException($"the guest ended before usbredirect's device reached our server:\n{guest.Result}\n{Logs(server)}");
+            var (connection, attached) = await attach;
+            var device = Assert.IsType<RemoteUsbDevice>(attached);
+            output.WriteLine($"attached: {device.Description}, {device.Speed} speed, peer \"{connection.PeerVersion}\"");
+
+            Assert.Contains("usbredir", connection.PeerVersion, StringComparison.OrdinalIgnoreCase);
+            Assert.Equal(0x46f4, device.VendorId);
+            Assert.Equal(0x0001, device.ProductId);
+            Assert.Equal("QEMU USB HARDDRIVE", device.Product);
+            Assert.Equal(18, device.DeviceDescriptor.Length);
+            var configuration = Assert.Single(device.ConfigurationDescriptors).ToArray();
+            Assert.Equal(BinaryPrimitives.ReadUInt16LittleEndian(configuration.AsSpan(2)), configuration.Length);
+            Assert.Contains(new byte[] { 9, 4, 0, 0, 2, 0x08, 0x06, 0x50 }, Windows(configuration, 8)); // BOT mass storage interface
+
+            var host = new UsbHostDriver(device);
+            var enumeration = await host.EnumerateAsync();
+            Assert.Equal(device.DeviceDescriptor.ToArray(), enumeration.Device);
+            Assert.Equal(configuration, enumeration.Configuration);
+            var bot = new BotHost(host);
+            var inquiry = await bot.RunAsync(Cdb.Inquiry(36), 36, dataIn: true);
+            Assert.Equal(CommandStatus.Passed, inquiry.Csw.Status);
+            Assert.Equal("QEMU", Encoding.ASCII.GetString(inquiry.Data, 8, 8).Trim());
+            await TestUnitReadyAsync(bot);
+            var capacity = await bot.RunAsync(Cdb.ReadCapacity10(), 8, dataIn: true);
+            Assert.Equal(CommandStatus.Passed, capacity.Csw.Status);
+            Assert.Equal((uint)Blocks - 1, BinaryPrimitives.ReadUInt32BigEndian(capacity.Data));
+            Assert.Equal(512u, BinaryPrimitives.ReadUInt32BigEndian(capacity.Data.AsSpan(4)));
+            foreach (var (lba, count) in new[] { (0u, (ushort)8), (4096u, (ushort)256), ((uint)Blocks - 16, (ushort)16) })
+            {
+                var read = await bot.RunAsync(Cdb.Read10(lba, count), count * 512u, dataIn: true, chunk: 65536);
+                Assert.Equal(CommandStatus.Passed, read.Csw.Status);
+                Assert.True(content.AsSpan((int)lba * 512, count * 512).SequenceEqual(read.Data), $"sectors {lba}+{count} differ from the image");
+            }
+            Assert.Equal(0, connection.ErrorCount);
+            output.WriteLine($"read OK; {connection.BytesReceived} bytes received, {connection.TransfersSent} transfers sent");
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(Path.Combine(shared, "host-done"), "done\n");
+        }
+        var result = await guest;
+        output.WriteLine(result.ToString());
+        output.WriteLine(Logs(server));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.False(result.KernelProblem, result.ToString());
+        await server.StopAsync(TimeSpan.FromSeconds(5));
+        Directory.Delete(shared, recursive: true);
+    }
+
+    /// <summary>A freshly reset disk reports UNIT ATTENTION once; Linux retries TEST UNIT READY until it passes.</summary>
+    private static async Task TestUnitReadyAsync(BotHost bot)
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            var ready = await bot.RunAsync(Cdb.TestUnitReady(), 0, dataIn: false);
+            if (ready.Csw.Status == CommandStatus.Passed)
+                return;
+            await bot.RequestSenseAsync();
+        }
+        throw new Xunit.Sdk.XunitException("the disk never became ready");
+    }
+
+    private static IEnumerable<byte[]> Windows(byte[] bytes, int size) =>
+        Enumerable.Range(0, Math.Max(0, bytes.Length - size + 1)).Select(i => bytes[i..(i + size)]);
+
+    private static string Logs(UsbRedirServer server) =>
+        "--- server ---\n" + string.Join("\n", server.Log.Entries)
+        + string.Concat(server.Connections.Select(c => $"\n--- connection {c.Id} ---\n" + string.Join("\n", c.Log.Entries)));
+
+    private static UsbRedirServer StartOnFreePort(RecordingSink sink)
+    {
+        for (var port = FirstPort; port <= LastPort; port++)
+        {
+            try
+            {
+                return UsbRedirServer.Start(sink, new UsbRedirServerOptions { Address = IPAddress.Loopback, Port = port });
+            }
+            catch (UsbRedirException e) when (e.ErrorId == "ServerPortInUse") { }
+        }
+        throw new Xunit.Sdk.XunitException($"no free port in {FirstPort}-{LastPort}");
+    }
+}
+
+/// <summary>A VM fact that also needs usbredirect and socat (in the host root the guest shares).</summary>
+public sealed class UsbredirectVmFactAttribute : FactAttribute
+{
+    public UsbredirectVmFactAttribute()
+    {
+        var missing = new[] { GuestVm.Missing, Peers.HasCommand("usbredirect") ? null : "usbredirect", Peers.HasCommand("socat") ? null : "socat" }
+            .Where(m => m is not null).ToArray();
+        Skip = Peers.SkipUnless(missing.Length == 0, string.Join(", ", missing));
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Guest side of the usbredirect-peer test. usbredirect (the reference usb-host) exports QEMU's emulated usb-storage
+# (46f4:0001) to 127.0.0.1:4000 inside the guest, where socat carries the stream to the virtio-serial port "redir",
+# which qemu connects to the host's UsbRedir server. Keeps exporting until the host writes "host-done".
+# $1 = shared directory.
+set -euo pipefail
+shared=$1
+present() { grep -qsx 46f4 /sys/bus/usb/devices/*/idVendor; }
+for _ in $(seq 120); do present && break; sleep 0.5; done
+present || { echo "qemu's usb-storage did not enumerate in the guest" >&2; exit 1; }
+
+socat TCP-LISTEN:4000,bind=127.0.0.1,reuseaddr /dev/virtio-ports/redir &
+bridge=$!
+sleep 0.5
+usbredirect --device 46f4:0001 --to 127.0.0.1:4000 -v 3 &
+redirect=$!
+for _ in $(seq 360); do
+  [ -e "$shared/host-done" ] && break
+  kill -0 "$redirect" 2>/dev/null || break
+  sleep 0.5
+done
+if [ ! -e "$shared/host-done" ]; then
+  echo "usbredirect ended before the host was done" >&2
+  wait "$redirect" || echo "usbredirect exit status $?" >&2
+  exit 1
+fi
+echo "usbredirect exported the device until the host was done"
+kill "$redirect" "$bridge" 2>/dev/null || true
+wait 2>/dev/null || true
