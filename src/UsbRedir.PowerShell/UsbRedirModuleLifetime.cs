@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using UsbRedir.PowerShell.Controllers;
 using UsbRedir.PowerShell.Devices;
 using UsbRedir.Sessions;
 
@@ -6,8 +7,8 @@ namespace UsbRedir.PowerShell;
 
 /// <summary>
 /// Stops what the module runs in the background when it is removed (Remove-Module UsbRedir) or pwsh exits:
-/// connections are disconnected (the peers are told, as far as they answer within a short wait), then the virtual
-/// devices are unplugged and their image files closed.
+/// connections are disconnected (the peers are told, as far as they answer within a short wait), controllers are
+/// taken out of the kernel (unplugging their devices), then the virtual devices are unplugged and their image files closed.
 /// </summary>
 public sealed class UsbRedirModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
@@ -34,6 +35,17 @@ public sealed class UsbRedirModuleLifetime : IModuleAssemblyInitializer, IModule
         catch (Exception)
         {
             // A peer that fails during disconnect must not stop the rest of the shutdown.
+        }
+        foreach (var controller in VhciControllerRegistry.TakeAll())
+        {
+            try
+            {
+                controller.Controller.DisposeAsync().AsTask().Wait(timeout);
+            }
+            catch (Exception)
+            {
+                // A controller whose backend failed must not keep the others in the kernel.
+            }
         }
         foreach (var device in VirtualDeviceTracker.TakeAll())
         {

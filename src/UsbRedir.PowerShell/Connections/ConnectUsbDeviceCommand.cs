@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using UsbRedir.Devices;
+using UsbRedir.PowerShell.Controllers;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
 
@@ -16,10 +17,12 @@ namespace UsbRedir.PowerShell.Connections;
 /// -Controller (a local plug without network), whose sets will not carry the network settings.
 /// </remarks>
 [Cmdlet(VerbsCommunications.Connect, "UsbDevice", SupportsShouldProcess = true, DefaultParameterSetName = DeviceToServerSet)]
-[OutputType(typeof(UsbRedirConnection))]
+[OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet])]
+[OutputType(typeof(UsbDevicePlug), ParameterSetName = [DeviceToControllerSet])]
 public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 {
     private const string DeviceToServerSet = "DeviceToServer";
+    private const string DeviceToControllerSet = "DeviceToController";
 
     private UsbRedirEndpoint? _server;
     private ReconnectPolicy? _reconnect;
@@ -27,7 +30,17 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 
     /// <summary>The device to push: a virtual device from New-UsbVirtualDevice, or any other UsbRedir device object.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet, Mandatory = true, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true, ValueFromPipeline = true)]
     public IUsbDevice? Device { get; set; }
+
+    /// <summary>A local virtual host controller (New-VhciController) to plug the device into: no network involved.</summary>
+    [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true)]
+    public VhciController? Controller { get; set; }
+
+    /// <summary>The root-hub port (1..PortCount) to plug into; by default the lowest free one.</summary>
+    [Parameter(ParameterSetName = DeviceToControllerSet)]
+    [ValidateRange(1, 31)]
+    public int Port { get; set; }
 
     /// <summary>host:port of the peer: 127.0.0.1:4000, bob:1138, [::1]:4000.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet, Mandatory = true)]
@@ -65,6 +78,8 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     /// <summary>The settings hold for every device of the pipeline, so a bad one stops the command before any connects.</summary>
     protected override void Begin()
     {
+        if (ParameterSetName == DeviceToControllerSet)
+            return;
         _server = UsbRedirEndpoint.Parse(Server);
         _reconnect = ReconnectPolicy.Create(
             IsBound(nameof(ReconnectDelay)) ? ReconnectDelay : null,
@@ -79,7 +94,14 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        var device = Device!;
+        if (ParameterSetName == DeviceToControllerSet)
+            PlugIntoController(Device!, Controller!);
+        else
+            PushToServer(Device!);
+    }
+
+    private void PushToServer(IUsbDevice device)
+    {
         if (!ShouldProcess(device.Description, $"Connect to {_server}"))
             return;
         // Returns once the first attempt has connected (or throws its error, e.g. ConnectionRefused); from then on
@@ -88,5 +110,15 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
             .GetAwaiter().GetResult();
         WriteVerbose($"Connection {connection.Id}: {device.Description} -> {_server} ({connection.State}).");
         WriteObject(connection);
+    }
+
+    private void PlugIntoController(IUsbDevice device, VhciController controller)
+    {
+        var where = Port == 0 ? "a free port" : $"port {Port}";
+        if (!ShouldProcess(device.Description, $"Plug into {where} of {controller.Name}"))
+            return;
+        // Returns once the kernel sees the device; enumeration and driver binding go on by themselves.
+        var port = controller.Controller.PlugAsync(device, Port, CancellationToken).GetAwaiter().GetResult();
+        WriteObject(new UsbDevicePlug(controller, port, device));
     }
 }

@@ -10,15 +10,8 @@ internal static class ConnectionSelection
     /// <paramref name="states"/> (any when null), by id; plus one ConnectionNotFound error per id that matches none.
     /// </summary>
     public static (IReadOnlyList<UsbRedirConnection> Found, IReadOnlyList<UsbRedirException> Missing) Select(
-        IReadOnlyList<UsbRedirConnection> all, IReadOnlyCollection<int>? ids, IReadOnlyCollection<ConnectionState>? states)
-    {
-        var byId = ids is null ? all : all.Where(c => ids.Contains(c.Id)).ToList();
-        var found = byId.Where(c => states is null || states.Contains(c.State)).OrderBy(c => c.Id).ToList();
-        var missing = (ids ?? []).Distinct().Where(id => all.All(c => c.Id != id)).Select(NotFound).ToList();
-        return (found, missing);
-    }
-
-    private static UsbRedirException NotFound(int id) =>
-        new("ConnectionNotFound", UsbRedirErrorCategory.ObjectNotFound, $"There is no connection with id {id}.",
-            "Get-UsbRedirConnection lists the connections of this session; a connection leaves the list when it is disconnected.", id);
+        IReadOnlyList<UsbRedirConnection> all, IReadOnlyCollection<int>? ids, IReadOnlyCollection<ConnectionState>? states) =>
+        IdSelection.Select(all, c => c.Id, ids, c => states is null || states.Contains(c.State), id =>
+            new UsbRedirException("ConnectionNotFound", UsbRedirErrorCategory.ObjectNotFound, $"There is no connection with id {id}.",
+                "Get-UsbRedirConnection lists the connections of this session; a connection leaves the list when it is disconnected.", id));
 }

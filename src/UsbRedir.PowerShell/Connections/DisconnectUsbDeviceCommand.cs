@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using UsbRedir.PowerShell.Controllers;
 using UsbRedir.Sessions;
 
 namespace UsbRedir.PowerShell.Connections;
@@ -8,11 +9,13 @@ namespace UsbRedir.PowerShell.Connections;
 /// takes it off Get-UsbRedirConnection's list. The device itself stays usable and can be connected again.
 /// </summary>
 [Cmdlet(VerbsCommunications.Disconnect, "UsbDevice", SupportsShouldProcess = true, DefaultParameterSetName = ConnectionSet)]
-[OutputType(typeof(UsbRedirConnection))]
+[OutputType(typeof(UsbRedirConnection), ParameterSetName = [ConnectionSet, IdSet])]
+[OutputType(typeof(UsbDevicePlug), ParameterSetName = [PlugSet])]
 public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
 {
     private const string ConnectionSet = "Connection";
     private const string IdSet = "Id";
+    private const string PlugSet = "Plug";
 
     /// <summary>Connection objects, e.g. from Connect-UsbDevice or Get-UsbRedirConnection.</summary>
     [Parameter(ParameterSetName = ConnectionSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
@@ -20,6 +23,10 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
 
     [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public int[] Id { get; set; } = [];
+
+    /// <summary>Devices plugged into a local controller, from Connect-UsbDevice -Controller.</summary>
+    [Parameter(ParameterSetName = PlugSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    public UsbDevicePlug[] Plug { get; set; } = [];
 
     /// <summary>How long to wait for the peer's acknowledgement before closing anyway (default 5 s).</summary>
     [Parameter]
@@ -39,6 +46,12 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
+        if (ParameterSetName == PlugSet)
+        {
+            foreach (var plug in Plug)
+                Unplug(plug);
+            return;
+        }
         IReadOnlyList<UsbRedirConnection> targets = Connection;
         if (ParameterSetName == IdSet)
         {
@@ -56,5 +69,24 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
             if (PassThru)
                 WriteObject(connection);
         }
+    }
+
+    private void Unplug(UsbDevicePlug plug)
+    {
+        if (!plug.IsPlugged)
+        {
+            // Gone already (unplugged, device disposed, controller removed): nothing to do, and the port may hold another device now.
+            WriteVerbose($"{plug} is no longer plugged in.");
+        }
+        else if (ShouldProcess(plug.ToString(), "Unplug"))
+        {
+            plug.Controller.Controller.UnplugAsync(plug.Port, CancellationToken).GetAwaiter().GetResult();
+        }
+        else
+        {
+            return;
+        }
+        if (PassThru)
+            WriteObject(plug);
     }
 }

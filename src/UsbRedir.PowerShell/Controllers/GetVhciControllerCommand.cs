@@ -1,0 +1,21 @@
+using System.Management.Automation;
+
+namespace UsbRedir.PowerShell.Controllers;
+
+/// <summary>Get-VhciController: the virtual host controllers New-VhciController made in this process.</summary>
+[Cmdlet(VerbsCommon.Get, "VhciController")]
+[OutputType(typeof(VhciController))]
+public sealed class GetVhciControllerCommand : UsbRedirCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    public int[]? Id { get; set; }
+
+    protected override void Process()
+    {
+        var (found, missing) = VhciControllerRegistry.Select(Id);
+        foreach (var error in missing)
+            WriteError(error);
+        foreach (var controller in found)
+            WriteObject(controller);
+    }
+}
