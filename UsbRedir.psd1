@@ -15,8 +15,11 @@
         'ConvertTo-UsbRedirFilter',
         'Disconnect-UsbDevice',
         'Get-UsbRedirConnection',
+        'Get-VhciController',
         'New-UsbRedirFilterRule',
         'New-UsbVirtualDevice',
+        'New-VhciController',
+        'Remove-VhciController',
         'Test-UsbRedirFilter'
     )
     FunctionsToExport    = @()

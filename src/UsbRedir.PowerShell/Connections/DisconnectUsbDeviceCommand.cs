@@ -29,7 +29,8 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
     public UsbDevicePlug[] Plug { get; set; } = [];
 
     /// <summary>How long to wait for the peer's acknowledgement before closing anyway (default 5 s).</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = ConnectionSet)]
+    [Parameter(ParameterSetName = IdSet)]
     [DurationTransformation]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -21,35 +21,52 @@ public class DeviceCmdletContractTests
         Assert.Contains("Connect-UsbDevice", names);
         Assert.Contains("Get-UsbRedirConnection", names);
         Assert.Contains("Disconnect-UsbDevice", names);
+        Assert.Contains("New-VhciController", names);
+        Assert.Contains("Get-VhciController", names);
+        Assert.Contains("Remove-VhciController", names);
     }
 
     [Fact]
     public void Connect_UsbDevice_keeps_position_0_free_for_a_local_device_id()
     {
-        // "Connect-UsbDevice 2.0 -Server bob:1138" must stay possible: a device object must never be positional.
+        // "Connect-UsbDevice 2.0 -Server bob:1138" must stay possible: no parameter of the device-object sets is positional.
         var connect = Cmdlet("Connect-UsbDevice");
+        Assert.Equal(["DeviceToController", "DeviceToServer"], connect.ParameterSetNames.Order());
         Violations.None(connect.Parameters.SelectMany(p => p.Sets.Where(s => s.Position is not null)
             .Select(s => $"-{p.Name} takes position {s.Position} in set {s.SetName}")));
         Assert.Equal("DeviceToServer", connect.DefaultParameterSetName);
     }
 
+    /// <summary>Every type <paramref name="source"/> writes is taken by value by -<paramref name="parameter"/> of <paramref name="target"/>.</summary>
+    private static void Pipes(string source, string target, string parameter, Func<Type, bool>? only = null)
+    {
+        var p = ByValue(Cmdlet(target)).Select(x => x.Parameter).Distinct().Single(x => x.Name == parameter);
+        var takes = p.Type.IsArray ? p.Type.GetElementType()! : p.Type;
+        foreach (var output in Cmdlet(source).OutputTypes.Where(only ?? (_ => true)))
+            Assert.True(takes.IsAssignableFrom(output), $"{source} writes {output}, which {target} -{parameter} cannot take");
+    }
+
     [Fact]
     public void Each_cmdlet_pipes_into_the_next()
     {
-        var connect = ByValue(Cmdlet("Connect-UsbDevice")).Single();
-        foreach (var device in Cmdlet("New-UsbVirtualDevice").OutputTypes)
-            Assert.True(connect.Parameter.Type.IsAssignableFrom(device), $"New-UsbVirtualDevice writes {device}, which -{connect.Parameter} cannot take");
+        Pipes("New-UsbVirtualDevice", "Connect-UsbDevice", "Device");
+        Pipes("Get-UsbRedirConnection", "Disconnect-UsbDevice", "Connection");
+        Pipes("Connect-UsbDevice", "Disconnect-UsbDevice", "Connection", t => t.Name == "UsbRedirConnection");
+        Pipes("Connect-UsbDevice", "Disconnect-UsbDevice", "Plug", t => t.Name == "UsbDevicePlug");
+        Pipes("Get-VhciController", "Remove-VhciController", "Controller");
+        Pipes("New-VhciController", "Remove-VhciController", "Controller");
 
-        var disconnect = ByValue(Cmdlet("Disconnect-UsbDevice")).Single();
-        foreach (var source in new[] { "Connect-UsbDevice", "Get-UsbRedirConnection" })
-            foreach (var connection in Cmdlet(source).OutputTypes)
-                Assert.True(disconnect.Parameter.Type.GetElementType()!.IsAssignableFrom(connection), $"{source} writes {connection}, which -{disconnect.Parameter} cannot take");
+        // -Controller of Connect-UsbDevice takes what New-/Get-VhciController write.
+        var controller = Cmdlet("Connect-UsbDevice").Parameters.Single(p => p.Name == "Controller").Type;
+        Assert.All(Cmdlet("New-VhciController").OutputTypes.Concat(Cmdlet("Get-VhciController").OutputTypes), t => Assert.True(controller.IsAssignableFrom(t)));
 
-        // Objects with an Id (connections, or anything else) bind to -Id by property name.
-        var connectionType = Cmdlet("Get-UsbRedirConnection").OutputTypes.Single();
-        Assert.NotNull(connectionType.GetProperty("Id"));
-        foreach (var name in new[] { "Get-UsbRedirConnection", "Disconnect-UsbDevice" })
-            Assert.Contains(Cmdlet(name).Parameters, p => p.Name == "Id" && p.Sets.All(s => s.ValueFromPipelineByPropertyName));
+        // Objects with an Id bind to -Id by property name.
+        foreach (var (source, target) in new[] { ("Get-UsbRedirConnection", "Disconnect-UsbDevice"), ("Get-VhciController", "Remove-VhciController") })
+        {
+            Assert.NotNull(Cmdlet(source).OutputTypes.Single().GetProperty("Id"));
+            foreach (var name in new[] { source, target })
+                Assert.Contains(Cmdlet(name).Parameters, p => p.Name == "Id" && p.Sets.All(s => s.ValueFromPipelineByPropertyName));
+        }
     }
 
     [Fact]
