@@ -11,6 +11,7 @@ internal static class Program
         new Commands.ConnectCommand(),
         new Commands.FilterCommand(),
         new Commands.PlugCommand(),
+        new Commands.ServerCommand(),
     ];
 
     public static async Task<int> Main(string[] args)

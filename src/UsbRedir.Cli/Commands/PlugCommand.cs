@@ -40,13 +40,7 @@ internal sealed class PlugCommand : ICliCommand
             DeviceArguments.SwitchOptions);
         if (a.Positionals.Count > 0)
             throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
-        var backend = a.Value("backend") switch
-        {
-            null or "auto" => ControllerBackend.Auto,
-            "vhci-ctrl" => ControllerBackend.VhciCtrl,
-            "usbip" => ControllerBackend.Usbip,
-            var b => throw new CliUsageException($"--backend must be auto, vhci-ctrl or usbip, not '{b}'"),
-        };
+        var backend = ControllerArguments.Backend(a);
         var ports = a.Int("ports", 1, 1, 31);
         var port = a.Int("port", 0, 0, ports);
         var keysDelay = TimeSpan.FromSeconds(a.Seconds("keys-delay", 1));

@@ -13,17 +13,17 @@ public class ConnectionTests
     {
         private readonly TcpServerListener _listener;
         private readonly CancellationTokenSource _cts = new();
-        public readonly Channel<ScriptedGuest> Guests = Channel.CreateUnbounded<ScriptedGuest>();
+        public readonly Channel<ScriptedPeer> Guests = Channel.CreateUnbounded<ScriptedPeer>();
 
         public GuestServer()
         {
             _listener = TcpServerListener.Start(IPAddress.Loopback, 0, null);
-            _ = _listener.AcceptLoopAsync((s, _) => { Guests.Writer.TryWrite(ScriptedGuest.FromSocket(s)); return Task.CompletedTask; }, _ => { }, _cts.Token);
+            _ = _listener.AcceptLoopAsync((s, _) => { Guests.Writer.TryWrite(ScriptedPeer.FromSocket(s)); return Task.CompletedTask; }, _ => { }, _cts.Token);
         }
 
         public UsbRedirEndpoint Endpoint => new("127.0.0.1", _listener.LocalEndPoint.Port);
 
-        public async Task<ScriptedGuest> NextGuestAsync() =>
+        public async Task<ScriptedPeer> NextGuestAsync() =>
             await Guests.Reader.ReadAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
 
         public async ValueTask DisposeAsync()

@@ -8,17 +8,17 @@ namespace UsbRedir.Tests.Sessions;
 
 public class HostSessionTests
 {
-    private static async Task<(UsbRedirHostSession Host, ScriptedGuest Guest, LoopbackTestDevice Device)> StartAsync(
+    private static async Task<(UsbRedirHostSession Host, ScriptedPeer Guest, LoopbackTestDevice Device)> StartAsync(
         UsbRedirCapabilities guestCaps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams)
     {
         var device = new LoopbackTestDevice();
-        var (guest, hostSide) = await ScriptedGuest.ConnectAsync(guestCaps);
+        var (guest, hostSide) = await ScriptedPeer.ConnectAsync(guestCaps);
         var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
         host.Start();
         return (host, guest, device);
     }
 
-    private static async Task ExpectAnnouncementAsync(ScriptedGuest guest)
+    private static async Task ExpectAnnouncementAsync(ScriptedPeer guest)
     {
         var info = (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>();
         Assert.Equal(0u, info.InterfaceCount); // unconfigured until the guest sets a configuration
@@ -30,7 +30,7 @@ public class HostSessionTests
         Assert.Equal((ushort)0x0201, connect.DeviceVersionBcd);
     }
 
-    private static async Task ConfigureAsync(ScriptedGuest guest)
+    private static async Task ConfigureAsync(ScriptedPeer guest)
     {
         guest.Send(7, new SetConfigurationHeader(1));
         var info = (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>();

@@ -6,15 +6,17 @@ using UsbRedir.Protocol;
 namespace UsbRedir.Tests.Sessions;
 
 /// <summary>
-/// A usb-guest peer for host-role tests, written on the codec directly: it sends what a test tells it and records
-/// every packet it receives (payloads copied), over a real loopback TCP socket.
+/// A usbredir peer for session tests, written on the codec directly: a usb-guest for host-role tests (the default) or a
+/// usb-host for guest-role tests. It sends what a test tells it (raw bytes too, for hostile peers) and records every packet
+/// it receives (payloads copied), over a real loopback TCP socket. Its reading can be paused to play a slow reader.
 /// </summary>
-internal sealed class ScriptedGuest : IAsyncDisposable
+internal sealed class ScriptedPeer : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly UsbRedirCodec _codec;
     private readonly Channel<Received> _received = Channel.CreateUnbounded<Received>();
     private readonly Task _reader;
+    private volatile TaskCompletionSource? _paused;
 
     /// <summary>A received packet with its header decoded at once (the codec reuses the bytes behind an event).</summary>
     public sealed record Received(UsbRedirEventKind Kind, UsbRedirPacketType Type, ulong Id, object? Header, byte[] Payload, string Text)
@@ -42,27 +44,38 @@ internal sealed class ScriptedGuest : IAsyncDisposable
             UsbRedirPacketType.InterruptPacket => e.InterruptPacket,
             UsbRedirPacketType.BufferedBulkPacket => e.BufferedBulkPacket,
             UsbRedirPacketType.FilterFilter => e.FilterString,
+            UsbRedirPacketType.SetConfiguration => e.SetConfiguration,
+            UsbRedirPacketType.SetAltSetting => e.SetAltSetting,
+            UsbRedirPacketType.GetAltSetting => e.GetAltSetting,
+            UsbRedirPacketType.StartInterruptReceiving => e.StartInterruptReceiving,
             _ => null,
         };
     }
 
-    private ScriptedGuest(Socket socket, UsbRedirCapabilities caps)
+    private ScriptedPeer(Socket socket, UsbRedirCapabilities caps, UsbRedirRole role = UsbRedirRole.UsbGuest)
     {
         _socket = socket;
-        _codec = new UsbRedirCodec(UsbRedirRole.UsbGuest, caps, "scripted guest");
+        _codec = new UsbRedirCodec(role, caps, role == UsbRedirRole.UsbGuest ? "scripted guest" : "scripted host");
         Flush();
         _reader = Task.Run(ReadLoop);
     }
 
     /// <summary>Creates a connected socket pair over loopback: the guest end and the end for the session under test.</summary>
-    public static async Task<(ScriptedGuest Guest, Socket HostSide)> ConnectAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams)
+    public static async Task<(ScriptedPeer Guest, Socket HostSide)> ConnectAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams)
     {
         var (client, server) = await Support.LoopbackSockets.PairAsync();
-        return (new ScriptedGuest(client, caps), server);
+        return (new ScriptedPeer(client, caps), server);
+    }
+
+    /// <summary>A scripted usb-host and the socket end for the guest session under test.</summary>
+    public static async Task<(ScriptedPeer Host, Socket GuestSide)> ConnectHostAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams)
+    {
+        var (client, server) = await Support.LoopbackSockets.PairAsync();
+        return (new ScriptedPeer(client, caps, UsbRedirRole.UsbHost), server);
     }
 
     /// <summary>Wraps an accepted socket (the guest as the listening side, like QEMU's chardev in server mode).</summary>
-    public static ScriptedGuest FromSocket(Socket socket, UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams) =>
+    public static ScriptedPeer FromSocket(Socket socket, UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams) =>
         new(socket, caps);
 
     public UsbRedirCodec Codec => _codec;
@@ -99,6 +112,8 @@ internal sealed class ScriptedGuest : IAsyncDisposable
         {
             while (true)
             {
+                if (_paused is { } paused)
+                    await paused.Task;
                 var n = await _socket.ReceiveAsync(buffer);
                 if (n == 0) break;
                 UsbRedirEventBatch batch;
@@ -152,12 +167,23 @@ internal sealed class ScriptedGuest : IAsyncDisposable
         catch (ChannelClosedException) { return true; }
     }
 
+    /// <summary>Stops reading the socket (after the read in progress), so the other side's sends back up.</summary>
+    public void PauseReading() => _paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ResumeReading()
+    {
+        var paused = _paused;
+        _paused = null;
+        paused?.TrySetResult();
+    }
+
     /// <summary>Waits until the host closes the connection.</summary>
     public Task Closed => _reader;
 
     public async ValueTask DisposeAsync()
     {
         _socket.Dispose();
+        ResumeReading();
         await _reader;
     }
 }

@@ -1,0 +1,110 @@
+using System.Net;
+using UsbRedir.Controllers;
+using UsbRedir.Devices;
+using UsbRedir.Filtering;
+using UsbRedir.Server;
+using UsbRedir.Sessions;
+
+namespace UsbRedir.Cli.Commands;
+
+/// <summary>
+/// `usbredir server`: the original tools' `vhciserver PORTS PORT`. Creates a virtual host controller, listens, and plugs
+/// every device a peer pushes (usbredir connect, usbredirect --to, spice) into a free port until stopped.
+/// </summary>
+internal sealed class ServerCommand : ICliCommand
+{
+    public string Name => "server";
+
+    public string Summary => "accept devices over the network and plug them into this machine";
+
+    public string Usage => $"""
+        usage: usbredir server [options]
+
+        Listens for usbredir peers (usbredir connect, usbredirect --to, spice-gtk) and plugs each device
+        they push into a free port of a new virtual host controller, so this machine's kernel uses it.
+
+        options:
+          --port N              TCP port to listen on (default {UsbRedirServerOptions.DefaultPort})
+          --address A           address to listen on (default: every address, IPv4 and IPv6), e.g. 127.0.0.1, ::1
+          --filter RULES        accept only the devices these usbredir filter rules allow, e.g.
+                                "0x08,-1,-1,-1,1|-1,-1,-1,-1,0" (mass storage only); refused devices get
+                                filter_reject and their connection is closed
+          --ports N             ports of the controller, 1 to 31 (default 4): devices served at once
+        {ControllerArguments.BackendUsage}
+          --verbose             print every log line, not only plugs, warnings and errors
+
+        Needs root, or membership of the group the udev rule kernel/60-usbredir-vhci.rules names.
+        Runs until Ctrl+C or SIGTERM, which unplugs every device, closes every connection and removes
+        the controller. Exit codes: 0 stopped by you, 1 the controller failed, 2 bad arguments,
+        3 no permission.
+        """;
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    {
+        var a = CliArguments.Parse(args, ["port", "address", "filter", "ports", "backend"], ["verbose"]);
+        if (a.Positionals.Count > 0)
+            throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
+        var port = a.Int("port", UsbRedirServerOptions.DefaultPort, 1, 65535);
+        var address = ParseAddress(a.Value("address"));
+        var filter = a.Value("filter") is { } rules ? UsbRedirFilter.Parse(rules) : null;
+        var ports = a.Int("ports", 4, 1, 31);
+        var backend = ControllerArguments.Backend(a);
+        var verbose = a.Has("verbose");
+
+        await using var controller = await VirtualHostControllerFactory.Default.CreateAsync(ports, backend, cancellationToken);
+        var sink = new PrintingSink(new ControllerDeviceSink(controller), console);
+        var server = UsbRedirServer.Start(sink, new UsbRedirServerOptions
+        {
+            Address = address,
+            Port = port,
+            Filter = filter,
+            LogListener = entry =>
+            {
+                if (verbose || entry.Level >= SessionLogLevel.Warning)
+                    console.Error.WriteLine($"usbredir: {entry}");
+            },
+        });
+        console.Out.WriteLine($"listening: {server.LocalEndPoint}, {controller.PortCount} ports on {controller.Name} " +
+            $"(backend {controller.Backend}, bus {controller.BusNumber})" + (filter is null ? "" : $", filter {UsbRedirFilter.Format(filter)}"));
+        using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, controller.Closed);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stopOrFault.Token);
+        }
+        catch (OperationCanceledException) { }
+        await server.StopAsync(TimeSpan.FromSeconds(5));
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            console.Error.WriteLine($"usbredir: controller {controller.Name} stopped working: {controller.Fault?.Message ?? "removed"}");
+            return ExitCode.Failure;
+        }
+        console.Out.WriteLine($"stopped: served {server.ConnectionsAccepted} connections; controller {controller.Name} removed");
+        return ExitCode.Success;
+    }
+
+    private static IPAddress ParseAddress(string? text)
+    {
+        if (text is null)
+            return IPAddress.IPv6Any;
+        var literal = text.StartsWith('[') && text.EndsWith(']') ? text[1..^1] : text;
+        return IPAddress.TryParse(literal, out var address)
+            ? address
+            : throw new CliUsageException($"--address wants an IP address of this machine (e.g. 127.0.0.1 or ::1), not '{text}'");
+    }
+
+    /// <summary>Prints every plug and unplug, whatever the verbosity: they are what a server operator watches.</summary>
+    private sealed class PrintingSink(ControllerDeviceSink inner, CliConsole console) : IDeviceSink
+    {
+        public async Task AttachAsync(UsbRedirServerConnection connection, IUsbDevice device, CancellationToken cancellationToken)
+        {
+            await inner.AttachAsync(connection, device, cancellationToken);
+            console.Out.WriteLine($"plugged: {device.Description} from {connection.Peer} into port {inner.PortOf(device)}");
+        }
+
+        public async Task DetachAsync(UsbRedirServerConnection connection, IUsbDevice device)
+        {
+            await inner.DetachAsync(connection, device);
+            console.Out.WriteLine($"unplugged: {device.Description} ({connection.BytesReceived} bytes received, {connection.BytesSent} sent)");
+        }
+    }
+}
