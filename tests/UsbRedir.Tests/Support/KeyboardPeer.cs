@@ -5,7 +5,7 @@ using UsbRedir.Tests.Sessions;
 
 namespace UsbRedir.Tests.Support;
 
-/// <summary>What a host's HID driver does with a pushed keyboard, on a <see cref="ScriptedGuest"/>: configure it and read its reports.</summary>
+/// <summary>What a host's HID driver does with a pushed keyboard, on a <see cref="ScriptedPeer"/>: configure it and read its reports.</summary>
 internal static class KeyboardPeer
 {
     /// <summary>
@@ -13,7 +13,7 @@ internal static class KeyboardPeer
     /// returns the first key (usage) of every report that has one, until <paramref name="keyCount"/> were seen.
     /// Key-up reports and idle repeats carry no new key and are skipped.
     /// </summary>
-    public static async Task<List<byte>> ConfigureAndReadKeysAsync(ScriptedGuest guest, int keyCount)
+    public static async Task<List<byte>> ConfigureAndReadKeysAsync(ScriptedPeer guest, int keyCount)
     {
         await guest.ExpectAnnouncementAsync();
         guest.Send(1, new SetConfigurationHeader(1));
