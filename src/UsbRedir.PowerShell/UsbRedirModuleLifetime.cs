@@ -1,13 +1,14 @@
 using System.Management.Automation;
 using UsbRedir.PowerShell.Controllers;
 using UsbRedir.PowerShell.Devices;
+using UsbRedir.PowerShell.Servers;
 using UsbRedir.Sessions;
 
 namespace UsbRedir.PowerShell;
 
 /// <summary>
 /// Stops what the module runs in the background when it is removed (Remove-Module UsbRedir) or pwsh exits:
-/// connections are disconnected (the peers are told, as far as they answer within a short wait), controllers are
+/// servers stop (unplugging what they accepted), connections are disconnected (the peers are told, as far as they answer within a short wait), controllers are
 /// taken out of the kernel (unplugging their devices), then the virtual devices are unplugged and their image files closed.
 /// </summary>
 public sealed class UsbRedirModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
@@ -28,35 +29,25 @@ public sealed class UsbRedirModuleLifetime : IModuleAssemblyInitializer, IModule
     /// <summary>Never throws: it runs while PowerShell removes the module or the process exits.</summary>
     internal static void StopEverything(TimeSpan timeout)
     {
+        // Servers first (they unplug what they accepted), then the connections, then controllers and devices.
+        Guarded(() => ServerLauncher.StopAllAsync(timeout), timeout + timeout);
+        Guarded(() => ConnectionRegistry.DisconnectAllAsync(timeout), timeout + timeout);
+        foreach (var controller in VhciControllerRegistry.TakeAll())
+            Guarded(() => controller.Controller.DisposeAsync().AsTask(), timeout);
+        foreach (var device in VirtualDeviceTracker.TakeAll())
+            Guarded(() => device.DisposeAsync().AsTask(), timeout);
+    }
+
+    /// <summary>Runs one shutdown step; a step that fails or hangs must not keep the others from running.</summary>
+    private static void Guarded(Func<Task> step, TimeSpan limit)
+    {
         try
         {
-            ConnectionRegistry.DisconnectAllAsync(timeout).Wait(timeout + timeout);
+            step().Wait(limit);
         }
         catch (Exception)
         {
-            // A peer that fails during disconnect must not stop the rest of the shutdown.
-        }
-        foreach (var controller in VhciControllerRegistry.TakeAll())
-        {
-            try
-            {
-                controller.Controller.DisposeAsync().AsTask().Wait(timeout);
-            }
-            catch (Exception)
-            {
-                // A controller whose backend failed must not keep the others in the kernel.
-            }
-        }
-        foreach (var device in VirtualDeviceTracker.TakeAll())
-        {
-            try
-            {
-                device.DisposeAsync().AsTask().Wait(timeout);
-            }
-            catch (Exception)
-            {
-                // Same: unplug the other devices regardless.
-            }
+            // Nothing to report to: the module is going away.
         }
     }
 }
