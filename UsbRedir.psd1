@@ -15,11 +15,14 @@
         'ConvertTo-UsbRedirFilter',
         'Disconnect-UsbDevice',
         'Get-UsbRedirConnection',
+        'Get-UsbRedirServer',
         'Get-VhciController',
         'New-UsbRedirFilterRule',
         'New-UsbVirtualDevice',
         'New-VhciController',
         'Remove-VhciController',
+        'Start-UsbRedirServer',
+        'Stop-UsbRedirServer',
         'Test-UsbRedirFilter'
     )
     FunctionsToExport    = @()
