@@ -14,7 +14,7 @@ public class DeviceCmdletContractTests
         c.Parameters.SelectMany(p => p.Sets.Where(s => s.ValueFromPipeline).Select(s => (p, s)));
 
     [Fact]
-    public void The_module_has_the_device_and_connection_cmdlets()
+    public void The_module_has_the_device_connection_controller_and_server_cmdlets()
     {
         var names = PublishedModule.Cmdlets.Select(c => c.Name).ToList();
         Assert.Contains("New-UsbVirtualDevice", names);
@@ -24,6 +24,9 @@ public class DeviceCmdletContractTests
         Assert.Contains("New-VhciController", names);
         Assert.Contains("Get-VhciController", names);
         Assert.Contains("Remove-VhciController", names);
+        Assert.Contains("Start-UsbRedirServer", names);
+        Assert.Contains("Get-UsbRedirServer", names);
+        Assert.Contains("Stop-UsbRedirServer", names);
     }
 
     [Fact]
@@ -55,13 +58,17 @@ public class DeviceCmdletContractTests
         Pipes("Connect-UsbDevice", "Disconnect-UsbDevice", "Plug", t => t.Name == "UsbDevicePlug");
         Pipes("Get-VhciController", "Remove-VhciController", "Controller");
         Pipes("New-VhciController", "Remove-VhciController", "Controller");
+        Pipes("New-VhciController", "Start-UsbRedirServer", "Controller");
+        Pipes("Get-UsbRedirServer", "Stop-UsbRedirServer", "Server");
+        Pipes("Start-UsbRedirServer", "Stop-UsbRedirServer", "Server");
 
         // -Controller of Connect-UsbDevice takes what New-/Get-VhciController write.
         var controller = Cmdlet("Connect-UsbDevice").Parameters.Single(p => p.Name == "Controller").Type;
         Assert.All(Cmdlet("New-VhciController").OutputTypes.Concat(Cmdlet("Get-VhciController").OutputTypes), t => Assert.True(controller.IsAssignableFrom(t)));
 
         // Objects with an Id bind to -Id by property name.
-        foreach (var (source, target) in new[] { ("Get-UsbRedirConnection", "Disconnect-UsbDevice"), ("Get-VhciController", "Remove-VhciController") })
+        foreach (var (source, target) in new[]
+                 { ("Get-UsbRedirConnection", "Disconnect-UsbDevice"), ("Get-VhciController", "Remove-VhciController"), ("Get-UsbRedirServer", "Stop-UsbRedirServer") })
         {
             Assert.NotNull(Cmdlet(source).OutputTypes.Single().GetProperty("Id"));
             foreach (var name in new[] { source, target })

@@ -1,5 +1,9 @@
+using System.Net;
 using System.Reflection;
+using UsbRedir.Controllers;
+using UsbRedir.Devices.Software;
 using UsbRedir.Devices.Software.Hid;
+using UsbRedir.Server;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.PowerShell.Support;
 using UsbRedir.Tests.Support;
@@ -12,7 +16,7 @@ namespace UsbRedir.Tests.PowerShell;
 [CollectionDefinition(nameof(ProcessWideConnections), DisableParallelization = true)]
 public sealed class ProcessWideConnections;
 
-/// <summary>Remove-Module UsbRedir (IModuleAssemblyCleanup.OnRemove) stops connections and unplugs the module's devices.</summary>
+/// <summary>Remove-Module UsbRedir (IModuleAssemblyCleanup.OnRemove) stops servers, connections, controllers and the module's devices.</summary>
 [Collection(nameof(ProcessWideConnections))]
 public class ModuleLifetimeTests
 {
@@ -28,8 +32,18 @@ public class ModuleLifetimeTests
     }
 
     [Fact]
-    public async Task Removal_disconnects_connections_politely_and_unplugs_the_devices()
+    public async Task Removal_stops_servers_disconnects_connections_politely_and_removes_controllers_and_devices()
     {
+        // A server with a controller of its own, serving a keyboard we push to it, and a controller of the user's.
+        var served = new InMemoryController(1);
+        Func<int, ControllerBackend, CancellationToken, Task<IVirtualHostController>> create = (_, _, _) => Task.FromResult<IVirtualHostController>(served);
+        var server = await (Task<UsbRedirServer>)ModuleInternals.Call("UsbRedir.PowerShell.Servers.ServerLauncher", "StartWithOwnControllerAsync",
+            1, ControllerBackend.Auto, new UsbRedirServerOptions { Address = IPAddress.Loopback, Port = 0 }, create, CancellationToken.None)!;
+        await using var pushed = VirtualDevices.CreateKeyboard();
+        var client = await UsbRedirConnection.ConnectAsync(pushed, new UsbRedirEndpoint("127.0.0.1", server.LocalEndPoint.Port), ReconnectPolicy.Never);
+        var users = new InMemoryController(2);
+        ModuleInternals.Call("UsbRedir.PowerShell.Controllers.VhciControllerRegistry", "Add", users);
+
         await using var listener = new GuestListener();
         var keyboard = (BootKeyboard)ModuleInternals.Call("UsbRedir.PowerShell.Devices.VirtualDeviceFactory", "CreateKeyboard", null, null, null)!;
         var connection = await UsbRedirConnection.ConnectAsync(keyboard, UsbRedirEndpoint.Parse(listener.Address));
@@ -44,7 +58,12 @@ public class ModuleLifetimeTests
         await onRemove.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(ConnectionState.Disconnected, connection.State);
-        Assert.Empty(ConnectionRegistry.All);
         Assert.True(keyboard.Gone.IsCancellationRequested);
+        Assert.Empty(UsbRedirServerRegistry.All);
+        Assert.True(served.Closed.IsCancellationRequested);
+        Assert.True(users.Closed.IsCancellationRequested);
+        // The pushed keyboard's connection ended when the server stopped, and removal took it off the list too.
+        await client.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(ConnectionRegistry.All);
     }
 }
