@@ -35,6 +35,15 @@ internal static class DurationInput
             $"'{value}' is not a duration.", "Give seconds (5, 0.5) or a time span ('00:01:30', [timespan]::FromMinutes(2)).", value);
     }
 
+    /// <summary>A wait or delay the user gave must not be negative; the error names the parameter.</summary>
+    /// <exception cref="UsbRedirException">{Parameter}Invalid, e.g. TimeoutInvalid.</exception>
+    public static void CheckNotNegative(TimeSpan value, string parameter)
+    {
+        if (value < TimeSpan.Zero)
+            throw new UsbRedirException($"{parameter}Invalid", UsbRedirErrorCategory.InvalidArgument,
+                $"-{parameter} cannot be negative (got {value}).", $"Give 0 or more seconds, e.g. -{parameter} 5.", value);
+    }
+
     private static TimeSpan FromSeconds(double seconds, object? original) =>
         double.IsFinite(seconds) && Math.Abs(seconds) <= TimeSpan.MaxValue.TotalSeconds
             ? TimeSpan.FromSeconds(seconds)

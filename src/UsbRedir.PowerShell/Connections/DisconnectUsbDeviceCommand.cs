@@ -38,12 +38,7 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void Begin()
-    {
-        if (Timeout < TimeSpan.Zero)
-            throw new UsbRedirException("TimeoutInvalid", UsbRedirErrorCategory.InvalidArgument,
-                $"-Timeout cannot be negative (got {Timeout}).", "Give 0 or more seconds, e.g. -Timeout 5.", Timeout);
-    }
+    protected override void Begin() => DurationInput.CheckNotNegative(Timeout, nameof(Timeout));
 
     protected override void Process()
     {
@@ -53,14 +48,7 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
                 Unplug(plug);
             return;
         }
-        IReadOnlyList<UsbRedirConnection> targets = Connection;
-        if (ParameterSetName == IdSet)
-        {
-            var (found, missing) = ConnectionSelection.Select(ConnectionRegistry.All, Id, null);
-            foreach (var error in missing)
-                WriteError(error);
-            targets = found;
-        }
+        var targets = ParameterSetName == IdSet ? WriteMissing(ConnectionSelection.Select(ConnectionRegistry.All, Id, null)) : Connection;
         foreach (var connection in targets)
         {
             if (!ShouldProcess(connection.ToString(), "Disconnect"))

@@ -19,10 +19,7 @@ public sealed class GetUsbRedirConnectionCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        var (found, missing) = ConnectionSelection.Select(ConnectionRegistry.All, Id, State);
-        foreach (var error in missing)
-            WriteError(error);
-        foreach (var connection in found)
+        foreach (var connection in WriteMissing(ConnectionSelection.Select(ConnectionRegistry.All, Id, State)))
             WriteObject(connection);
     }
 }

@@ -12,10 +12,7 @@ public sealed class GetVhciControllerCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        var (found, missing) = VhciControllerRegistry.Select(Id);
-        foreach (var error in missing)
-            WriteError(error);
-        foreach (var controller in found)
+        foreach (var controller in WriteMissing(VhciControllerRegistry.Select(Id)))
             WriteObject(controller);
     }
 }

@@ -25,14 +25,7 @@ public sealed class RemoveVhciControllerCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        IReadOnlyList<VhciController> targets = Controller;
-        if (ParameterSetName == IdSet)
-        {
-            var (found, missing) = VhciControllerRegistry.Select(Id);
-            foreach (var error in missing)
-                WriteError(error);
-            targets = found;
-        }
+        var targets = ParameterSetName == IdSet ? WriteMissing(VhciControllerRegistry.Select(Id)) : Controller;
         foreach (var controller in targets)
         {
             var plugged = controller.PortCount - controller.FreePorts;

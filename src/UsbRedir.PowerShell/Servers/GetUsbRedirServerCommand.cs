@@ -13,10 +13,7 @@ public sealed class GetUsbRedirServerCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        var (found, missing) = ServerSelection.Select(Id);
-        foreach (var error in missing)
-            WriteError(error);
-        foreach (var server in found)
+        foreach (var server in WriteMissing(ServerSelection.Select(Id)))
             WriteObject(server);
     }
 }

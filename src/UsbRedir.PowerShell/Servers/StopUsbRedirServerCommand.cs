@@ -29,23 +29,11 @@ public sealed class StopUsbRedirServerCommand : UsbRedirCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void Begin()
-    {
-        if (Timeout < TimeSpan.Zero)
-            throw new UsbRedirException("TimeoutInvalid", UsbRedirErrorCategory.InvalidArgument,
-                $"-Timeout cannot be negative (got {Timeout}).", "Give 0 or more seconds, e.g. -Timeout 10.", Timeout);
-    }
+    protected override void Begin() => DurationInput.CheckNotNegative(Timeout, nameof(Timeout));
 
     protected override void Process()
     {
-        IReadOnlyList<UsbRedirServer> targets = Server;
-        if (ParameterSetName == IdSet)
-        {
-            var (found, missing) = ServerSelection.Select(Id);
-            foreach (var error in missing)
-                WriteError(error);
-            targets = found;
-        }
+        var targets = ParameterSetName == IdSet ? WriteMissing(ServerSelection.Select(Id)) : Server;
         foreach (var server in targets)
         {
             if (!ShouldProcess(server.ToString(), server.Connections.Count == 0 ? "Stop" : $"Stop, unplugging {server.Connections.Count} connection(s)"))
