@@ -98,7 +98,7 @@ internal sealed class ServerCommand : ICliCommand
         public async Task AttachAsync(UsbRedirServerConnection connection, IUsbDevice device, CancellationToken cancellationToken)
         {
             await inner.AttachAsync(connection, device, cancellationToken);
-            console.Out.WriteLine($"plugged: {device.Description} from {connection.Peer} into port {inner.PortOf(device)}");
+            console.Out.WriteLine($"plugged: {device.Description} into port {inner.PortOf(device)}");
         }
 
         public async Task DetachAsync(UsbRedirServerConnection connection, IUsbDevice device)

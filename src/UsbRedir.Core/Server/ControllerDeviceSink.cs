@@ -29,15 +29,17 @@ public sealed class ControllerDeviceSink(IVirtualHostController controller) : ID
     {
         if (!_ports.TryRemove(device, out var port))
             return;
-        // The controller unplugs a device by itself when it goes away; only unplug what is still ours.
-        if (Controller.Closed.IsCancellationRequested || !ReferenceEquals(Controller.GetPort(port).Device, device))
+        // The controller unplugs a device by itself when it goes away (it may be doing so right now): only unplug
+        // what is still plugged in and ours.
+        var info = Controller.Closed.IsCancellationRequested ? null : Controller.GetPort(port);
+        if (info is not { State: VirtualPortState.Plugged } || !ReferenceEquals(info.Device, device))
             return;
         try
         {
             await Controller.UnplugAsync(port);
             connection.Log.Info($"unplugged from port {port} of {Controller.Name}");
         }
-        catch (UsbRedirException e) when (e.ErrorId is "ControllerPortEmpty" or "ControllerClosed")
+        catch (UsbRedirException e) when (e.ErrorId is "ControllerPortEmpty" or "ControllerPortBusy" or "ControllerClosed")
         {
             // It went away on its own in the meantime.
         }
