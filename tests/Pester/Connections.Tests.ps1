@@ -239,7 +239,7 @@ Describe 'Removing the module' {
             # A fresh pwsh: a binary module cannot be loaded again into this one after removal.
             $script = @"
 Import-Module '$((Join-Path $ModuleFolder 'UsbRedir.psd1') -replace "'", "''")'
-`$connection = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Server $(Get-ListenerAddress $listener)
+`$connection = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Server '$(Get-ListenerAddress $listener)'
 Remove-Module UsbRedir
 `$connection.State.ToString()
 [UsbRedir.Sessions.ConnectionRegistry]::All.Count
