@@ -8,13 +8,14 @@ namespace UsbRedir.PowerShell.Connections;
 
 /// <summary>
 /// Connect-UsbDevice: pushes a device to a usb-guest peer (a UsbRedir server, or QEMU's usb-redir chardev in server
-/// mode) and returns the connection, which keeps running in the background and reconnects when the link drops.
+/// mode) and returns the connection, which keeps running in the background and reconnects when the link drops; or,
+/// with -Controller, plugs it into a local virtual host controller and returns the plug.
 /// </summary>
 /// <remarks>
 /// Parameter sets are "what" × "where". What: a device object (-Device, from the pipeline; New-UsbVirtualDevice) or,
-/// with device enumeration, a local device id at position 0 (Connect-UsbDevice 2.0 -Server bob:1138) - so no
-/// parameter of the device-object sets takes position 0. Where: -Server host:port, or with virtual host controllers
-/// -Controller (a local plug without network), whose sets will not carry the network settings.
+/// once local devices are enumerated, a local device id at position 0 (Connect-UsbDevice 2.0 -Server bob:1138) - so
+/// no parameter of the device-object sets takes position 0. Where: -Server host:port with the network settings, or
+/// -Controller (a local plug, no network, so none of those settings).
 /// </remarks>
 [Cmdlet(VerbsCommunications.Connect, "UsbDevice", SupportsShouldProcess = true, DefaultParameterSetName = DeviceToServerSet)]
 [OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet])]
