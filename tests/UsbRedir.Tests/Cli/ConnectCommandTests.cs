@@ -77,6 +77,21 @@ public sealed class ConnectCommandTests
     }
 
     [Fact]
+    public async Task A_low_speed_keyboard_announces_itself_at_low_speed()
+    {
+        await using var listener = new GuestListener();
+        var run = Start("connect", "--keyboard", "--speed", "low", "--server", listener.Address);
+        var guest = await listener.NextGuestAsync();
+        var announced = await guest.ExpectAnnouncementAsync();
+        Assert.Equal(UsbRedir.Devices.UsbSpeed.Low, announced.Speed);
+        Assert.Equal((ushort)0x1209, announced.VendorId);
+        run.Stop();
+        await guest.ExpectAsync(T.DeviceDisconnect);
+        guest.Do(c => c.SendDeviceDisconnectAck());
+        Assert.Equal(ExitCode.Success, await run.Exit.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
     public async Task No_reconnect_ends_with_the_first_drop()
     {
         await using var listener = new GuestListener();
