@@ -10,9 +10,19 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('UsbRedir.format.ps1xml')
     CmdletsToExport      = @(
+        'Connect-UsbDevice',
         'ConvertFrom-UsbRedirFilter',
         'ConvertTo-UsbRedirFilter',
+        'Disconnect-UsbDevice',
+        'Get-UsbRedirConnection',
+        'Get-UsbRedirServer',
+        'Get-VhciController',
         'New-UsbRedirFilterRule',
+        'New-UsbVirtualDevice',
+        'New-VhciController',
+        'Remove-VhciController',
+        'Start-UsbRedirServer',
+        'Stop-UsbRedirServer',
         'Test-UsbRedirFilter'
     )
     FunctionsToExport    = @()

@@ -45,6 +45,20 @@ public abstract class UsbRedirCmdlet : PSCmdlet, IDisposable
     {
     }
 
+    /// <summary>True when the user gave <paramref name="parameterName"/> (a default value and an explicit one look alike otherwise).</summary>
+    protected bool IsBound(string parameterName) => MyInvocation.BoundParameters.ContainsKey(parameterName);
+
+    /// <summary>
+    /// The -Id pattern of Get-Job: writes a not-found error for each id that named nothing, so the other ids still
+    /// work, and returns what was found.
+    /// </summary>
+    protected IReadOnlyList<T> WriteMissing<T>((IReadOnlyList<T> Found, IReadOnlyList<UsbRedirException> Missing) selection)
+    {
+        foreach (var error in selection.Missing)
+            WriteError(error);
+        return selection.Found;
+    }
+
     /// <summary>Writes <paramref name="error"/> as a non-terminating error and carries on.</summary>
     protected void WriteError(UsbRedirException error) => WriteError(UsbRedirErrorRecord.From(error));
 

@@ -18,13 +18,20 @@ internal sealed class ConnectCommand : ICliCommand
           --disk IMAGE          a USB flash drive backed by IMAGE (raw, a multiple of 512 bytes)
             --read-only         the drive refuses writes; IMAGE is never modified
           --keyboard            a HID boot keyboard
-            --type TEXT         type TEXT once the peer has configured the keyboard ({ENTER}, {TAB}, {F5}, ... for keys)
-            --type-delay SEC    wait SEC seconds after configuration before typing (default 1)
-          --speed full|high     bus speed (default: high for disks, full for keyboards)
+            --keys TEXT         type TEXT once the peer has configured the keyboard ({ENTER}, {TAB}, {F5},
+                                {CTRL+ALT+DEL}, ... for keys; {{} for a literal brace). Also --type.
+            --keys-delay SEC    wait SEC seconds after configuration before typing (default 1). Also --type-delay.
+          --speed low|full|high
+                                bus speed (default: high for disks, full for keyboards; low for keyboards only)
 
         options:
           --server HOST:PORT    where to connect: 127.0.0.1:4000, bob:1138, [::1]:4000
           --no-reconnect        end when the connection drops instead of retrying with backoff
+          --reconnect-delay SEC first retry after SEC seconds, doubling each time (default 0.5)
+          --max-reconnect-delay SEC
+                                longest wait between retries (default 30)
+          --max-reconnect-attempts N
+                                give up after N retries in a row (default: never give up)
           --keepalive IDLE,INTERVAL,COUNT
                                 TCP keepalive timings in seconds (default 30,10,3)
           --verbose             print every log line, not only warnings and errors
@@ -36,19 +43,27 @@ internal sealed class ConnectCommand : ICliCommand
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
     {
-        var a = CliArguments.Parse(args, [.. DeviceArguments.ValueOptions, "server", "type", "type-delay", "keepalive"],
+        var a = CliArguments.Parse(args,
+            [.. DeviceArguments.ValueOptions, "server", "keys", "type", "keys-delay", "type-delay", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
             [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
         if (a.Positionals.Count > 0)
             throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
         var server = UsbRedirEndpoint.Parse(a.Required("server"));
         var verbose = a.Has("verbose");
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
-        var typeDelay = TimeSpan.FromSeconds(a.Seconds("type-delay", 1));
+        var reconnect = ParseReconnect(a);
+        var keys = Synonym(a, "keys", "type");
+        var keysDelay = TimeSpan.FromSeconds(a.Seconds(a.Has("type-delay") ? "type-delay" : "keys-delay", BootKeyboard.DefaultTypingDelay.TotalSeconds));
+        if (keys is null && (a.Has("keys-delay") || a.Has("type-delay")))
+            throw new CliUsageException("--keys-delay needs --keys");
 
+        if (keys is not null && a.Has("disk"))
+            throw new CliUsageException("--keys applies to --keyboard only");
         await using var device = DeviceArguments.Create(a);
-        var connection = await UsbRedirConnection.ConnectAsync(device, server,
-            a.Has("no-reconnect") ? ReconnectPolicy.Never : ReconnectPolicy.Default,
-            keepAlive,
+        // Started (and the script checked) before connecting, so a typo is an error now, not a surprise in the background.
+        if (device is BootKeyboard keyboard && keys is not null)
+            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, keys, keysDelay, console, cancellationToken);
+        var connection = await UsbRedirConnection.ConnectAsync(device, server, reconnect, keepAlive,
             entry =>
             {
                 if (verbose || entry.Level >= SessionLogLevel.Warning)
@@ -56,9 +71,6 @@ internal sealed class ConnectCommand : ICliCommand
             },
             cancellationToken);
         console.Out.WriteLine($"connected: {device.Description} -> {server} (connection {connection.Id})");
-
-        if (device is BootKeyboard keyboard && a.Value("type") is { } text)
-            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, text, typeDelay, console, cancellationToken);
 
         try
         {
@@ -71,8 +83,23 @@ internal sealed class ConnectCommand : ICliCommand
             return ExitCode.Success;
         }
         console.Error.WriteLine($"usbredir: connection ended ({connection.State}): {connection.LastError ?? "closed by the peer"}");
+        await connection.DisconnectAsync(TimeSpan.Zero); // takes the ended connection off the process's list
         return ExitCode.Failure;
     }
+
+    /// <summary>--keys was called --type first; both spellings keep working, but not together.</summary>
+    private static string? Synonym(CliArguments a, string name, string oldName)
+    {
+        if (a.Has(name) && a.Has(oldName))
+            throw new CliUsageException($"give --{name} or --{oldName}, not both");
+        return a.Value(name) ?? a.Value(oldName);
+    }
+
+    private static ReconnectPolicy ParseReconnect(CliArguments a) => ReconnectPolicy.Create(
+        a.Has("reconnect-delay") ? TimeSpan.FromSeconds(a.Seconds("reconnect-delay", 0)) : null,
+        a.Has("max-reconnect-delay") ? TimeSpan.FromSeconds(a.Seconds("max-reconnect-delay", 0)) : null,
+        a.Has("max-reconnect-attempts") ? a.Int("max-reconnect-attempts", 0, 0, int.MaxValue) : null,
+        never: a.Has("no-reconnect"));
 
     private static TcpKeepAlive ParseKeepAlive(string? text)
     {
@@ -81,6 +108,7 @@ internal sealed class ConnectCommand : ICliCommand
         var parts = text.Split(',');
         if (parts.Length != 3 || !int.TryParse(parts[0], out var idle) || !int.TryParse(parts[1], out var interval) || !int.TryParse(parts[2], out var count))
             throw new CliUsageException($"--keepalive wants IDLE,INTERVAL,COUNT in seconds, e.g. 30,10,3, not '{text}'");
-        return new TcpKeepAlive(TimeSpan.FromSeconds(idle), TimeSpan.FromSeconds(interval), count);
+        return TcpKeepAlive.Create(TimeSpan.FromSeconds(idle), TimeSpan.FromSeconds(interval), count);
     }
+
 }

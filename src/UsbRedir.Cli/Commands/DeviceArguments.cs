@@ -18,9 +18,10 @@ internal static class DeviceArguments
         var speed = a.Value("speed") switch
         {
             null => (UsbSpeed?)null,
+            "low" => UsbSpeed.Low,
             "full" => UsbSpeed.Full,
             "high" => UsbSpeed.High,
-            var s => throw new CliUsageException($"--speed must be full or high, not '{s}'"),
+            var s => throw new CliUsageException($"--speed must be low, full or high, not '{s}'"),
         };
         if (a.Value("disk") is { } image)
             return VirtualDevices.CreateDisk(image, a.Has("read-only"), speed ?? UsbSpeed.High);
@@ -29,22 +30,21 @@ internal static class DeviceArguments
         return VirtualDevices.CreateKeyboard(speed ?? UsbSpeed.Full);
     }
 
-    /// <summary>Keys typed before the host's driver listens are lost, so wait until the keyboard is configured.</summary>
-    public static async Task TypeWhenConfiguredAsync(BootKeyboard keyboard, string text, TimeSpan delay, CliConsole console, CancellationToken cancellationToken)
+    /// <summary>
+    /// Types <paramref name="text"/> once the host has configured the keyboard (keys typed before its driver listens are
+    /// lost) and says so when every keystroke was read. A bad script throws here, before anything runs; the returned
+    /// task never faults (the engine's typing guards itself), so callers may leave it running.
+    /// </summary>
+    /// <exception cref="UsbRedirException">KeyboardScriptInvalid or KeyboardDelayInvalid.</exception>
+    public static Task TypeWhenConfiguredAsync(BootKeyboard keyboard, string text, TimeSpan delay, CliConsole console, CancellationToken cancellationToken)
     {
-        try
+        var typing = keyboard.TypeWhenConfiguredAsync(text, delay, cancellationToken);
+        return ReportAsync();
+
+        async Task ReportAsync()
         {
-            while (keyboard.ActiveConfiguration == 0)
-                await Task.Delay(100, cancellationToken);
-            await Task.Delay(delay, cancellationToken);
-            keyboard.Type(text);
-            await keyboard.WhenAllReportsDeliveredAsync(cancellationToken);
-            console.Out.WriteLine($"typed {text.Length} characters");
-        }
-        catch (OperationCanceledException) { }
-        catch (UsbRedirException e)
-        {
-            console.Fail(e);
+            if (await typing)
+                console.Out.WriteLine($"typed {text.Length} characters");
         }
     }
 }

@@ -1,8 +1,10 @@
 namespace UsbRedir.Sessions;
 
 /// <summary>
-/// The process-wide list of live device connections, so front ends can find them later (Get-UsbRedirConnection)
-/// and stop them all when the module is removed.
+/// The process-wide list of device connections, so front ends can find them later (Get-UsbRedirConnection)
+/// and stop them all when the module is removed. A connection that ends by itself (rejected, gave up reconnecting,
+/// device gone) stays listed with its final state and error, the way a finished job does, until
+/// <see cref="UsbRedirConnection.DisconnectAsync"/> takes it off; only a failed first connect is never listed.
 /// </summary>
 public static class ConnectionRegistry
 {
@@ -15,7 +17,7 @@ public static class ConnectionRegistry
     {
         lock (Connections)
         {
-            if (Connections.FirstOrDefault(c => ReferenceEquals(c.Device, connection.Device)) is { } existing)
+            if (Connections.FirstOrDefault(c => ReferenceEquals(c.Device, connection.Device) && !c.Completion.IsCompleted) is { } existing)
                 throw new UsbRedirException("DeviceAlreadyConnected", UsbRedirErrorCategory.ResourceBusy,
                     $"{connection.Device.Description} is already connected to {existing.Server} (connection {existing.Id}).",
                     $"Disconnect it first (Disconnect-UsbDevice -Id {existing.Id}, or stop that usbredir process).", connection.Device);

@@ -129,7 +129,7 @@ public sealed class UsbRedirConnection
         }
         finally
         {
-            ConnectionRegistry.Remove(this);
+            // Stays in the registry with its final state until DisconnectAsync, so users can see why it ended.
             _ended.TrySetResult();
         }
     }
@@ -175,10 +175,17 @@ public sealed class UsbRedirConnection
 
     /// <summary>
     /// Stops exporting: the peer is told the device is gone (device_disconnect, waiting for its ack up to
-    /// <paramref name="timeout"/>), then the connection closes and is not retried. The device itself stays usable.
+    /// <paramref name="timeout"/>), then the connection closes, is not retried and leaves the registry. The device
+    /// itself stays usable. On a connection that has already ended it only leaves the registry, keeping its final
+    /// state (Rejected, Failed) and error.
     /// </summary>
     public async Task DisconnectAsync(TimeSpan timeout)
     {
+        if (Completion.IsCompleted)
+        {
+            ConnectionRegistry.Remove(this);
+            return;
+        }
         _stop.Cancel();
         if (_session is { } session)
         {
@@ -188,7 +195,9 @@ public sealed class UsbRedirConnection
             await session.DisposeAsync();
         }
         await Task.WhenAny(_ended.Task, Task.Delay(timeout));
-        State = ConnectionState.Disconnected;
+        if (State is not (ConnectionState.Rejected or ConnectionState.Failed))
+            State = ConnectionState.Disconnected;
+        ConnectionRegistry.Remove(this);
     }
 
     public override string ToString() => $"{Id}: {Device.Description} -> {Server} ({State})";

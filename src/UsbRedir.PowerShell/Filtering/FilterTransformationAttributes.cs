@@ -3,37 +3,17 @@ using System.Management.Automation;
 namespace UsbRedir.PowerShell.Filtering;
 
 /// <summary>Lets a UsbRedirFilterRule[] parameter take rule objects or filter strings in the usbredir or QEMU form.</summary>
-internal sealed class FilterRuleTransformationAttribute : ArgumentTransformationAttribute
+internal sealed class FilterRuleTransformationAttribute : EngineTransformationAttribute
 {
-    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
-    {
-        try
-        {
-            return FilterInput.ToRules(inputData);
-        }
-        catch (UsbRedirException e)
-        {
-            // PowerShell reports this as ParameterArgumentTransformationError naming the parameter.
-            throw new ArgumentTransformationMetadataException($"{e.Message} {e.RecommendedAction}", e);
-        }
-    }
+    protected override object Convert(object? input) => FilterInput.ToRules(input);
 }
 
 /// <summary>
 /// Lets a UsbRedirFilterInterface[] parameter take interface objects, "08/06/50" strings, or any object with Class,
 /// SubClass and Protocol properties (such as the interfaces of a device object bound from the pipeline).
 /// </summary>
-internal sealed class FilterInterfaceTransformationAttribute : ArgumentTransformationAttribute
+internal sealed class FilterInterfaceTransformationAttribute : EngineTransformationAttribute
 {
-    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
-    {
-        try
-        {
-            return FilterInput.ToInterfaces(inputData, (item, name) => PSObject.AsPSObject(item).Properties[name]?.Value);
-        }
-        catch (UsbRedirException e)
-        {
-            throw new ArgumentTransformationMetadataException($"{e.Message} {e.RecommendedAction}", e);
-        }
-    }
+    protected override object Convert(object? input) =>
+        FilterInput.ToInterfaces(input, (item, name) => PSObject.AsPSObject(item).Properties[name]?.Value);
 }

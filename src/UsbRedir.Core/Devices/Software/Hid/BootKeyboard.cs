@@ -14,6 +14,9 @@ public sealed class BootKeyboard : SoftwareUsbDevice
     /// <summary>HID 1.11 7.2.4: the recommended default idle rate of a keyboard is 500 ms (125 × 4 ms).</summary>
     public const byte DefaultIdleRate = 125;
 
+    /// <summary>How long <see cref="TypeWhenConfiguredAsync"/> waits after configuration unless told otherwise: long enough for usbhid to bind.</summary>
+    public static readonly TimeSpan DefaultTypingDelay = TimeSpan.FromSeconds(1);
+
     private readonly Queue<BootKeyboardReport> _reports = new();
     private readonly List<KeyboardKey> _heldKeys = [];
     private readonly List<TaskCompletionSource> _drainWaiters = [];
@@ -129,6 +132,42 @@ public sealed class BootKeyboard : SoftwareUsbDevice
             _heldModifiers = KeyboardModifiers.None;
             Enqueue(CurrentState());
             ServicePendingTransfers();
+        }
+    }
+
+    /// <summary>
+    /// Types <paramref name="text"/> once the host has configured the keyboard, <paramref name="delay"/> later: keys
+    /// typed before the host's driver listens are lost, and a driver that has just bound may still be setting up.
+    /// The script is checked at once (a bad script throws here, before anything runs); the returned task never
+    /// faults, so front ends can leave it running in the background: true when the host has read every keystroke,
+    /// false when the keyboard went away or <paramref name="cancellationToken"/> fired first.
+    /// </summary>
+    /// <exception cref="UsbRedirException">The text holds something the US layout cannot type.</exception>
+    public Task<bool> TypeWhenConfiguredAsync(string text, TimeSpan delay, CancellationToken cancellationToken = default)
+    {
+        KeyboardScript.Parse(text);
+        if (delay < TimeSpan.Zero)
+            throw new UsbRedirException("KeyboardDelayInvalid", UsbRedirErrorCategory.InvalidArgument,
+                $"The delay before typing cannot be negative (got {delay}).", "Give 0 or more seconds.", delay);
+        return Run();
+
+        async Task<bool> Run()
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Gone);
+            try
+            {
+                // No event marks SET_CONFIGURATION from outside the lock, and a 50 ms poll costs nothing here.
+                while (ActiveConfiguration == 0)
+                    await Task.Delay(50, linked.Token).ConfigureAwait(false);
+                await Task.Delay(delay, linked.Token).ConfigureAwait(false);
+                Type(text);
+                await WhenAllReportsDeliveredAsync(linked.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception e) when (e is OperationCanceledException or UsbRedirException)
+            {
+                return false;
+            }
         }
     }
 

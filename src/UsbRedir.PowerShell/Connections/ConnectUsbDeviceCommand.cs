@@ -1,0 +1,125 @@
+using System.Management.Automation;
+using UsbRedir.Devices;
+using UsbRedir.PowerShell.Controllers;
+using UsbRedir.Sessions;
+using UsbRedir.Transport;
+
+namespace UsbRedir.PowerShell.Connections;
+
+/// <summary>
+/// Connect-UsbDevice: pushes a device to a usb-guest peer (a UsbRedir server, or QEMU's usb-redir chardev in server
+/// mode) and returns the connection, which keeps running in the background and reconnects when the link drops; or,
+/// with -Controller, plugs it into a local virtual host controller and returns the plug.
+/// </summary>
+/// <remarks>
+/// Parameter sets are "what" × "where". What: a device object (-Device, from the pipeline; New-UsbVirtualDevice) or,
+/// once local devices are enumerated, a local device id at position 0 (Connect-UsbDevice 2.0 -Server bob:1138) - so
+/// no parameter of the device-object sets takes position 0. Where: -Server host:port with the network settings, or
+/// -Controller (a local plug, no network, so none of those settings).
+/// </remarks>
+[Cmdlet(VerbsCommunications.Connect, "UsbDevice", SupportsShouldProcess = true, DefaultParameterSetName = DeviceToServerSet)]
+[OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet])]
+[OutputType(typeof(UsbDevicePlug), ParameterSetName = [DeviceToControllerSet])]
+public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
+{
+    private const string DeviceToServerSet = "DeviceToServer";
+    private const string DeviceToControllerSet = "DeviceToController";
+
+    private UsbRedirEndpoint? _server;
+    private ReconnectPolicy? _reconnect;
+    private TcpKeepAlive? _keepAlive;
+
+    /// <summary>The device to push: a virtual device from New-UsbVirtualDevice, or any other UsbRedir device object.</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet, Mandatory = true, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true, ValueFromPipeline = true)]
+    public IUsbDevice? Device { get; set; }
+
+    /// <summary>A local virtual host controller (New-VhciController) to plug the device into: no network involved.</summary>
+    [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true)]
+    public VhciController? Controller { get; set; }
+
+    /// <summary>The root-hub port (1..PortCount) to plug into; by default the lowest free one.</summary>
+    [Parameter(ParameterSetName = DeviceToControllerSet)]
+    [ValidateRange(1, 31)]
+    public int Port { get; set; }
+
+    /// <summary>host:port of the peer: 127.0.0.1:4000, bob:1138, [::1]:4000.</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet, Mandatory = true)]
+    public string Server { get; set; } = "";
+
+    /// <summary>End the connection when the link drops instead of reconnecting with backoff.</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    public SwitchParameter NoReconnect { get; set; }
+
+    /// <summary>The wait before the first reconnect attempt; it doubles with each further attempt.</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [DurationTransformation]
+    public TimeSpan ReconnectDelay { get; set; }
+
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [DurationTransformation]
+    public TimeSpan MaxReconnectDelay { get; set; }
+
+    /// <summary>Attempts in a row before giving up (the connection then ends as Failed); unlimited by default.</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    public int MaxReconnectAttempts { get; set; }
+
+    /// <summary>TCP keepalive: idle time before the first probe.</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [DurationTransformation]
+    public TimeSpan KeepAliveIdle { get; set; }
+
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [DurationTransformation]
+    public TimeSpan KeepAliveInterval { get; set; }
+
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    public int KeepAliveProbeCount { get; set; }
+
+    /// <summary>The settings hold for every device of the pipeline, so a bad one stops the command before any connects.</summary>
+    protected override void Begin()
+    {
+        if (ParameterSetName == DeviceToControllerSet)
+            return;
+        _server = UsbRedirEndpoint.Parse(Server);
+        _reconnect = ReconnectPolicy.Create(
+            IsBound(nameof(ReconnectDelay)) ? ReconnectDelay : null,
+            IsBound(nameof(MaxReconnectDelay)) ? MaxReconnectDelay : null,
+            IsBound(nameof(MaxReconnectAttempts)) ? MaxReconnectAttempts : null,
+            never: NoReconnect);
+        _keepAlive = TcpKeepAlive.Create(
+            IsBound(nameof(KeepAliveIdle)) ? KeepAliveIdle : null,
+            IsBound(nameof(KeepAliveInterval)) ? KeepAliveInterval : null,
+            IsBound(nameof(KeepAliveProbeCount)) ? KeepAliveProbeCount : null);
+    }
+
+    protected override void Process()
+    {
+        if (ParameterSetName == DeviceToControllerSet)
+            PlugIntoController(Device!, Controller!);
+        else
+            PushToServer(Device!);
+    }
+
+    private void PushToServer(IUsbDevice device)
+    {
+        if (!ShouldProcess(device.Description, $"Connect to {_server}"))
+            return;
+        // Returns once the first attempt has connected (or throws its error, e.g. ConnectionRefused); from then on
+        // the connection runs on its own, guarded tasks and reports through its State, LastError and Log.
+        var connection = UsbRedirConnection.ConnectAsync(device, _server!, _reconnect, _keepAlive, cancellationToken: CancellationToken)
+            .GetAwaiter().GetResult();
+        WriteVerbose($"Connection {connection.Id}: {device.Description} -> {_server} ({connection.State}).");
+        WriteObject(connection);
+    }
+
+    private void PlugIntoController(IUsbDevice device, VhciController controller)
+    {
+        var where = Port == 0 ? "a free port" : $"port {Port}";
+        if (!ShouldProcess(device.Description, $"Plug into {where} of {controller.Name}"))
+            return;
+        // Returns once the kernel sees the device; enumeration and driver binding go on by themselves.
+        var port = controller.Controller.PlugAsync(device, Port, CancellationToken).GetAwaiter().GetResult();
+        WriteObject(new UsbDevicePlug(controller, port, device));
+    }
+}

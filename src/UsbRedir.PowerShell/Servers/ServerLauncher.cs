@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using UsbRedir.Controllers;
+using UsbRedir.PowerShell.Controllers;
+using UsbRedir.Server;
+
+namespace UsbRedir.PowerShell.Servers;
+
+/// <summary>
+/// What Start-/Stop-UsbRedirServer do once PowerShell has bound their parameters, kept apart so xunit runs it: a server
+/// plugs what it accepts into a controller, either one the user made (-Controller) or one made for it (-Ports), which
+/// is then the server's own and leaves the kernel when the server stops.
+/// </summary>
+internal static class ServerLauncher
+{
+    private static readonly ConditionalWeakTable<UsbRedirServer, VhciController> OwnedControllers = new();
+
+    /// <summary>Starts a server that plugs accepted devices into <paramref name="controller"/>.</summary>
+    /// <exception cref="UsbRedirException">Bad options (filter, port), or the port is in use / not allowed / the address is not local.</exception>
+    public static UsbRedirServer Start(VhciController controller, UsbRedirServerOptions options) =>
+        UsbRedirServer.Start(new ControllerDeviceSink(controller.Controller), options);
+
+    /// <summary>
+    /// Creates a controller with <paramref name="ports"/> ports for a new server (listed by Get-VhciController while the
+    /// server runs) and starts the server; if the server cannot start, the controller is removed again.
+    /// </summary>
+    public static async Task<UsbRedirServer> StartWithOwnControllerAsync(int ports, ControllerBackend backend, UsbRedirServerOptions options,
+        Func<int, ControllerBackend, CancellationToken, Task<IVirtualHostController>> createController, CancellationToken cancellationToken)
+    {
+        var controller = VhciControllerRegistry.Add(await createController(ports, backend, cancellationToken));
+        try
+        {
+            var server = Start(controller, options);
+            OwnedControllers.Add(server, controller);
+            return server;
+        }
+        catch
+        {
+            await RemoveAsync(controller);
+            throw;
+        }
+    }
+
+    /// <summary>The controller <paramref name="server"/> plugs its devices into.</summary>
+    public static IVirtualHostController? ControllerOf(UsbRedirServer server) => (server.Sink as ControllerDeviceSink)?.Controller;
+
+    /// <summary>Stops the server (its devices are unplugged, its connections closed), then removes its own controller, if it has one.</summary>
+    public static async Task StopAsync(UsbRedirServer server, TimeSpan timeout)
+    {
+        await server.StopAsync(timeout);
+        if (OwnedControllers.TryGetValue(server, out var owned))
+        {
+            OwnedControllers.Remove(server);
+            await RemoveAsync(owned);
+        }
+    }
+
+    /// <summary>Every running server (module removal). Never throws.</summary>
+    public static async Task StopAllAsync(TimeSpan timeout)
+    {
+        foreach (var server in UsbRedirServerRegistry.All)
+        {
+            try
+            {
+                await StopAsync(server, timeout);
+            }
+            catch (Exception)
+            {
+                // One server failing to stop must not keep the others running.
+            }
+        }
+    }
+
+    private static async Task RemoveAsync(VhciController controller)
+    {
+        VhciControllerRegistry.Remove(controller);
+        await controller.Controller.DisposeAsync();
+    }
+}

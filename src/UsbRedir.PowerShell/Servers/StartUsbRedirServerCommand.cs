@@ -1,0 +1,64 @@
+using System.Management.Automation;
+using System.Net;
+using UsbRedir.Controllers;
+using UsbRedir.Filtering;
+using UsbRedir.PowerShell.Controllers;
+using UsbRedir.PowerShell.Filtering;
+using UsbRedir.Server;
+
+namespace UsbRedir.PowerShell.Servers;
+
+/// <summary>
+/// Start-UsbRedirServer: listens for usbredir peers (Connect-UsbDevice, usbredir connect, usbredirect --to) and plugs
+/// every device they push into a free port of a virtual host controller, in the background until stopped.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "UsbRedirServer", SupportsShouldProcess = true, DefaultParameterSetName = PortsSet)]
+[OutputType(typeof(UsbRedirServer))]
+public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
+{
+    private const string PortsSet = "Ports";
+    private const string ControllerSet = "Controller";
+
+    /// <summary>The TCP port to listen on; 0 picks a free one (see LocalEndPoint).</summary>
+    [Parameter(Position = 0)]
+    [ValidateRange(0, 65535)]
+    public int Port { get; set; } = UsbRedirServerOptions.DefaultPort;
+
+    /// <summary>A controller from New-VhciController to plug accepted devices into; it stays when the server stops.</summary>
+    [Parameter(ParameterSetName = ControllerSet, Mandatory = true, ValueFromPipeline = true)]
+    public VhciController? Controller { get; set; }
+
+    /// <summary>Ports of a controller made for this server (devices served at once); it is removed when the server stops.</summary>
+    [Parameter(ParameterSetName = PortsSet)]
+    [ValidateRange(1, 31)]
+    public int Ports { get; set; } = 4;
+
+    [Parameter(ParameterSetName = PortsSet)]
+    public ControllerBackend Backend { get; set; } = ControllerBackend.Auto;
+
+    /// <summary>Accept only the devices these rules allow (rule objects or a filter string); others get filter_reject.</summary>
+    [Parameter]
+    [FilterRuleTransformation]
+    public UsbRedirFilterRule[]? Filter { get; set; }
+
+    /// <summary>The local address to listen on; every address (IPv4 and IPv6) by default.</summary>
+    [Parameter]
+    public IPAddress Address { get; set; } = IPAddress.IPv6Any;
+
+    protected override void Process()
+    {
+        var options = new UsbRedirServerOptions { Address = Address, Port = Port, Filter = Filter };
+        var where = Address.Equals(IPAddress.IPv6Any) ? $"port {Port} on every address" : $"{Address} port {Port}";
+        if (ParameterSetName == ControllerSet)
+        {
+            if (ShouldProcess(where, $"Start a usbredir server plugging devices into {Controller!.Name}"))
+                WriteObject(ServerLauncher.Start(Controller, options));
+            return;
+        }
+        if (!ShouldProcess(where, $"Create a {Ports}-port virtual host controller and start a usbredir server"))
+            return;
+        var server = ServerLauncher.StartWithOwnControllerAsync(Ports, Backend, options,
+            (ports, backend, token) => VirtualHostControllerFactory.Default.CreateAsync(ports, backend, token), CancellationToken).GetAwaiter().GetResult();
+        WriteObject(server);
+    }
+}

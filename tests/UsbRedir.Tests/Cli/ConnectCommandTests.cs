@@ -1,0 +1,151 @@
+using System.Net;
+using System.Net.Sockets;
+using UsbRedir.Cli;
+using UsbRedir.Tests.Support;
+using T = UsbRedir.Protocol.UsbRedirPacketType;
+
+namespace UsbRedir.Tests.Cli;
+
+/// <summary>`usbredir connect` in-process through Program.RunAsync, against a scripted usb-guest peer over loopback TCP.</summary>
+public sealed class ConnectCommandTests
+{
+    private sealed class Run(Task<int> exit, StringWriter output, StringWriter error, CancellationTokenSource stop)
+    {
+        public Task<int> Exit => exit;
+        public string Out => output.ToString();
+        public string Err => error.ToString();
+        public void Stop() => stop.Cancel();
+    }
+
+    private static Run Start(params string[] args)
+    {
+        var output = new StringWriter { NewLine = "\n" };
+        var error = new StringWriter { NewLine = "\n" };
+        var stop = new CancellationTokenSource();
+        // The log listener writes from session threads.
+        var console = new CliConsole(TextWriter.Synchronized(output), TextWriter.Synchronized(error));
+        return new Run(Task.Run(() => Program.RunAsync(args, console, stop.Token)), output, error, stop);
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> RunToEndAsync(params string[] args)
+    {
+        var run = Start(args);
+        var exit = await run.Exit.WaitAsync(TimeSpan.FromSeconds(20));
+        return (exit, run.Out, run.Err);
+    }
+
+    private static string ClosedPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return $"127.0.0.1:{((IPEndPoint)probe.LocalEndPoint!).Port}";
+    }
+
+    [Fact]
+    public async Task Keyboard_types_its_keys_once_configured_and_Ctrl_C_disconnects_cleanly()
+    {
+        await using var listener = new GuestListener();
+        var run = Start("connect", "--keyboard", "--keys", "ab{ENTER}", "--keys-delay", "0", "--server", listener.Address);
+        var guest = await listener.NextGuestAsync();
+
+        // HID usages: a = 0x04, b = 0x05, Enter = 0x28.
+        Assert.Equal([0x04, 0x05, 0x28], await KeyboardPeer.ConfigureAndReadKeysAsync(guest, 3));
+
+        run.Stop();
+        while ((await guest.NextAsync()).Type != T.DeviceDisconnect)
+        {
+            // the key-up reports still in flight
+        }
+        guest.Do(c => c.SendDeviceDisconnectAck());
+        Assert.Equal(ExitCode.Success, await run.Exit.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("connected: UsbRedir virtual keyboard (Full speed)", run.Out);
+        Assert.Contains("typed 9 characters", run.Out);
+        Assert.Contains("disconnected: sent", run.Out);
+    }
+
+    [Fact]
+    public async Task Reconnect_settings_bound_the_retries()
+    {
+        var listener = new GuestListener();
+        var run = Start("connect", "--keyboard", "--server", listener.Address, "--reconnect-delay", "0.05", "--max-reconnect-attempts", "2");
+        await (await listener.NextGuestAsync()).ExpectAnnouncementAsync();
+        await listener.DisposeAsync(); // the peer goes away for good: both retries are refused
+        Assert.Equal(ExitCode.Failure, await run.Exit.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains("reconnect attempt 2 to", run.Err);
+        Assert.Contains("after 2 reconnect attempts", run.Err);
+        Assert.Contains("connection ended (Failed)", run.Err);
+    }
+
+    [Fact]
+    public async Task A_low_speed_keyboard_announces_itself_at_low_speed()
+    {
+        await using var listener = new GuestListener();
+        var run = Start("connect", "--keyboard", "--speed", "low", "--server", listener.Address);
+        var guest = await listener.NextGuestAsync();
+        var announced = await guest.ExpectAnnouncementAsync();
+        Assert.Equal(UsbRedir.Devices.UsbSpeed.Low, announced.Speed);
+        Assert.Equal((ushort)0x1209, announced.VendorId);
+        run.Stop();
+        await guest.ExpectAsync(T.DeviceDisconnect);
+        guest.Do(c => c.SendDeviceDisconnectAck());
+        Assert.Equal(ExitCode.Success, await run.Exit.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public async Task No_reconnect_ends_with_the_first_drop()
+    {
+        await using var listener = new GuestListener();
+        var run = Start("connect", "--keyboard", "--server", listener.Address, "--no-reconnect");
+        await (await listener.NextGuestAsync()).DisposeAsync();
+        Assert.Equal(ExitCode.Failure, await run.Exit.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains("giving up on", run.Err);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--keyboard", "--no-reconnect", "--reconnect-delay", "1" }, "[ReconnectPolicyInvalid]")]
+    [InlineData(new[] { "--disk", "x.img", "--keys", "a" }, "--keys applies to --keyboard only")]
+    [InlineData(new[] { "--keyboard", "--keys", "a", "--type", "b" }, "give --keys or --type, not both")]
+    [InlineData(new[] { "--keyboard", "--keys-delay", "1" }, "--keys-delay needs --keys")]
+    [InlineData(new[] { "--keyboard", "--speed", "super" }, "--speed must be low, full or high")]
+    [InlineData(new[] { "--keyboard", "--max-reconnect-attempts", "-1" }, "--max-reconnect-attempts must be a whole number")]
+    [InlineData(new[] { "--keyboard", "--reconnect-delay", "2", "--max-reconnect-delay", "1" }, "[ReconnectPolicyInvalid]")]
+    [InlineData(new[] { "--keyboard", "--keepalive", "0,1,1" }, "[KeepAliveInvalid]")]
+    [InlineData(new[] { "--keyboard", "--keys", "{NOSUCHKEY}" }, "{NOSUCHKEY} is not a key name")]
+    [InlineData(new[] { "--keyboard", "--keys", "a", "--type", "b" }, "not both")]
+    public async Task Bad_settings_fail_before_connecting_and_name_the_cause(string[] args, string message)
+    {
+        // The port is closed: reaching the connect step would fail with ConnectionRefused instead.
+        var (exit, output, error) = await RunToEndAsync(["connect", .. args, "--server", ClosedPort()]);
+        Assert.Equal(ExitCode.Usage, exit);
+        Assert.Empty(output);
+        Assert.Contains(message, error);
+        Assert.DoesNotContain("ConnectionRefused", error);
+    }
+
+    [Fact]
+    public async Task A_low_speed_disk_is_refused_by_the_engine()
+    {
+        var image = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(image, new byte[64 * 512]);
+            var (exit, _, error) = await RunToEndAsync("connect", "--disk", image, "--speed", "low", "--server", ClosedPort());
+            Assert.NotEqual(ExitCode.Success, exit);
+            Assert.Contains("usbredir: error [", error);
+            Assert.DoesNotContain("ConnectionRefused", error);
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+    }
+
+    [Fact]
+    public void Usage_lists_every_option_the_cmdlets_have()
+    {
+        var usage = new UsbRedir.Cli.Commands.ConnectCommand().Usage;
+        foreach (var option in new[] { "--disk", "--read-only", "--keyboard", "--keys", "--keys-delay", "--speed", "--server", "--no-reconnect",
+                     "--reconnect-delay", "--max-reconnect-delay", "--max-reconnect-attempts", "--keepalive" })
+            Assert.Contains(option + " ", usage);
+    }
+}
