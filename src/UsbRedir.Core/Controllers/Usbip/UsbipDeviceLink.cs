@@ -1,0 +1,215 @@
+using System.Net.Sockets;
+using System.Threading.Channels;
+using UsbRedir.Devices;
+using UsbRedir.Sessions;
+
+namespace UsbRedir.Controllers.Usbip;
+
+/// <summary>
+/// The USB/IP server for one device on one stream socket: reads CMD_SUBMIT / CMD_UNLINK from the client (vhci_hcd at
+/// the other end of a socketpair, or anything else speaking the URB phase), runs the URBs on the
+/// <see cref="IUsbDevice"/> concurrently, and writes RET_SUBMIT / RET_UNLINK.
+/// </summary>
+/// <remarks>
+/// The unlink rule (vhci_hcd drops the connection on a RET_SUBMIT for a seqnum it no longer knows): a CMD_UNLINK
+/// for a URB still running is answered at once with -ECONNRESET and that URB's later result is discarded; one for a
+/// URB already answered gets status 0, and its RET_SUBMIT is guaranteed to be on the wire first. Both decisions and
+/// the queueing of the reply happen under one lock, and one writer drains the queue in order.
+/// Answering at once also keeps usb_kill_urb() from waiting on a slow device: vhci_hcd gives the URB back on RET_UNLINK.
+/// Nothing here throws into a caller's thread: every failure ends the link with a reason in <see cref="Completion"/>.
+/// </remarks>
+public sealed class UsbipDeviceLink : IAsyncDisposable
+{
+    private readonly IUsbDevice _device;
+    private readonly NetworkStream _stream;
+    private readonly SessionLog _log;
+    private readonly UsbipUrbExecutor _executor;
+    private readonly UsbipCommandDecoder _decoder;
+    private readonly Channel<byte[]> _outgoing = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<uint, CancellationTokenSource> _inFlight = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<string> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _lock = new();
+    private CancellationTokenRegistration _goneRegistration;
+    private Task _receiver = Task.CompletedTask;
+    private Task _sender = Task.CompletedTask;
+    private bool _closed;
+    private long _submitted;
+
+    /// <param name="device">The device to serve.</param>
+    /// <param name="socket">A connected stream socket; the link owns it and closes it when it ends.</param>
+    /// <param name="log">Where to report what happens (optional).</param>
+    public UsbipDeviceLink(IUsbDevice device, Socket socket, SessionLog? log = null)
+    {
+        _device = device;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _log = log ?? new SessionLog();
+        _executor = new UsbipUrbExecutor(device);
+        _decoder = new UsbipCommandDecoder(_executor.IsIsochronous);
+    }
+
+    /// <summary>Completes with the reason the link ended (peer closed, malformed PDU, device gone, unplugged); never faults.</summary>
+    public Task<string> Completion => _completion.Task;
+
+    /// <summary>URBs submitted and not yet answered or unlinked.</summary>
+    public int InFlight { get { lock (_lock) return _inFlight.Count; } }
+
+    /// <summary>CMD_SUBMITs received so far.</summary>
+    public long Submitted => Interlocked.Read(ref _submitted);
+
+    public void Start()
+    {
+        _receiver = Task.Run(ReceiveLoopAsync);
+        _sender = Task.Run(SendLoopAsync);
+        _goneRegistration = _device.Gone.Register(() => Close("the device went away"));
+    }
+
+    /// <summary>Ends the link: running URBs are cancelled and the socket closed (vhci_hcd then disconnects the port).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Close("unplugged");
+        await _goneRegistration.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(_receiver, _sender).ConfigureAwait(false);
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = new byte[256 * 1024];
+        try
+        {
+            while (true)
+            {
+                var n = await _stream.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    Close("the USB/IP client closed the connection");
+                    return;
+                }
+                foreach (var e in _decoder.Receive(buffer.AsSpan(0, n)))
+                {
+                    switch (e)
+                    {
+                        case UsbipSubmitCommand submit:
+                            Submit(submit);
+                            break;
+                        case UsbipUnlinkCommand unlink:
+                            Unlink(unlink);
+                            break;
+                        case UsbipMalformedStream bad:
+                            _log.Write(SessionLogLevel.Error, $"usbip: malformed PDU at byte {bad.StreamOffset}: {bad.Message}");
+                            Close($"protocol error: {bad.Message}");
+                            return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            Close($"connection error: {ex.Message}");
+        }
+        catch (Exception ex)
+        {
+            _log.Write(SessionLogLevel.Error, $"usbip: receive loop failed: {ex}");
+            Close($"internal error: {ex.Message}");
+        }
+    }
+
+    private async Task SendLoopAsync()
+    {
+        try
+        {
+            await foreach (var pdu in _outgoing.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+                await _stream.WriteAsync(pdu, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            Close($"connection error: {ex.Message}");
+        }
+        catch (Exception ex)
+        {
+            _log.Write(SessionLogLevel.Error, $"usbip: send loop failed: {ex}");
+            Close($"internal error: {ex.Message}");
+        }
+    }
+
+    private void Submit(UsbipSubmitCommand urb)
+    {
+        Interlocked.Increment(ref _submitted);
+        // Plain (unlinked) sources: cancelled explicitly by Unlink or Close, never disposed, so a late Cancel is always safe.
+        var cancel = new CancellationTokenSource();
+        bool added;
+        lock (_lock)
+        {
+            if (_closed) return;
+            added = _inFlight.TryAdd(urb.Seqnum, cancel);
+        }
+        if (!added)
+        {
+            _log.Write(SessionLogLevel.Error, $"usbip: CMD_SUBMIT reuses seqnum {urb.Seqnum} of a URB still running");
+            Close($"protocol error: seqnum {urb.Seqnum} submitted twice");
+            return;
+        }
+        _ = RunAsync(urb, cancel);
+    }
+
+    private async Task RunAsync(UsbipSubmitCommand urb, CancellationTokenSource cancel)
+    {
+        byte[] reply;
+        try
+        {
+            reply = await _executor.ExecuteAsync(urb, cancel.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            if (!cancel.IsCancellationRequested)
+                _log.Write(SessionLogLevel.Error, $"usbip: URB {urb.Seqnum} on endpoint 0x{urb.EndpointAddress:x2} failed: {ex.Message}");
+            reply = UsbipUrbExecutor.Failure(urb);
+        }
+        lock (_lock)
+        {
+            // Gone from the table: it was unlinked (RET_UNLINK -ECONNRESET already queued) or the link closed.
+            if (_inFlight.Remove(urb.Seqnum))
+                _outgoing.Writer.TryWrite(reply);
+        }
+    }
+
+    private void Unlink(UsbipUnlinkCommand unlink)
+    {
+        CancellationTokenSource? running;
+        lock (_lock)
+        {
+            if (_closed) return;
+            var found = _inFlight.Remove(unlink.UnlinkSeqnum, out running);
+            _outgoing.Writer.TryWrite(UsbipReplyEncoder.EncodeRetUnlink(unlink.Seqnum, found ? -LinuxErrno.ECONNRESET : 0));
+        }
+        running?.Cancel();
+    }
+
+    private void Close(string reason)
+    {
+        List<CancellationTokenSource> running;
+        lock (_lock)
+        {
+            if (_closed) return;
+            _closed = true;
+            running = [.. _inFlight.Values];
+            _inFlight.Clear();
+            _outgoing.Writer.TryComplete();
+        }
+        _log.Write(SessionLogLevel.Info, $"usbip: link closed: {reason}");
+        // Cancel the loops and close the socket off this thread: Close may run inside a device callback.
+        _ = Task.Run(() =>
+        {
+            foreach (var c in running) c.Cancel();
+            _stop.Cancel();
+            _stream.Dispose();
+            _completion.TrySetResult(reason);
+        });
+    }
+}
