@@ -49,9 +49,13 @@ done
 # rmmod while a controller with an enumerated device is open: refused (the open file pins the
 # module), the device keeps working; once its process dies the module unloads cleanly.
 rm -f /tmp/vhci-ready
-"$bin" serve /tmp/vhci-ready &
+"$bin" serve /tmp/vhci-ready >/tmp/serve.out 2>&1 &
 srv=$!
-for i in $(seq 200); do [ -e /tmp/vhci-ready ] && break; sleep 0.1; done
+for i in $(seq 250); do
+  [ -e /tmp/vhci-ready ] && break
+  kill -0 "$srv" 2>/dev/null || break	# serve died: no point waiting
+  sleep 0.1
+done
 if [ -e /tmp/vhci-ready ]; then
   if rmmod usbredir_vhci 2>/tmp/rmmod.err; then
     fail module.rmmod-refused-while-open "rmmod succeeded with a controller open"
@@ -61,9 +65,12 @@ if [ -e /tmp/vhci-ready ]; then
   grep -lx 1209 /sys/bus/usb/devices/*-1/idVendor >/dev/null 2>&1 &&
     pass module.device-survives-rmmod-attempt || fail module.device-survives-rmmod-attempt "device gone"
 else
-  fail module.rmmod-refused-while-open "serve never enumerated"
+  if kill -0 "$srv" 2>/dev/null; then why="still not configured after 25 s"
+  else wait "$srv"; why="serve exited with status $?"; fi
+  fail module.rmmod-refused-while-open "serve never enumerated ($why)"
+  sed 's/^/  serve: /' /tmp/serve.out
 fi
-kill -9 "$srv"; wait "$srv" 2>/dev/null
+kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
 for i in $(seq 50); do rmmod usbredir_vhci 2>/tmp/rmmod.err && break; sleep 0.1; done
 if ! lsmod | grep -q '^usbredir_vhci '; then pass module.rmmod-after-close; else fail module.rmmod-after-close "$(cat /tmp/rmmod.err)"; fi
 [ ! -e /dev/vhci-ctrl ] && pass module.devnode-removed || fail module.devnode-removed "/dev/vhci-ctrl still there"

@@ -380,16 +380,23 @@ static void dev_path(const struct ctrl *c, int port, const char *attr, char *out
 	snprintf(out, len, "/sys/bus/usb/devices/%d-%d/%s", c->busnum, port, attr);
 }
 
-/* Serves until the device is configured (bConfigurationValue reads 1) or the deadline passes. */
+/*
+ * Serves until the device is configured or the deadline passes.
+ *
+ * "Configured" is seen as interface 1.0 appearing in sysfs (a stat, no lock), never by reading
+ * bConfigurationValue: its show() takes the USB device lock, which the hub thread holds while it
+ * waits for this very process to answer SET_CONFIGURATION. A single-threaded device that reads it
+ * deadlocks until usbcore's 5 s control timeout ("can't set config #1, error -110").
+ */
 static int enumerate(struct device *d, double seconds)
 {
-	char path[128], val[64];
+	char path[128];
 	double end = now() + seconds;
 
-	dev_path(d->c, d->port, "bConfigurationValue", path, sizeof(path));
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%d-%d:1.0", d->c->busnum, d->port);
 	while (now() < end) {
 		serve_once(d, 50);
-		if (read_sysfs(path, val, sizeof(val)) == 0 && strcmp(val, "1") == 0)
+		if (exists(path) && d->config == 1)
 			return 0;
 	}
 	return -1;
@@ -693,13 +700,25 @@ static void serve_forever(int port, int report_fd, const char *ready_file)
 	struct ctrl c;
 	struct device *d = calloc(1, sizeof(*d));
 	int reported_hold = 0;
+	int rc = ctrl_open(&c, 1);
 
-	if (ctrl_open(&c, 1) < 0)
+	if (rc < 0) {
+		printf("serve: cannot create a controller: %s\n", strerror(-rc));
 		_exit(20);
+	}
 	d->c = &c;
 	d->port = port;
-	if (port_cmd(&c, USBREDIR_VHCI_CMD_CONNECT, port, USBREDIR_VHCI_SPEED_HIGH) || enumerate(d, 20))
+	if (port_cmd(&c, USBREDIR_VHCI_CMD_CONNECT, port, USBREDIR_VHCI_SPEED_HIGH)) {
+		printf("serve: CONNECT failed: %s\n", strerror(errno));
 		_exit(21);
+	}
+	if (enumerate(d, 20)) {
+		/* Say why, so a failing rmmod/kill scenario is diagnosable from its log. */
+		printf("serve: not configured after 20 s (%d submits, %d resets, address %d, config %d)\n",
+		       d->submits, d->resets, d->address, d->config);
+		dump_trace(d);
+		_exit(21);
+	}
 	if (report_fd >= 0 && write(report_fd, &c, sizeof(c)) != sizeof(c))
 		_exit(22);
 	if (ready_file)

@@ -1,0 +1,140 @@
+using UsbRedir.Devices;
+using static UsbRedir.Devices.Software.UsbStandardRequests;
+
+namespace UsbRedir.Controllers.Urbs;
+
+/// <summary>
+/// Turns the URBs a kernel host controller submits to one port into <see cref="IUsbDevice"/> calls; shared by every
+/// controller backend, one router per plugged device.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>SET_ADDRESS is answered here: the device never sees it (no <see cref="IUsbDevice"/> method takes an address;
+///   the kernel's address is only the bus's business). <see cref="Address"/> shows it.</item>
+/// <item>SET_CONFIGURATION, SET_INTERFACE and CLEAR_FEATURE(ENDPOINT_HALT) go to the dedicated device methods, as the
+///   <see cref="IUsbDevice"/> contract requires; every other control request is a control transfer.</item>
+/// <item>Bulk and interrupt URBs are <see cref="IUsbDevice.TransferAsync"/> calls. <see cref="IUsbDevice"/> has no
+///   isochronous transfers, so isochronous URBs fail at once, each packet <see cref="UrbStatus.NotTransferred"/>.</item>
+/// <item><see cref="SubmitAsync"/> starts the device call before it returns, so URBs reach the device in the order the
+///   backend submits them (per-endpoint FIFO order is what bulk protocols depend on).</item>
+/// <item>The unlink token cancels the device call; a port reset is <see cref="ResetAsync"/>.</item>
+/// <item>A result never claims more data than the URB asked for, and nothing the device throws escapes: a throwing
+///   device fails the URB with <see cref="UrbStatus.ProtocolError"/>.</item>
+/// </list>
+/// </remarks>
+public sealed class UrbRouter(IUsbDevice device)
+{
+    private volatile byte _address;
+
+    public IUsbDevice Device { get; } = device ?? throw new ArgumentNullException(nameof(device));
+
+    /// <summary>The address assigned by the last SET_ADDRESS since plug-in or the last port reset.</summary>
+    public byte Address => _address;
+
+    /// <summary>
+    /// Passes <paramref name="urb"/> to the device and completes with its result. Cancelling <paramref name="unlink"/>
+    /// (the kernel unlinked the URB) cancels the device call; the result is then usually <see cref="UrbStatus.Cancelled"/>.
+    /// Never throws.
+    /// </summary>
+    public Task<UrbResult> SubmitAsync(Urb urb, CancellationToken unlink)
+    {
+        ArgumentNullException.ThrowIfNull(urb);
+        try
+        {
+            return urb.Type switch
+            {
+                UrbTransferType.Control => Control(urb, unlink),
+                UrbTransferType.Bulk or UrbTransferType.Interrupt =>
+                    Finish(urb, Device.TransferAsync(urb.Endpoint, urb.Buffer, unlink)),
+                _ => Task.FromResult(Isochronous(urb)),
+            };
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // A device that throws synchronously fails this URB only.
+            return Task.FromResult(FailedBy(exception));
+        }
+    }
+
+    /// <summary>The hub reset the port: the device goes back to its default state at address 0.</summary>
+    public async Task<UsbStatus> ResetAsync(CancellationToken cancellationToken)
+    {
+        _address = 0;
+        try
+        {
+            return await Device.ResetAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return exception is OperationCanceledException ? UsbStatus.Cancelled : UsbStatus.IoError;
+        }
+    }
+
+    private Task<UrbResult> Control(Urb urb, CancellationToken unlink)
+    {
+        var setup = urb.Setup;
+        var standardOut = TypeOf(setup) == TypeStandard && !setup.IsDeviceToHost && setup.Length == 0;
+        var recipient = RecipientOf(setup);
+        if (standardOut && recipient == RecipientDevice && setup.Request == SetAddress)
+        {
+            if (setup.Value > 127 || setup.Index != 0)
+                return Task.FromResult(UrbResult.Failed(UrbStatus.Stall));
+            _address = (byte)setup.Value;
+            return Task.FromResult(new UrbResult(UrbStatus.Success, 0));
+        }
+        if (standardOut && recipient == RecipientDevice && setup.Request == SetConfiguration && setup.Value <= 255)
+            return Finish(Device.SetConfigurationAsync((byte)setup.Value, unlink));
+        if (standardOut && recipient == RecipientInterface && setup.Request == SetInterface && setup.Value <= 255 && setup.Index <= 255)
+            return Finish(Device.SetAlternateSettingAsync((byte)setup.Index, (byte)setup.Value, unlink));
+        if (standardOut && recipient == RecipientEndpoint && setup.Request == ClearFeature && setup.Value == FeatureEndpointHalt && setup.Index <= 255)
+            return Finish(Device.ClearHaltAsync((byte)setup.Index, unlink));
+
+        // The data stage is wLength bytes; a URB buffer shorter than that for OUT is a malformed URB.
+        if (!setup.IsDeviceToHost && urb.Buffer.Length < setup.Length)
+            return Task.FromResult(UrbResult.Failed(UrbStatus.Invalid));
+        var stage = urb.Buffer[..Math.Min(urb.Buffer.Length, setup.Length)];
+        return Finish(urb, Device.ControlTransferAsync(setup, stage, unlink), stage.Length);
+    }
+
+    private Task<UrbResult> Finish(Urb urb, Task<UsbTransferResult> transfer, int? limit = null) =>
+        Finish(urb, transfer, limit ?? urb.Buffer.Length, Device);
+
+    private static async Task<UrbResult> Finish(Urb urb, Task<UsbTransferResult> transfer, int limit, IUsbDevice device)
+    {
+        UsbTransferResult result;
+        try
+        {
+            result = await transfer.ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return FailedBy(exception);
+        }
+        var status = UrbStatusCodes.FromUsbStatus(result.Status, device.Gone.IsCancellationRequested);
+        // Never more than asked for, whatever the device claims.
+        var actual = Math.Clamp(result.ActualLength, 0, limit);
+        if (status == UrbStatus.Success && urb.IsIn && actual < limit && urb.Flags.HasFlag(UrbFlags.ShortNotOk))
+            status = UrbStatus.ShortPacket;
+        return new UrbResult(status, actual);
+    }
+
+    private async Task<UrbResult> Finish(Task<UsbStatus> request)
+    {
+        try
+        {
+            var status = await request.ConfigureAwait(false);
+            return new UrbResult(UrbStatusCodes.FromUsbStatus(status, Device.Gone.IsCancellationRequested), 0);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return FailedBy(exception);
+        }
+    }
+
+    private static UrbResult Isochronous(Urb urb) => new(
+        UrbStatus.Success, 0,
+        urb.IsoPackets.Select(_ => new IsoPacketResult(UrbStatus.NotTransferred, 0)).ToArray());
+
+    private static UrbResult FailedBy(Exception exception) =>
+        UrbResult.Failed(exception is OperationCanceledException ? UrbStatus.Cancelled : UrbStatus.ProtocolError);
+}
