@@ -1,14 +1,15 @@
 using System.Net.Sockets;
 using System.Threading.Channels;
-using UsbRedir.Devices;
+using System.Buffers;
+using UsbRedir.Controllers.Urbs;
 using UsbRedir.Sessions;
 
 namespace UsbRedir.Controllers.Usbip;
 
 /// <summary>
 /// The USB/IP server for one device on one stream socket: reads CMD_SUBMIT / CMD_UNLINK from the client (vhci_hcd at
-/// the other end of a socketpair, or anything else speaking the URB phase), runs the URBs on the
-/// <see cref="IUsbDevice"/> concurrently, and writes RET_SUBMIT / RET_UNLINK.
+/// the other end of a socketpair, or anything else speaking the URB phase), runs the URBs concurrently through the
+/// device's <see cref="UrbRouter"/>, and writes RET_SUBMIT / RET_UNLINK.
 /// </summary>
 /// <remarks>
 /// The unlink rule (vhci_hcd drops the connection on a RET_SUBMIT for a seqnum it no longer knows): a CMD_UNLINK
@@ -20,35 +21,34 @@ namespace UsbRedir.Controllers.Usbip;
 /// </remarks>
 public sealed class UsbipDeviceLink : IAsyncDisposable
 {
-    private readonly IUsbDevice _device;
+    private readonly UrbRouter _router;
     private readonly NetworkStream _stream;
     private readonly SessionLog _log;
-    private readonly UsbipUrbExecutor _executor;
+    private readonly UsbipUrbTranslator _translator;
     private readonly UsbipCommandDecoder _decoder;
     private readonly Channel<byte[]> _outgoing = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<uint, CancellationTokenSource> _inFlight = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<string> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _lock = new();
-    private CancellationTokenRegistration _goneRegistration;
     private Task _receiver = Task.CompletedTask;
     private Task _sender = Task.CompletedTask;
     private bool _closed;
     private long _submitted;
 
-    /// <param name="device">The device to serve.</param>
+    /// <param name="router">The router of the device to serve.</param>
     /// <param name="socket">A connected stream socket; the link owns it and closes it when it ends.</param>
     /// <param name="log">Where to report what happens (optional).</param>
-    public UsbipDeviceLink(IUsbDevice device, Socket socket, SessionLog? log = null)
+    public UsbipDeviceLink(UrbRouter router, Socket socket, SessionLog? log = null)
     {
-        _device = device;
+        _router = router;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _log = log ?? new SessionLog();
-        _executor = new UsbipUrbExecutor(device);
-        _decoder = new UsbipCommandDecoder(_executor.IsIsochronous);
+        _translator = new UsbipUrbTranslator(router.Device);
+        _decoder = new UsbipCommandDecoder(_translator.IsIsochronous);
     }
 
-    /// <summary>Completes with the reason the link ended (peer closed, malformed PDU, device gone, unplugged); never faults.</summary>
+    /// <summary>Completes with the reason the link ended (peer closed, malformed PDU, unplugged); never faults.</summary>
     public Task<string> Completion => _completion.Task;
 
     /// <summary>URBs submitted and not yet answered or unlinked.</summary>
@@ -61,14 +61,12 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
     {
         _receiver = Task.Run(ReceiveLoopAsync);
         _sender = Task.Run(SendLoopAsync);
-        _goneRegistration = _device.Gone.Register(() => Close("the device went away"));
     }
 
     /// <summary>Ends the link: running URBs are cancelled and the socket closed (vhci_hcd then disconnects the port).</summary>
     public async ValueTask DisposeAsync()
     {
         Close("unplugged");
-        await _goneRegistration.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(_receiver, _sender).ConfigureAwait(false);
     }
 
@@ -160,16 +158,22 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
 
     private async Task RunAsync(UsbipSubmitCommand urb, CancellationTokenSource cancel)
     {
+        var request = _translator.ToUrb(urb, out var rented);
         byte[] reply;
         try
         {
-            reply = await _executor.ExecuteAsync(urb, cancel.Token).ConfigureAwait(false);
+            // The router never throws; a reply that cannot be built (a result breaking the length rules) is a failure.
+            var result = await _router.SubmitAsync(request, cancel.Token).ConfigureAwait(false);
+            reply = _translator.ToReply(urb, request, result);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            if (!cancel.IsCancellationRequested)
-                _log.Write(SessionLogLevel.Error, $"usbip: URB {urb.Seqnum} on endpoint 0x{urb.EndpointAddress:x2} failed: {ex.Message}");
-            reply = UsbipUrbExecutor.Failure(urb);
+            _log.Write(SessionLogLevel.Error, $"usbip: URB {urb.Seqnum} on endpoint 0x{urb.EndpointAddress:x2} failed: {ex.Message}");
+            reply = _translator.Failure(urb, request);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
         lock (_lock)
         {
@@ -186,7 +190,7 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
         {
             if (_closed) return;
             var found = _inFlight.Remove(unlink.UnlinkSeqnum, out running);
-            _outgoing.Writer.TryWrite(UsbipReplyEncoder.EncodeRetUnlink(unlink.Seqnum, found ? -LinuxErrno.ECONNRESET : 0));
+            _outgoing.Writer.TryWrite(UsbipReplyEncoder.EncodeRetUnlink(unlink.Seqnum, found ? UrbStatusCodes.ToLinuxErrno(UrbStatus.Cancelled) : 0));
         }
         running?.Cancel();
     }

@@ -12,7 +12,7 @@ public static class UsbipReplyEncoder
 {
     /// <summary>RET_SUBMIT for a control, bulk or interrupt URB.</summary>
     /// <param name="request">The CMD_SUBMIT being answered (must not be isochronous).</param>
-    /// <param name="status">0 or a negative Linux errno (see <see cref="LinuxErrno"/>).</param>
+    /// <param name="status">0 or a negative Linux errno (see <see cref="Urbs.UrbStatusCodes.ToLinuxErrno"/>).</param>
     /// <param name="actualLength">Bytes transferred: at most the request's transfer_buffer_length.</param>
     /// <param name="inData">For IN, at least <paramref name="actualLength"/> bytes, of which that many are sent; ignored for OUT.</param>
     public static byte[] EncodeRetSubmit(UsbipSubmitCommand request, int status, int actualLength, ReadOnlySpan<byte> inData)

@@ -3,10 +3,8 @@ namespace UsbRedir.Controllers.Usbip;
 /// <summary>The errors of the stock vhci_hcd backend, each naming the cause and the fix.</summary>
 internal static class VhciHcdErrors
 {
-    public static UsbRedirException NotLoaded(VhciHcdSysfs sysfs) => new("VhciHcdNotLoaded", UsbRedirErrorCategory.NotInstalled,
-        $"The stock USB/IP host controller is not loaded: {sysfs.ControllerDirectory} does not exist.",
-        "Load it with 'sudo modprobe vhci-hcd' (add vhci-hcd to /etc/modules-load.d to load it at boot), or allow this " +
-        "backend to load it by running as root.", sysfs.ControllerDirectory);
+    // The shared wording (ErrorId UsbipModuleMissing) both front ends already document.
+    public static UsbRedirException NotLoaded(VhciHcdSysfs sysfs) => ControllerErrors.UsbipModuleMissing(sysfs.ControllerDirectory);
 
     public static UsbRedirException ModuleMissing(string kernel, string detail) => new("VhciHcdModuleMissing", UsbRedirErrorCategory.NotInstalled,
         $"The running kernel {kernel} has no vhci-hcd module ({detail.Trim()}).",

@@ -1,3 +1,4 @@
+using UsbRedir.Controllers.Urbs;
 using UsbRedir.Controllers.Usbip;
 using UsbRedir.Devices;
 using UsbRedir.Sessions;
@@ -22,7 +23,7 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
     {
         var (client, server) = FakeVhciClient.Create();
         _client = client;
-        _link = new UsbipDeviceLink(_device, server, _log);
+        _link = new UsbipDeviceLink(new UrbRouter(_device), server, _log);
         _link.Start();
         return Task.CompletedTask;
     }
@@ -59,7 +60,7 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
         Assert.Equal(1, _device.ClearHalts);
 
         _client.Submit(true, 0, 4, VendorIn);
-        Assert.Equal(-LinuxErrno.EPIPE, _client.Read()!.Status);
+        Assert.Equal(-32, _client.Read()!.Status);
     }
 
     [Fact]
@@ -71,7 +72,7 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
         _client.Read();
         _client.Submit(true, 1, 512, flags: (uint)UsbipTransferFlags.ShortNotOk);
         var reply = _client.Read()!;
-        Assert.Equal((-LinuxErrno.EREMOTEIO, 3), (reply.Status, reply.ActualLength));
+        Assert.Equal((-121, 3), (reply.Status, reply.ActualLength));
     }
 
     [Fact]
@@ -82,7 +83,7 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
         var pending = _client.Submit(true, 2, 8); // interrupt IN: waits until the device has something
         var unlink = _client.Unlink(pending);
         var reply = _client.Read()!;
-        Assert.Equal((4u, unlink, -LinuxErrno.ECONNRESET), (reply.Command, reply.Seqnum, reply.Status));
+        Assert.Equal((4u, unlink, -104), (reply.Command, reply.Seqnum, reply.Status));
 
         _device.QueueInterrupt(42);
         var next = _client.Submit(true, 2, 8);
@@ -130,7 +131,7 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
                 continue;
             }
             var urb = unlinkOf[r.Seqnum];
-            if (r.Status == -LinuxErrno.ECONNRESET)
+            if (r.Status == -104)
             {
                 Assert.DoesNotContain(urb, answered);
                 cancelled.Add(urb);
@@ -155,18 +156,6 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
         Assert.True(_client.AtEndOfStream());
         Assert.Contains("protocol error: unknown USB/IP command 0x00000009", await _link.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Contains(_log.Entries, e => e.Level == SessionLogLevel.Error && e.Message.Contains("malformed PDU at byte 0"));
-    }
-
-    [Fact]
-    public async Task The_device_going_away_closes_the_connection_and_cancels_running_urbs()
-    {
-        _client.Submit(false, 0, 0, SetConfiguration1);
-        _client.Read();
-        _client.Submit(true, 2, 8);
-        _device.Unplug();
-        Assert.True(_client.AtEndOfStream());
-        Assert.Equal("the device went away", await _link.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Equal(0, _link.InFlight);
     }
 
     [Fact]

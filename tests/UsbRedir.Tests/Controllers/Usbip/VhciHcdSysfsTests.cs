@@ -1,6 +1,8 @@
+using UsbRedir.Controllers;
 using UsbRedir.Controllers.Usbip;
 using UsbRedir.Devices;
 using UsbRedir.Devices.Software;
+using UsbRedir.Sessions;
 
 namespace UsbRedir.Tests.Controllers.Usbip;
 
@@ -23,6 +25,7 @@ public sealed class VhciHcdSysfsTests : IDisposable
 
     private readonly string _root = Directory.CreateTempSubdirectory("usbredir-vhcisysfs-").FullName;
     private readonly string _controller;
+    private readonly SessionLog _log = new();
 
     public VhciHcdSysfsTests()
     {
@@ -72,34 +75,50 @@ public sealed class VhciHcdSysfsTests : IDisposable
     [Fact]
     public async Task Plug_takes_the_first_free_port_of_the_devices_hub()
     {
-        var controller = UsbipController.Open(new UsbipControllerOptions { PlatformDirectory = _root, LoadModule = false });
+        await using var controller = await CreateAsync(2);
         await using var keyboard = VirtualDevices.CreateKeyboard(UsbSpeed.Full);
-        await using var attachment = controller.Plug(keyboard);
-        Assert.Equal((0, VhciHcdHub.HighSpeed), (attachment.Port, attachment.Hub));
-        var written = File.ReadAllText(controller.Sysfs.AttachPath).Split(' ');
+        var slot = await controller.PlugAsync(keyboard);
+        Assert.Equal((1, 0), (slot, controller.KernelPortOf(slot)));
+        Assert.Equal(("vhci_hcd.0", ControllerBackend.Usbip), (controller.Name, controller.Backend));
+        var written = File.ReadAllText(Path.Combine(_controller, "attach")).Split(' ');
         Assert.Equal(("0", "2"), (written[0], written[3]));
-        // Nobody holds the kernel's end here (a plain file took the write), so the link sees end of stream at once.
-        Assert.Equal("the USB/IP client closed the connection", await attachment.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        // Nobody holds the kernel's end here (a plain file took the write), so the link sees end of stream at once
+        // and the slot is given up by itself.
+        for (var i = 0; i < 200 && controller.GetPort(slot).State != VirtualPortState.Free; i++)
+            await Task.Delay(50);
+        Assert.Equal(VirtualPortState.Free, controller.GetPort(slot).State);
+        Assert.Null(controller.LinkOf(slot));
+        Assert.Contains(_log.Entries, e => e.Message == "usbip: slot 1 lost its vhci_hcd port: the USB/IP client closed the connection");
+        // The link had ended, so the kernel port (maybe reused by now) was not detached.
+        Assert.Equal("", File.ReadAllText(Path.Combine(_controller, "detach")));
     }
 
     [Fact]
     public async Task No_free_port_on_the_hub_is_a_resource_busy_error_naming_the_fix()
     {
         File.WriteAllText(Path.Combine(_controller, "status"), Status0.Replace("hs  0000 004", "hs  0000 006"));
-        var controller = UsbipController.Open(new UsbipControllerOptions { PlatformDirectory = _root, LoadModule = false });
+        await using var controller = await CreateAsync(2);
         await using var keyboard = VirtualDevices.CreateKeyboard();
-        var e = Assert.Throws<UsbRedirException>(() => controller.Plug(keyboard));
+        var e = await Assert.ThrowsAsync<UsbRedirException>(() => controller.PlugAsync(keyboard));
         Assert.Equal(("VhciHcdNoFreePort", UsbRedirErrorCategory.ResourceBusy), (e.ErrorId, e.Category));
         Assert.Contains("USB 2.0 (hs) port", e.Message);
         Assert.Contains("usbip detach", e.RecommendedAction);
+        Assert.Equal(VirtualPortState.Free, controller.GetPort(1).State);
     }
 
     [Fact]
-    public void A_missing_module_that_may_not_be_loaded_says_how_to_load_it()
+    public async Task A_missing_module_that_may_not_be_loaded_says_how_to_load_it()
     {
-        var e = Assert.Throws<UsbRedirException>(() =>
-            UsbipController.Open(new UsbipControllerOptions { PlatformDirectory = Path.Combine(_root, "nothing"), LoadModule = false }));
-        Assert.Equal(("VhciHcdNotLoaded", UsbRedirErrorCategory.NotInstalled), (e.ErrorId, e.Category));
+        var factory = new VirtualHostControllerFactory(
+            [new UsbipControllerBackend { PlatformDirectory = Path.Combine(_root, "nothing"), LoadModule = false }], () => false);
+        var e = await Assert.ThrowsAsync<UsbRedirException>(() => factory.CreateAsync(1));
+        Assert.Equal(("UsbipModuleMissing", UsbRedirErrorCategory.NotInstalled), (e.ErrorId, e.Category));
         Assert.Contains("modprobe vhci-hcd", e.RecommendedAction);
+    }
+
+    private async Task<UsbipVirtualHostController> CreateAsync(int ports)
+    {
+        var factory = new VirtualHostControllerFactory([new UsbipControllerBackend { PlatformDirectory = _root, LoadModule = false, Log = _log }], () => false);
+        return Assert.IsType<UsbipVirtualHostController>(await factory.CreateAsync(ports));
     }
 }
