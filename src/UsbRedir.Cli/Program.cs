@@ -10,6 +10,7 @@ internal static class Program
     [
         new Commands.ConnectCommand(),
         new Commands.FilterCommand(),
+        new Commands.PlugCommand(),
     ];
 
     public static async Task<int> Main(string[] args)

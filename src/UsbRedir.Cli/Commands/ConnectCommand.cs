@@ -38,17 +38,16 @@ internal sealed class ConnectCommand : ICliCommand
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
     {
-        var a = CliArguments.Parse(args, ["disk", "server", "speed", "type", "type-delay", "keepalive"], ["read-only", "keyboard", "no-reconnect", "verbose"]);
+        var a = CliArguments.Parse(args, [.. DeviceArguments.ValueOptions, "server", "type", "type-delay", "keepalive"],
+            [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
         if (a.Positionals.Count > 0)
             throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
-        if (a.Has("disk") == a.Has("keyboard"))
-            throw new CliUsageException("give exactly one device: --disk IMAGE or --keyboard");
         var server = UsbRedirEndpoint.Parse(a.Required("server"));
         var verbose = a.Has("verbose");
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
         var typeDelay = TimeSpan.FromSeconds(a.Seconds("type-delay", 1));
 
-        await using var device = CreateDevice(a);
+        await using var device = DeviceArguments.Create(a);
         var connection = await UsbRedirConnection.ConnectAsync(device, server,
             a.Has("no-reconnect") ? ReconnectPolicy.Never : ReconnectPolicy.Default,
             keepAlive,
@@ -61,7 +60,7 @@ internal sealed class ConnectCommand : ICliCommand
         console.Out.WriteLine($"connected: {device.Description} -> {server} (connection {connection.Id})");
 
         if (device is BootKeyboard keyboard && a.Value("type") is { } text)
-            _ = TypeWhenConfiguredAsync(keyboard, text, typeDelay, console, cancellationToken);
+            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, text, typeDelay, console, cancellationToken);
 
         try
         {
@@ -77,22 +76,6 @@ internal sealed class ConnectCommand : ICliCommand
         return ExitCode.Failure;
     }
 
-    private static IUsbDevice CreateDevice(CliArguments a)
-    {
-        var speed = a.Value("speed") switch
-        {
-            null => (UsbSpeed?)null,
-            "full" => UsbSpeed.Full,
-            "high" => UsbSpeed.High,
-            var s => throw new CliUsageException($"--speed must be full or high, not '{s}'"),
-        };
-        if (a.Value("disk") is { } image)
-            return VirtualDevices.CreateDisk(image, a.Has("read-only"), speed ?? UsbSpeed.High);
-        if (a.Has("read-only"))
-            throw new CliUsageException("--read-only applies to --disk only");
-        return VirtualDevices.CreateKeyboard(speed ?? UsbSpeed.Full);
-    }
-
     private static TcpKeepAlive ParseKeepAlive(string? text)
     {
         if (text is null)
@@ -101,24 +84,5 @@ internal sealed class ConnectCommand : ICliCommand
         if (parts.Length != 3 || !int.TryParse(parts[0], out var idle) || !int.TryParse(parts[1], out var interval) || !int.TryParse(parts[2], out var count))
             throw new CliUsageException($"--keepalive wants IDLE,INTERVAL,COUNT in seconds, e.g. 30,10,3, not '{text}'");
         return new TcpKeepAlive(TimeSpan.FromSeconds(idle), TimeSpan.FromSeconds(interval), count);
-    }
-
-    /// <summary>Keys typed before the peer's driver listens are lost, so wait until the keyboard is configured.</summary>
-    private static async Task TypeWhenConfiguredAsync(BootKeyboard keyboard, string text, TimeSpan delay, CliConsole console, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (keyboard.ActiveConfiguration == 0)
-                await Task.Delay(100, cancellationToken);
-            await Task.Delay(delay, cancellationToken);
-            keyboard.Type(text);
-            await keyboard.WhenAllReportsDeliveredAsync(cancellationToken);
-            console.Out.WriteLine($"typed {text.Length} characters");
-        }
-        catch (OperationCanceledException) { }
-        catch (UsbRedirException e)
-        {
-            console.Fail(e);
-        }
     }
 }

@@ -24,7 +24,7 @@ public sealed class VirtualHostControllerFactory
     public const string VhciCtrlDevicePath = "/dev/vhci-ctrl";
 
     /// <summary>Every backend this build of UsbRedir has.</summary>
-    public static VirtualHostControllerFactory Default { get; } = new([]);
+    public static VirtualHostControllerFactory Default { get; } = new([new VhciCtrl.VhciCtrlBackend()]);
 
     /// <summary>The backend a request for <paramref name="requested"/> would use now.</summary>
     public ControllerBackend Resolve(ControllerBackend requested) => requested switch

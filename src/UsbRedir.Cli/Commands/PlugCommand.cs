@@ -1,0 +1,85 @@
+using UsbRedir.Controllers;
+using UsbRedir.Devices.Software.Hid;
+
+namespace UsbRedir.Cli.Commands;
+
+/// <summary>`usbredir plug`: create a local virtual host controller, plug a software device into it, keep it there until stopped.</summary>
+internal sealed class PlugCommand : ICliCommand
+{
+    public string Name => "plug";
+
+    public string Summary => "plug a virtual device into this machine through a virtual host controller";
+
+    public string Usage => """
+        usage: usbredir plug DEVICE [options]
+
+        DEVICE (one of):
+          --disk IMAGE          a USB flash drive backed by IMAGE (raw, a multiple of 512 bytes)
+            --read-only         the drive refuses writes; IMAGE is never modified
+          --keyboard            a HID boot keyboard
+            --keys TEXT         type TEXT once the kernel has configured the keyboard ({ENTER}, {TAB}, ... for keys)
+            --keys-delay SEC    wait SEC seconds after configuration before typing (default 1)
+          --speed full|high     bus speed (default: high for disks, full for keyboards)
+
+        options:
+          --ports N             ports of the new controller, 1 to 31 (default 1)
+          --port P              the port to plug into (default: the first free one)
+          --backend auto|vhci-ctrl|usbip
+                                auto (default): our usbredir_vhci module when /dev/vhci-ctrl exists,
+                                else the stock USB/IP vhci_hcd
+
+        Needs root, or membership of the group the udev rule kernel/60-usbredir-vhci.rules names.
+        Runs until Ctrl+C or SIGTERM, which unplugs the device and removes the controller.
+        Exit codes: 0 stopped by you, 1 the controller failed or the device went away, 2 bad
+        arguments, 3 no permission.
+        """;
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    {
+        var a = CliArguments.Parse(args, [.. DeviceArguments.ValueOptions, "keys", "keys-delay", "ports", "port", "backend"],
+            DeviceArguments.SwitchOptions);
+        if (a.Positionals.Count > 0)
+            throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
+        var backend = a.Value("backend") switch
+        {
+            null or "auto" => ControllerBackend.Auto,
+            "vhci-ctrl" => ControllerBackend.VhciCtrl,
+            "usbip" => ControllerBackend.Usbip,
+            var b => throw new CliUsageException($"--backend must be auto, vhci-ctrl or usbip, not '{b}'"),
+        };
+        var ports = a.Int("ports", 1, 1, 31);
+        var port = a.Int("port", 0, 0, ports);
+        var keysDelay = TimeSpan.FromSeconds(a.Seconds("keys-delay", 1));
+
+        await using var device = DeviceArguments.Create(a);
+        if (a.Has("keys") && device is not BootKeyboard)
+            throw new CliUsageException("--keys applies to --keyboard only");
+        await using var controller = await VirtualHostControllerFactory.Default.CreateAsync(ports, backend, cancellationToken);
+        var unplugged = new TaskCompletionSource<VirtualPortChangedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        controller.PortChanged += (_, e) =>
+        {
+            if (e.Port.State == VirtualPortState.Free && ReferenceEquals(e.Port.Device, null))
+                unplugged.TrySetResult(e);
+        };
+        var used = await controller.PlugAsync(device, port, cancellationToken);
+        console.Out.WriteLine($"plugged: {device.Description} into port {used} of {controller.Name} " +
+            $"(backend {controller.Backend}, bus {controller.BusNumber}, {controller.PortCount} ports)");
+
+        if (device is BootKeyboard keyboard && a.Value("keys") is { } keys)
+            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, keys, keysDelay, console, cancellationToken);
+
+        try
+        {
+            var ended = await unplugged.Task.WaitAsync(cancellationToken);
+            var why = controller.Fault?.Message ?? ended.Error?.Message ?? "the device went away";
+            console.Error.WriteLine($"usbredir: unplugged from port {used} of {controller.Name}: {why}");
+            return ExitCode.Failure;
+        }
+        catch (OperationCanceledException)
+        {
+            await controller.DisposeAsync();
+            console.Out.WriteLine($"unplugged: {device.Description}; controller {controller.Name} removed");
+            return ExitCode.Success;
+        }
+    }
+}

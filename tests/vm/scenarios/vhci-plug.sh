@@ -1,0 +1,159 @@
+#!/bin/bash
+# Guest side of the vhci-ctrl backend proofs (tests/UsbRedir.Tests/Vm/VhciCtrlBackendVmTests.cs), one boot:
+#   vhci-plug.sh MODULE.ko CLI.dll SHARED_DIR KNOWN_SHA256 READ_MIB
+# SHARED_DIR holds stick.img (an ext2 image with known.bin). The guest also has qemu's own usb-storage on
+# xHCI over a copy of the image (vendor 46f4), the baseline of the throughput figures.
+# Prints PASS/FAIL/INFO lines like kernel/tests/run-in-guest.sh and exits non-zero if anything failed.
+set -u
+ko=$1 cli=$2 shared=$3 known_sha=$4 read_mib=$5
+img=$shared/stick.img
+here=$(cd "$(dirname "$0")" && pwd)
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+ms() { date +%s%3N; }
+# wait_until SECONDS COMMAND...: polls every 0.1 s
+wait_until() { local end=$(( $(ms) + $1 * 1000 )); shift; until "$@"; do [ "$(ms)" -lt "$end" ] || return 1; sleep 0.1; done; }
+
+# The block device (sdX) behind a USB device with this idVendor, if any.
+disk_of() {
+  local b d
+  for b in /sys/block/sd*; do
+    [ -e "$b" ] || continue
+    d=$(readlink -f "$b/device")
+    while [ "$d" != / ]; do
+      [ -f "$d/idVendor" ] && { [ "$(cat "$d/idVendor")" = "$1" ] && { basename "$b"; return 0; }; break; }
+      d=$(dirname "$d")
+    done
+  done
+  return 1
+}
+has_disk() { disk_of 1209 >/dev/null; }
+no_disk() { ! has_disk; }
+no_controller() { ! ls -d /sys/devices/platform/usbredir_vhci.* >/dev/null 2>&1; }
+
+# start_plug NAME ARGS...: `usbredir plug` in the background; sets plug_pid. Waits for its "plugged:" line.
+start_plug() {
+  local name=$1; shift
+  dotnet "$cli" plug --backend vhci-ctrl "$@" >"/tmp/$name.out" 2>&1 &
+  plug_pid=$!
+  if wait_until 60 grep -q '^plugged:' "/tmp/$name.out"; then return 0; fi
+  sed "s/^/  $name: /" "/tmp/$name.out"
+  return 1
+}
+# stop_plug NAME SIGNAL: signals the plug process and waits (up to 20 s) for it; returns its exit status.
+stop_plug() {
+  kill -"$2" "$plug_pid" 2>/dev/null
+  local i
+  for i in $(seq 200); do kill -0 "$plug_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$plug_pid" 2>/dev/null; then echo "  $1: still running 20 s after SIG$2"; kill -9 "$plug_pid"; fi
+  wait "$plug_pid"
+}
+
+t=$(ms)
+insmod "$ko" || { fail module.insmod "insmod $ko"; echo "SUMMARY failed"; exit 1; }
+wait_until 5 test -c /dev/vhci-ctrl || fail module.devnode "/dev/vhci-ctrl missing"
+
+# ---------------------------------------------------------------- disk: enumerate, mount, checksum, write
+mkdir -p /mnt/stick
+if start_plug disk --disk "$img"; then pass disk.plugged; else fail disk.plugged "no 'plugged:' line"; fi
+echo "INFO disk.plug-command $(( $(ms) - t )) ms"
+t=$(ms)
+if wait_until 60 has_disk; then
+  pass disk.enumerated
+  echo "INFO disk.enumeration $(( $(ms) - t )) ms"
+else
+  fail disk.enumerated "no sd device with idVendor 1209 after 60 s"
+  sed 's/^/  disk: /' /tmp/disk.out
+fi
+dev=/dev/$(disk_of 1209)
+ls /sys/bus/usb/drivers/usb-storage/ 2>/dev/null | grep -q ':1\.0$' && pass disk.usb-storage-bound ||
+  fail disk.usb-storage-bound "usb-storage has no interface"
+if mount "$dev" /mnt/stick; then pass disk.mounted; else fail disk.mounted "mount $dev failed"; fi
+sum=$(sha256sum /mnt/stick/known.bin 2>/dev/null | cut -d' ' -f1)
+[ "$sum" = "$known_sha" ] && pass disk.checksum || fail disk.checksum "known.bin sha256 $sum, expected $known_sha"
+echo "written by the guest through vhci-ctrl" >/mnt/stick/from-guest.txt && sync && umount /mnt/stick &&
+  pass disk.write || fail disk.write "writing from-guest.txt failed"
+
+# Throughput: sequential direct reads of the whole device, ours and qemu's usb-storage (the baseline).
+for who in 1209:vhci-ctrl 46f4:qemu-usb-storage; do
+  d=$(disk_of "${who%%:*}") || { fail "throughput.${who#*:}" "no disk"; continue; }
+  out=$(dd if="/dev/$d" of=/dev/null bs=1M count="$read_mib" iflag=direct 2>&1 | tail -n1)
+  echo "INFO throughput.${who#*:} $out"
+  echo "$out" | grep -q "^$((read_mib * 1048576)) bytes" && pass "throughput.${who#*:}" || fail "throughput.${who#*:}" "$out"
+done
+
+# ---------------------------------------------------------------- clean unplug, replug, the file survived
+stop_plug disk TERM; rc=$?
+if [ "$rc" -eq 0 ] && grep -q '^unplugged:' /tmp/disk.out && wait_until 10 no_disk && wait_until 10 no_controller; then
+  pass disk.unplug-clean
+else
+  fail disk.unplug-clean "exit $rc, disk gone: $(no_disk && echo yes || echo no)"; sed 's/^/  disk: /' /tmp/disk.out
+fi
+start_plug disk2 --disk "$img" && wait_until 60 has_disk && mount "/dev/$(disk_of 1209)" /mnt/stick
+got=$(cat /mnt/stick/from-guest.txt 2>/dev/null)
+[ "$got" = "written by the guest through vhci-ctrl" ] && pass disk.replug-file-survives ||
+  fail disk.replug-file-survives "from-guest.txt after replug: '$got'"
+umount /mnt/stick 2>/dev/null
+
+# ---------------------------------------------------------------- faults
+# Unplug during I/O: the reader sees an error soon, nothing hangs, the device and controller go away.
+# reading_during DD_OUT: starts a whole-disk read of our disk in the background (dd_pid) and checks it is still
+# running a second later, so the fault really hits I/O in flight.
+reading_during() {
+  local d; d=$(disk_of 1209) || { echo "  no disk to read"; return 1; }
+  dd if="/dev/$d" of=/dev/null bs=64k iflag=direct >"$1" 2>&1 &
+  dd_pid=$!
+  sleep 1
+  kill -0 "$dd_pid" 2>/dev/null || { echo "  dd ended before the fault: $(tail -n1 "$1")"; return 1; }
+}
+reading_during /tmp/dd-unplug.out || fail fault.unplug-during-io "no I/O in flight"
+stop_plug disk2 TERM; rc=$?
+if wait_until 20 bash -c "! kill -0 $dd_pid 2>/dev/null" && wait_until 10 no_disk && wait_until 10 no_controller; then
+  pass fault.unplug-during-io
+else
+  fail fault.unplug-during-io "dd still running or device left (plug exit $rc)"; kill -9 "$dd_pid" 2>/dev/null
+fi
+wait "$dd_pid" 2>/dev/null
+echo "INFO fault.unplug-during-io dd: $(tail -n1 /tmp/dd-unplug.out)"
+
+# SIGKILL of the user-space side mid-transfer: the kernel gives every URB back on its own.
+start_plug disk3 --disk "$img" && wait_until 60 has_disk
+reading_during /tmp/dd-kill.out || fail fault.kill-mid-transfer "no I/O in flight"
+kill -9 "$plug_pid"; wait "$plug_pid" 2>/dev/null
+if wait_until 20 bash -c "! kill -0 $dd_pid 2>/dev/null" && wait_until 10 no_disk && wait_until 10 no_controller; then
+  pass fault.kill-mid-transfer
+else
+  fail fault.kill-mid-transfer "dd still running or device left"; kill -9 "$dd_pid" 2>/dev/null
+fi
+wait "$dd_pid" 2>/dev/null
+echo "INFO fault.kill-mid-transfer dd: $(tail -n1 /tmp/dd-kill.out)"
+
+# ---------------------------------------------------------------- keyboard: scripted keys arrive
+python3 "$here/read-keys.py" "UsbRedir" /tmp/keys-ready 90 >/tmp/keys.out 2>&1 &
+keys_pid=$!
+if start_plug keyboard --keyboard --keys "vhci 7{ENTER}" --keys-delay 3; then pass keyboard.plugged; else fail keyboard.plugged "no 'plugged:' line"; fi
+wait_until 60 bash -c "! kill -0 $keys_pid 2>/dev/null"
+wait "$keys_pid"
+# v h c i space 7 enter, as evdev key codes
+grep -q '^keys: 47 35 46 23 57 8 28$' /tmp/keys.out && pass keyboard.keys-arrive ||
+  fail keyboard.keys-arrive "$(cat /tmp/keys.out)"
+ls /sys/class/input/*/device/name >/dev/null 2>&1 && grep -ql UsbRedir /sys/class/input/*/device/name && pass keyboard.input-device ||
+  fail keyboard.input-device "no input device named UsbRedir"
+
+# ---------------------------------------------------------------- rmmod with a device attached
+if rmmod usbredir_vhci 2>/tmp/rmmod.err; then
+  fail fault.rmmod-refused-with-device "rmmod succeeded while a keyboard was plugged in"
+else
+  pass fault.rmmod-refused-with-device
+fi
+grep -ql UsbRedir /sys/class/input/*/device/name 2>/dev/null && pass fault.device-survives-rmmod ||
+  fail fault.device-survives-rmmod "the keyboard disappeared"
+stop_plug keyboard TERM; rc=$?
+no_keyboard() { ! grep -qs UsbRedir /sys/class/input/*/device/name; }
+if [ "$rc" -eq 0 ] && wait_until 10 no_keyboard && wait_until 10 no_controller; then pass keyboard.unplug-clean; else
+  fail keyboard.unplug-clean "exit $rc"; sed 's/^/  keyboard: /' /tmp/keyboard.out; fi
+if wait_until 10 rmmod usbredir_vhci; then pass module.rmmod-after-unplug; else fail module.rmmod-after-unplug "$(cat /tmp/rmmod.err)"; fi
+
+if [ "$fails" -eq 0 ]; then echo "SUMMARY all passed"; else echo "SUMMARY $fails failed"; fi
+[ "$fails" -eq 0 ]
