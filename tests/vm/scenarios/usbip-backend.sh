@@ -2,15 +2,17 @@
 # Guest side of the usbip-backend VM test: drives UsbRedir.VmPlug (the controller on the stock vhci_hcd) through one
 # boot: module loading, disk read/write/replug, sequential read throughput, keyboard, unplug during I/O, and killing
 # the user-space side mid-transfer. Prints "step: ..." lines the host test asserts on; any failure exits non-zero.
-# $1 = shared directory, $2 = UsbRedir.VmPlug.dll, $3 = disk image (ext2 with known.bin), $4 = backend (default usbip)
+# $1 = shared directory, $2 = UsbRedir.VmPlug.dll, $3 = disk image (ext2 with known.bin),
+# $4 = usbredir_vhci.ko for the vhci-ctrl throughput comparison (optional). qemu's own usb-storage on xHCI over a copy of
+# the image (vendor 46f4), if the guest has one, is the throughput baseline.
 set -euo pipefail
-shared=$1 vmplug=$2 image=$3 backend=${4:-usbip}
+shared=$1 vmplug=$2 image=$3 module=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 # Report a task stuck in D state after 10 s instead of 120 s (run-vm fails the run on "hung task" in the log).
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 
 start_vmplug() {
-  coproc VMPLUG { exec dotnet "$vmplug" "$backend" 2>>"$shared/vmplug.log"; }
+  coproc VMPLUG { exec dotnet "$vmplug" usbip 2>>"$shared/vmplug.log"; }
   read_reply "start"
 }
 read_reply() {
@@ -20,22 +22,40 @@ read_reply() {
 }
 say() { echo "$*" >&"${VMPLUG[1]}"; read_reply "$*"; }
 
+# The block device of the USB device with this idVendor (our disks are 1209), if it has one yet.
+disk_of() {
+  local v
+  for v in /sys/bus/usb/devices/*/idVendor; do
+    [ "$(cat "$v")" = "$1" ] || continue
+    ls "${v%/idVendor}"/*:*/host*/target*/*/block 2>/dev/null | head -n1 && return 0
+  done
+  return 1
+}
 wait_disk() {
+  local d
   for _ in $(seq 480); do
-    d=$(ls /sys/block | grep '^sd' | head -n1 || true)
-    if [ -n "$d" ] && [ -b "/dev/$d" ] && [ "$(cat /sys/block/$d/size)" != 0 ]; then DISK=/dev/$d; return 0; fi
+    if d=$(disk_of 1209) && [ -b "/dev/$d" ] && [ "$(cat "/sys/block/$d/size")" != 0 ]; then DISK=/dev/$d; return 0; fi
     sleep 0.25
   done
   echo "the disk never appeared" >&2; exit 1
 }
 wait_no_disk() {
-  for _ in $(seq 240); do ls /sys/block | grep -q '^sd' || return 0; sleep 0.25; done
+  for _ in $(seq 240); do disk_of 1209 >/dev/null || return 0; sleep 0.25; done
   echo "the disk never went away" >&2; exit 1
 }
 # Waits up to 30 s for a background reader; a reader stuck in the kernel fails the test (and trips the hung-task check).
 wait_reader() {
   for _ in $(seq 120); do kill -0 "$1" 2>/dev/null || { wait "$1" && READER_RC=0 || READER_RC=$?; return 0; }; sleep 0.25; done
   echo "reader $1 is stuck: $(cat /proc/$1/wchan 2>/dev/null)" >&2; exit 1
+}
+# Plugs the disk and starts reading all of it in the background (sets reader); returns once the read is under way.
+plug_and_read() {
+  say plug disk "$image"
+  wait_disk
+  dd if="$DISK" of=/dev/null bs=64k iflag=direct 2>/dev/null &
+  reader=$!
+  sleep 1
+  kill -0 $reader 2>/dev/null || { echo "the read finished before the fault" >&2; exit 1; }
 }
 vhci_ports_in_use() { awk '$1 == "hs" || $1 == "ss" { if ($3 != "004") n++ } END { print n + 0 }' /sys/devices/platform/vhci_hcd.0/status*; }
 
@@ -61,11 +81,13 @@ mount -o ro "$DISK" /tmp/stick
 echo "step: after replug $(cat /tmp/stick/from-guest.txt)"
 umount /tmp/stick
 
-# 3. Sequential read throughput of the whole disk, bypassing the page cache.
-dd if="$DISK" of=/dev/null bs=1M iflag=direct 2> /tmp/dd.txt
-echo "step: throughput $backend $(tail -n1 /tmp/dd.txt)"
+# 3. Sequential read throughput (16 MiB, bypassing the page cache): usbip, and qemu's xHCI as the baseline
+#    (vhci-ctrl follows in step 7, in a process that ends in order).
+throughput() { dd if="$2" of=/dev/null bs=1M count=16 iflag=direct 2> /tmp/dd.txt; echo "step: throughput $1 $(tail -n1 /tmp/dd.txt)"; }
+throughput usbip "$DISK"
 say unplug disk
 wait_no_disk
+if baseline=$(disk_of 46f4); then throughput qemu-xhci "/dev/$baseline"; fi
 
 # 4. Keyboard: an input device appears and the scripted keys arrive; unplug removes it.
 say plug keyboard
@@ -82,22 +104,14 @@ grep -qs UsbRedir /sys/class/input/input*/name && { echo "the keyboard's input d
 echo "step: keyboard input device gone"
 
 # 5. Unplug during I/O: the reader ends with an error, nothing hangs.
-say plug disk "$image"
-wait_disk
-dd if="$DISK" of=/dev/null bs=64k iflag=direct 2>/dev/null &
-reader=$!
-sleep 1
+plug_and_read
 say unplug disk
 wait_reader $reader
 wait_no_disk
 echo "step: unplug during I/O: reader exit $READER_RC, vhci ports in use $(vhci_ports_in_use)"
 
 # 6. Kill the user-space side mid-transfer: vhci_hcd sees the socket close and tears the port down.
-say plug disk "$image"
-wait_disk
-dd if="$DISK" of=/dev/null bs=64k iflag=direct 2>/dev/null &
-reader=$!
-sleep 1
+plug_and_read
 kill -KILL "$VMPLUG_PID"
 wait "$VMPLUG_PID" 2>/dev/null || true
 wait_reader $reader
@@ -105,8 +119,19 @@ wait_no_disk
 for _ in $(seq 40); do [ "$(vhci_ports_in_use)" = 0 ] && break; sleep 0.25; done
 echo "step: killed mid-transfer: reader exit $READER_RC, vhci ports in use $(vhci_ports_in_use)"
 
-# 7. A new process can use the controller again; quitting unplugs what it holds.
+# 7. A new process can use the controller again (and measures the vhci-ctrl backend); quitting unplugs what it holds.
 start_vmplug
+if [ -n "$module" ]; then
+  insmod "$module"
+  for _ in $(seq 40); do [ -c /dev/vhci-ctrl ] && break; sleep 0.25; done
+  say backend vhci-ctrl
+  say plug disk "$image"
+  wait_disk
+  throughput vhci-ctrl "$DISK"
+  say unplug disk
+  wait_no_disk
+  say backend usbip
+fi
 say plug disk "$image"
 wait_disk
 mount -o ro "$DISK" /tmp/stick

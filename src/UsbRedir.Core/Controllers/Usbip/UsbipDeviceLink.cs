@@ -26,7 +26,7 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
     private readonly SessionLog _log;
     private readonly UsbipUrbTranslator _translator;
     private readonly UsbipCommandDecoder _decoder;
-    private readonly Channel<byte[]> _outgoing = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<UsbipOutgoingPdu> _outgoing = Channel.CreateUnbounded<UsbipOutgoingPdu>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<uint, CancellationTokenSource> _inFlight = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<string> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -59,8 +59,8 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
 
     public void Start()
     {
-        _receiver = Task.Run(ReceiveLoopAsync);
-        _sender = Task.Run(SendLoopAsync);
+        _receiver = Task.Run(() => GuardAsync("receive", ReceiveLoopAsync));
+        _sender = Task.Run(() => GuardAsync("send", SendLoopAsync));
     }
 
     /// <summary>Ends the link: running URBs are cancelled and the socket closed (vhci_hcd then disconnects the port).</summary>
@@ -70,36 +70,12 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
         await Task.WhenAll(_receiver, _sender).ConfigureAwait(false);
     }
 
-    private async Task ReceiveLoopAsync()
+    // Runs a loop so that nothing escapes onto a pool thread: every way it can end closes the link with a reason.
+    private async Task GuardAsync(string what, Func<Task> loop)
     {
-        var buffer = new byte[256 * 1024];
         try
         {
-            while (true)
-            {
-                var n = await _stream.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    Close("the USB/IP client closed the connection");
-                    return;
-                }
-                foreach (var e in _decoder.Receive(buffer.AsSpan(0, n)))
-                {
-                    switch (e)
-                    {
-                        case UsbipSubmitCommand submit:
-                            Submit(submit);
-                            break;
-                        case UsbipUnlinkCommand unlink:
-                            Unlink(unlink);
-                            break;
-                        case UsbipMalformedStream bad:
-                            _log.Write(SessionLogLevel.Error, $"usbip: malformed PDU at byte {bad.StreamOffset}: {bad.Message}");
-                            Close($"protocol error: {bad.Message}");
-                            return;
-                    }
-                }
-            }
+            await loop().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -110,29 +86,47 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _log.Write(SessionLogLevel.Error, $"usbip: receive loop failed: {ex}");
+            _log.Write(SessionLogLevel.Error, $"usbip: {what} loop failed: {ex}");
             Close($"internal error: {ex.Message}");
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = new byte[256 * 1024];
+        while (true)
+        {
+            var n = await _stream.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
+            if (n == 0)
+            {
+                Close("the USB/IP client closed the connection");
+                return;
+            }
+            foreach (var e in _decoder.Receive(buffer.AsSpan(0, n)))
+            {
+                switch (e)
+                {
+                    case UsbipSubmitCommand submit:
+                        Submit(submit);
+                        break;
+                    case UsbipUnlinkCommand unlink:
+                        Unlink(unlink);
+                        break;
+                    case UsbipMalformedStream bad:
+                        _log.Write(SessionLogLevel.Error, $"usbip: malformed PDU at byte {bad.StreamOffset}: {bad.Message}");
+                        Close($"protocol error: {bad.Message}");
+                        return;
+                }
+            }
         }
     }
 
     private async Task SendLoopAsync()
     {
-        try
+        await foreach (var pdu in _outgoing.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
         {
-            await foreach (var pdu in _outgoing.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
-                await _stream.WriteAsync(pdu, _stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-        {
-            Close($"connection error: {ex.Message}");
-        }
-        catch (Exception ex)
-        {
-            _log.Write(SessionLogLevel.Error, $"usbip: send loop failed: {ex}");
-            Close($"internal error: {ex.Message}");
+            await _stream.WriteAsync(pdu.Bytes, _stop.Token).ConfigureAwait(false);
+            pdu.Release();
         }
     }
 
@@ -159,28 +153,29 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
     private async Task RunAsync(UsbipSubmitCommand urb, CancellationTokenSource cancel)
     {
         var request = _translator.ToUrb(urb, out var rented);
-        byte[] reply;
+        UsbipOutgoingPdu reply;
         try
         {
             // The router never throws; a reply that cannot be built (a result breaking the length rules) is a failure.
             var result = await _router.SubmitAsync(request, cancel.Token).ConfigureAwait(false);
-            reply = _translator.ToReply(urb, request, result);
+            reply = _translator.ToReply(urb, request, result, ref rented);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             _log.Write(SessionLogLevel.Error, $"usbip: URB {urb.Seqnum} on endpoint 0x{urb.EndpointAddress:x2} failed: {ex.Message}");
-            reply = _translator.Failure(urb, request);
+            reply = UsbipOutgoingPdu.Of(UsbipUrbTranslator.Failure(urb));
         }
         finally
         {
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
+        bool queued;
         lock (_lock)
         {
             // Gone from the table: it was unlinked (RET_UNLINK -ECONNRESET already queued) or the link closed.
-            if (_inFlight.Remove(urb.Seqnum))
-                _outgoing.Writer.TryWrite(reply);
+            queued = _inFlight.Remove(urb.Seqnum) && _outgoing.Writer.TryWrite(reply);
         }
+        if (!queued) reply.Release();
     }
 
     private void Unlink(UsbipUnlinkCommand unlink)
@@ -190,7 +185,7 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
         {
             if (_closed) return;
             var found = _inFlight.Remove(unlink.UnlinkSeqnum, out running);
-            _outgoing.Writer.TryWrite(UsbipReplyEncoder.EncodeRetUnlink(unlink.Seqnum, found ? UrbStatusCodes.ToLinuxErrno(UrbStatus.Cancelled) : 0));
+            _outgoing.Writer.TryWrite(UsbipOutgoingPdu.Of(UsbipReplyEncoder.EncodeRetUnlink(unlink.Seqnum, found ? UrbStatusCodes.ToLinuxErrno(UrbStatus.Cancelled) : 0)));
         }
         running?.Cancel();
     }

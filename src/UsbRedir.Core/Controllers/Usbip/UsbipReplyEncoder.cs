@@ -17,19 +17,44 @@ public static class UsbipReplyEncoder
     /// <param name="inData">For IN, at least <paramref name="actualLength"/> bytes, of which that many are sent; ignored for OUT.</param>
     public static byte[] EncodeRetSubmit(UsbipSubmitCommand request, int status, int actualLength, ReadOnlySpan<byte> inData)
     {
+        CheckRetSubmit(request, actualLength);
+        if (request.DirectionIn && inData.Length < actualLength)
+            throw Invalid(request, $"only {inData.Length} IN bytes supplied for actual_length {actualLength}");
+        var pdu = new byte[RetSubmitLength(request, actualLength)];
+        if (request.DirectionIn)
+            inData[..actualLength].CopyTo(pdu.AsSpan(UsbipLimits.HeaderSize));
+        EncodeRetSubmitInPlace(request, status, actualLength, pdu);
+        return pdu;
+    }
+
+    /// <summary>
+    /// RET_SUBMIT written around data already in place, so a large IN transfer is never copied: the device filled
+    /// <c>pdu[48..]</c> with its IN data and only the header is written here. Returns the PDU's length
+    /// (<see cref="RetSubmitLength"/>); <paramref name="pdu"/> must be at least that long.
+    /// </summary>
+    public static int EncodeRetSubmitInPlace(UsbipSubmitCommand request, int status, int actualLength, Span<byte> pdu)
+    {
+        CheckRetSubmit(request, actualLength);
+        var length = RetSubmitLength(request, actualLength);
+        if (pdu.Length < length)
+            throw Invalid(request, $"needs {length} bytes but the buffer has {pdu.Length}");
+        pdu[..UsbipLimits.HeaderSize].Clear();
+        // Echo start_frame and number_of_packets as the stub driver does: vhci_hcd copies them back into its URB
+        // (clamping a negative packet count to 0), so the URB comes back as it went out.
+        WriteRetSubmitHeader(pdu, request.Seqnum, status, actualLength, request.StartFrame, request.NumberOfPackets, 0);
+        return length;
+    }
+
+    /// <summary>Bytes of the RET_SUBMIT answering a non-isochronous <paramref name="request"/> with <paramref name="actualLength"/>.</summary>
+    public static int RetSubmitLength(UsbipSubmitCommand request, int actualLength) =>
+        UsbipLimits.HeaderSize + (request.DirectionIn ? actualLength : 0);
+
+    private static void CheckRetSubmit(UsbipSubmitCommand request, int actualLength)
+    {
         if (request.IsIsochronous)
             throw Invalid(request, "is isochronous: use EncodeIsoRetSubmit");
         if (actualLength < 0 || actualLength > request.TransferBufferLength)
             throw Invalid(request, $"actual_length {actualLength} is outside 0..{request.TransferBufferLength} (the requested length)");
-        if (request.DirectionIn && inData.Length < actualLength)
-            throw Invalid(request, $"only {inData.Length} IN bytes supplied for actual_length {actualLength}");
-        var payload = request.DirectionIn ? actualLength : 0;
-        var pdu = new byte[UsbipLimits.HeaderSize + payload];
-        // Echo start_frame and number_of_packets as the stub driver does: vhci_hcd copies them back into its URB
-        // (clamping a negative packet count to 0), so the URB comes back as it went out.
-        WriteRetSubmitHeader(pdu, request.Seqnum, status, actualLength, request.StartFrame, request.NumberOfPackets, 0);
-        inData[..payload].CopyTo(pdu.AsSpan(UsbipLimits.HeaderSize));
-        return pdu;
     }
 
     /// <summary>RET_SUBMIT for an isochronous URB.</summary>

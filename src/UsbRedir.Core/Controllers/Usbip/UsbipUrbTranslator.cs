@@ -23,8 +23,9 @@ internal sealed class UsbipUrbTranslator(IUsbDevice device)
     public bool IsIsochronous(byte endpointAddress) => TypeOf(endpointAddress) == UsbEndpointType.Isochronous;
 
     /// <summary>
-    /// The URB for <paramref name="command"/>. IN buffers are rented: give <paramref name="rented"/> back to
-    /// <see cref="ArrayPool{T}.Shared"/> once the reply is built. OUT data is the decoder's own array, used in place.
+    /// The URB for <paramref name="command"/>. IN buffers are rented (<paramref name="rented"/>); for bulk, interrupt
+    /// and control IN the buffer sits 48 bytes into it, so the device writes straight into the RET_SUBMIT
+    /// (<see cref="ToReply"/> takes it over). OUT data is the decoder's own array, used in place.
     /// </summary>
     public Urb ToUrb(UsbipSubmitCommand command, out byte[]? rented)
     {
@@ -32,8 +33,9 @@ internal sealed class UsbipUrbTranslator(IUsbDevice device)
         Memory<byte> buffer;
         if (command.DirectionIn)
         {
-            rented = ArrayPool<byte>.Shared.Rent(Math.Max(command.TransferBufferLength, 1));
-            buffer = rented.AsMemory(0, command.TransferBufferLength);
+            var offset = command.IsIsochronous ? 0 : UsbipLimits.HeaderSize;
+            rented = ArrayPool<byte>.Shared.Rent(offset + command.TransferBufferLength);
+            buffer = rented.AsMemory(offset, command.TransferBufferLength);
         }
         else
         {
@@ -54,15 +56,25 @@ internal sealed class UsbipUrbTranslator(IUsbDevice device)
         };
     }
 
-    /// <summary>The RET_SUBMIT for <paramref name="command"/> finished with <paramref name="result"/>.</summary>
-    public byte[] ToReply(UsbipSubmitCommand command, Urb urb, UrbResult result)
+    /// <summary>
+    /// The RET_SUBMIT for <paramref name="command"/> finished with <paramref name="result"/>. When the reply is built in
+    /// the rented buffer of <see cref="ToUrb"/>, it takes it over and sets <paramref name="rented"/> to null.
+    /// </summary>
+    public UsbipOutgoingPdu ToReply(UsbipSubmitCommand command, Urb urb, UrbResult result, ref byte[]? rented)
     {
         if (result.Status == UrbStatus.Success && command.EndpointNumber == 0 && !command.Setup.IsDeviceToHost
             && command.Setup.Request is SetConfiguration or SetInterface && (command.Setup.RequestType & 0x60) == 0)
             _layout = DeviceLayout.ForActiveConfiguration(device);
 
         if (!command.IsIsochronous)
-            return UsbipReplyEncoder.EncodeRetSubmit(command, result.LinuxStatus, result.ActualLength, urb.Buffer.Span);
+        {
+            if (!command.DirectionIn || rented is null)
+                return UsbipOutgoingPdu.Of(UsbipReplyEncoder.EncodeRetSubmit(command, result.LinuxStatus, result.ActualLength, default));
+            var length = UsbipReplyEncoder.EncodeRetSubmitInPlace(command, result.LinuxStatus, result.ActualLength, rented);
+            var pdu = new UsbipOutgoingPdu(rented, length, Rented: true);
+            rented = null;
+            return pdu;
+        }
 
         // Isochronous IN data sits at each packet's offset in the URB buffer; USB/IP sends it packed.
         var packets = new UsbipIsoPacket[command.IsoPackets.Count];
@@ -79,13 +91,15 @@ internal sealed class UsbipUrbTranslator(IUsbDevice device)
             }
             packets[i] = new UsbipIsoPacket(0, 0, (uint)actual, UrbStatusCodes.ToLinuxErrno(r.Status));
         }
-        return UsbipReplyEncoder.EncodeIsoRetSubmit(command, result.LinuxStatus, packets, packed.AsSpan(0, at), command.StartFrame);
+        return UsbipOutgoingPdu.Of(UsbipReplyEncoder.EncodeIsoRetSubmit(command, result.LinuxStatus, packets, packed.AsSpan(0, at), command.StartFrame));
     }
 
     /// <summary>The RET_SUBMIT for a URB whose reply could not be built: a protocol error, every length consistent.</summary>
-    public byte[] Failure(UsbipSubmitCommand command, Urb urb) => ToReply(command, urb, command.IsIsochronous
-        ? new UrbResult(UrbStatus.ProtocolError, 0, command.IsoPackets.Select(_ => new IsoPacketResult(UrbStatus.NotTransferred, 0)).ToArray())
-        : UrbResult.Failed(UrbStatus.ProtocolError));
+    public static byte[] Failure(UsbipSubmitCommand command) => command.IsIsochronous
+        ? UsbipReplyEncoder.EncodeIsoRetSubmit(command, UrbStatusCodes.ToLinuxErrno(UrbStatus.ProtocolError),
+            command.IsoPackets.Select(_ => new UsbipIsoPacket(0, 0, 0, UrbStatusCodes.ToLinuxErrno(UrbStatus.NotTransferred))).ToArray(),
+            default, command.StartFrame)
+        : UsbipReplyEncoder.EncodeRetSubmit(command, UrbStatusCodes.ToLinuxErrno(UrbStatus.ProtocolError), 0, default);
 
     // Isochronous exactly when the decoder framed it so; otherwise bulk unless interrupt, which includes an endpoint the
     // active configuration does not have: the device answers that one (with a stall).

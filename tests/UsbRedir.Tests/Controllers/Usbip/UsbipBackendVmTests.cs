@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using UsbRedir.Tests.Support;
@@ -20,14 +19,22 @@ public sealed class UsbipBackendVmTests(ITestOutputHelper output)
     {
         var shared = Directory.CreateTempSubdirectory("usbredir-usbip-vm-").FullName;
         var content = RandomNumberGenerator.GetBytes(300_000);
-        var image = MakeExt2Image(shared, content, "32M");
+        var image = HostCommand.MakeExt2Image(shared, content, "32M");
         var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(5), WorkingDirectory = shared };
         options.ReadWriteDirs.Add(shared);
-        options.Modules.AddRange(["usb_storage", "sd_mod", "usbhid", "hid_generic", "evdev"]);
+        options.Modules.AddRange(["xhci_pci", "usb_storage", "sd_mod", "usbhid", "hid_generic", "evdev"]);
+        // The throughput baseline: qemu's own usb-storage on its xHCI over a copy of the image.
+        var baseline = Path.Combine(shared, "baseline.img");
+        File.Copy(image, baseline);
+        options.QemuArgs.AddRange([
+            "-device", "qemu-xhci,id=xhci",
+            "-drive", $"if=none,id=baseline,format=raw,readonly=on,file={baseline}",
+            "-device", "usb-storage,bus=xhci.0,drive=baseline",
+        ]);
 
         var run = GuestVm.Run(
             ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbip-backend.sh"), shared,
-             Path.Combine(AppContext.BaseDirectory, "UsbRedir.VmPlug.dll"), image],
+             Path.Combine(AppContext.BaseDirectory, "UsbRedir.VmPlug.dll"), image, VhciModuleBuild.Module],
             options);
         output.WriteLine(run.ToString());
         var vmplugLog = Path.Combine(shared, "vmplug.log");
@@ -46,40 +53,32 @@ public sealed class UsbipBackendVmTests(ITestOutputHelper output)
         Assert.Matches(@"step: unplug during I/O: reader exit \d+, vhci ports in use 0", run.Stdout);
         Assert.Matches(@"step: killed mid-transfer: reader exit \d+, vhci ports in use 0", run.Stdout);
         Assert.Contains($"step: again {md5}", run.Stdout);
+        Assert.Contains("ok controller usbredir_vhci", run.Stdout);
         Assert.Contains("step: quit unplugged everything (vhci ports in use: 0)", run.Stdout);
         Assert.Contains("ok controller vhci_hcd.0 backend Usbip", run.Stdout);
         Assert.Matches(@"ok plugged disk port 1 kernel-port \d+", run.Stdout);
 
         var console = File.ReadAllText(run.ConsoleLog);
+        output.WriteLine("--- console, vhci lines ---\n" + string.Join("\n", console.Split('\n').Where(l => l.Contains("vhci"))));
         Assert.Contains("vhci_hcd vhci_hcd.0: USB/IP Virtual Host Controller", console);
         Assert.Contains("usb-storage", console);
         Assert.Contains("Product: UsbRedir", console);
-        Assert.Equal("written by the guest through vhci_hcd\n", Exec("debugfs", "-R", "cat /from-guest.txt", image));
+        Assert.Equal("written by the guest through vhci_hcd\n", HostCommand.ReadFromExt2(image, "/from-guest.txt"));
 
-        var throughput = Regex.Match(run.Stdout, @"step: throughput usbip (\d+) bytes .* copied, ([\d.]+) s, (.+)");
-        Assert.True(throughput.Success, run.Stdout);
-        output.WriteLine($"usbip sequential read: {throughput.Groups[1].Value} bytes in {throughput.Groups[2].Value} s ({throughput.Groups[3].Value})");
+        // Sequential read of 16 MiB of the disk through each path; TCG figures compare only with each other.
+        var usbip = Throughput(run.Stdout, "usbip");
+        var vhciCtrl = Throughput(run.Stdout, "vhci-ctrl");
+        var qemu = Throughput(run.Stdout, "qemu-xhci");
+        output.WriteLine($"sequential read MiB/s: usbip {usbip:F2}, vhci-ctrl {vhciCtrl:F2}, qemu-xhci {qemu:F2}; " +
+                         $"usbip/vhci-ctrl {usbip / vhciCtrl:F2}, usbip/qemu-xhci {usbip / qemu:F2}");
         Directory.Delete(shared, recursive: true);
     }
 
-    internal static string MakeExt2Image(string dir, byte[] content, string size)
+    private static double Throughput(string stdout, string path)
     {
-        var root = Directory.CreateDirectory(Path.Combine(dir, "root")).FullName;
-        File.WriteAllBytes(Path.Combine(root, "known.bin"), content);
-        var image = Path.Combine(dir, "stick.img");
-        Exec("mke2fs", "-q", "-F", "-t", "ext2", "-d", root, image, size);
-        return image;
-    }
-
-    private static string Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} failed: {stderr}");
-        return stdout.Result;
+        var m = Regex.Match(stdout, $@"step: throughput {path} (\d+) bytes .* copied, ([\d.]+) s");
+        Assert.True(m.Success, $"no {path} throughput figure in:\n{stdout}");
+        Assert.Equal(16L * 1024 * 1024, long.Parse(m.Groups[1].Value));
+        return long.Parse(m.Groups[1].Value) / 1048576.0 / double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -126,6 +126,19 @@ public sealed class UsbipCodecTests
     }
 
     [Fact]
+    public void A_reply_built_in_place_equals_the_copied_one()
+    {
+        var request = Submit(UsbipWire.CmdSubmit(3, true, 1, 8));
+        var pdu = new byte[100];
+        pdu.AsSpan().Fill(0xEE);
+        new byte[] { 1, 2, 3 }.CopyTo(pdu, 48);
+        var length = UsbipReplyEncoder.EncodeRetSubmitInPlace(request, 0, 3, pdu);
+        Assert.Equal(UsbipReplyEncoder.EncodeRetSubmit(request, 0, 3, new byte[] { 1, 2, 3 }), pdu[..length]);
+        Assert.Throws<UsbRedirException>(() => UsbipReplyEncoder.EncodeRetSubmitInPlace(request, 0, 3, new byte[50]));
+        Assert.Throws<UsbRedirException>(() => UsbipReplyEncoder.EncodeRetSubmitInPlace(request, 0, 9, pdu));
+    }
+
+    [Fact]
     public void Iso_replies_are_packed_and_their_lengths_add_up()
     {
         var request = Submit(UsbipWire.CmdSubmit(4, true, 3, 12, iso: [(0, 4), (4, 4), (8, 4)]), 0x83);
