@@ -16,6 +16,8 @@ namespace UsbRedir.Controllers.Usbip;
 /// </remarks>
 public sealed class UsbipVirtualHostController : VirtualHostController
 {
+    private static readonly TimeSpan DetachGrace = TimeSpan.FromSeconds(2);
+
     private readonly VhciHcdSysfs _sysfs;
     private readonly SessionLog? _log;
     private readonly Dictionary<int, Attachment> _attachments = [];
@@ -94,8 +96,18 @@ public sealed class UsbipVirtualHostController : VirtualHostController
         if (attachment is null) return;
         // Detach while the link is up: the kernel disconnects the port and gives every URB back. Once the link has
         // ended the kernel freed the port by itself, and it may belong to another device already: leave it alone.
-        if (!attachment.Link.Completion.IsCompleted)
-            _sysfs.TryDetach(attachment.KernelPort);
+        if (!attachment.Link.Completion.IsCompleted && _sysfs.TryDetach(attachment.KernelPort))
+        {
+            // vhci_hcd shuts the connection down from its event thread; closing our end first would make a send of
+            // its tx thread fail ("sendmsg failed!"). Give it a moment to close its side.
+            try
+            {
+                await attachment.Link.Completion.WaitAsync(DetachGrace).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
         await attachment.Link.DisposeAsync().ConfigureAwait(false);
     }
 
