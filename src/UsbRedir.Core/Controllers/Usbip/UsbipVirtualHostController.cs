@@ -98,8 +98,8 @@ public sealed class UsbipVirtualHostController : VirtualHostController
         // ended the kernel freed the port by itself, and it may belong to another device already: leave it alone.
         if (!attachment.Link.Completion.IsCompleted && _sysfs.TryDetach(attachment.KernelPort))
         {
-            // vhci_hcd shuts the connection down from its event thread; closing our end first would make a send of
-            // its tx thread fail ("sendmsg failed!"). Give it a moment to close its side.
+            // vhci_hcd tears the port down from its event thread (shut the socket, stop its threads, give URBs back,
+            // disconnect). Wait until our end sees that, so the port is really free when the unplug returns.
             try
             {
                 await attachment.Link.Completion.WaitAsync(DetachGrace).ConfigureAwait(false);
