@@ -61,10 +61,19 @@ plug_and_read() {
 }
 vhci_ports_in_use() { awk '$1 == "hs" || $1 == "ss" { if ($3 != "004") n++ } END { print n + 0 }' /sys/devices/platform/vhci_hcd.0/status*; }
 
-# 1. The backend loads vhci-hcd itself (run-vm does not).
+# Runs VmPlug once as an unprivileged user with the given commands; prints its answers.
+as_nobody() { printf '%s\n' "$@" | HOME=/tmp setpriv --reuid=65534 --regid=65534 --clear-groups dotnet "$vmplug" usbip 2>>"$shared/vmplug.log" || true; }
+
+# 0. Without root the backend may not load the module, and says how to.
 ! lsmod | grep -q '^vhci_hcd' || { echo "vhci_hcd was already loaded" >&2; exit 1; }
+echo "step: unprivileged, no module: $(as_nobody quit | head -n1)"
+
+# 1. The backend loads vhci-hcd itself (run-vm does not).
 start_vmplug
 lsmod | grep -q '^vhci_hcd' && echo "step: module loaded by the backend"
+
+# 1b. Without root the attach file refuses the write, and the error says so.
+echo "step: unprivileged plug: $(as_nobody "plug keyboard" quit | sed -n 2p)"
 
 # 2. Disk: enumerate, mount, read a known file, write a new one, unplug, replug, read it back.
 say plug disk "$image"

@@ -1,6 +1,6 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Threading.Channels;
-using System.Buffers;
 using UsbRedir.Controllers.Urbs;
 using UsbRedir.Sessions;
 

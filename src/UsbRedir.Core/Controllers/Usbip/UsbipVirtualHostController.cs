@@ -115,16 +115,17 @@ public sealed class UsbipVirtualHostController : VirtualHostController
 
     private void OnLinkEnded(int port, UsbipDeviceLink link, string reason)
     {
-        bool ours;
-        lock (_attachments)
-            ours = _attachments.TryGetValue(port, out var a) && ReferenceEquals(a.Link, link);
-        if (!ours) return; // ended by our own detach
+        if (!ReferenceEquals(LinkOf(port), link)) return; // ended by our own detach
         _log?.Write(SessionLogLevel.Warning, $"usbip: slot {port} lost its vhci_hcd port: {reason}");
-        _ = UnplugQuietlyAsync(port);
+        _ = UnplugQuietlyAsync(port, link);
     }
 
-    private async Task UnplugQuietlyAsync(int port)
+    private async Task UnplugQuietlyAsync(int port, UsbipDeviceLink link)
     {
+        // The link can end before the plug that started it has finished (the slot still Attaching): wait for that.
+        for (var i = 0; i < 250 && GetPort(port).State == VirtualPortState.Attaching; i++)
+            await Task.Delay(20).ConfigureAwait(false);
+        if (!ReferenceEquals(LinkOf(port), link)) return;
         try
         {
             await UnplugAsync(port).ConfigureAwait(false);
