@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace UsbRedir.Tests.Support;
 
 /// <summary>
@@ -27,5 +29,16 @@ public static class NativeHarness
         }
     }
 
-    private static string Run(string file, IEnumerable<string> args) => HostCommand.Run(file, [.. args]);
+    private static string Run(string file, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {string.Join(' ', psi.ArgumentList)} failed ({p.ExitCode}):\n{stderr}");
+        return stdout.Result;
+    }
 }
