@@ -1407,3 +1407,4 @@ module_exit(vhci_exit);
 MODULE_DESCRIPTION(DRIVER_DESC);
 MODULE_AUTHOR("UsbRedir contributors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

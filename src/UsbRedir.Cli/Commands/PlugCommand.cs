@@ -51,14 +51,14 @@ internal sealed class PlugCommand : ICliCommand
         var port = a.Int("port", 0, 0, ports);
         var keysDelay = TimeSpan.FromSeconds(a.Seconds("keys-delay", 1));
 
-        await using var device = DeviceArguments.Create(a);
-        if (a.Has("keys") && device is not BootKeyboard)
+        if ((a.Has("keys") || a.Has("keys-delay")) && !a.Has("keyboard"))
             throw new CliUsageException("--keys applies to --keyboard only");
+        await using var device = DeviceArguments.Create(a);
         await using var controller = await VirtualHostControllerFactory.Default.CreateAsync(ports, backend, cancellationToken);
         var unplugged = new TaskCompletionSource<VirtualPortChangedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         controller.PortChanged += (_, e) =>
         {
-            if (e.Port.State == VirtualPortState.Free && ReferenceEquals(e.Port.Device, null))
+            if (e.Port.State == VirtualPortState.Free)
                 unplugged.TrySetResult(e);
         };
         var used = await controller.PlugAsync(device, port, cancellationToken);

@@ -15,6 +15,7 @@ public abstract class VirtualHostController : IVirtualHostController
     private readonly CancellationTokenSource _closed = new();
     private Task? _disposal;
     private Exception? _fault;
+    private bool _closing;
 
     protected VirtualHostController(ControllerBackend backend, string name, int busNumber, int portCount)
     {
@@ -92,7 +93,7 @@ public abstract class VirtualHostController : IVirtualHostController
         bool closedMeanwhile;
         lock (_lock)
         {
-            closedMeanwhile = _closed.IsCancellationRequested;
+            closedMeanwhile = _closing;
             if (!closedMeanwhile)
                 slot.State = VirtualPortState.Plugged;
         }
@@ -131,8 +132,9 @@ public abstract class VirtualHostController : IVirtualHostController
     public ValueTask DisposeAsync()
     {
         Task disposal;
+        // On the thread pool, never under the lock: disposal raises PortChanged and waits for the backend.
         lock (_lock)
-            disposal = _disposal ??= DisposeCoreAsync();
+            disposal = _disposal ??= Task.Run(DisposeCoreAsync);
         GC.SuppressFinalize(this);
         return new ValueTask(disposal);
     }
@@ -167,7 +169,7 @@ public abstract class VirtualHostController : IVirtualHostController
     {
         lock (_lock)
         {
-            if (_closed.IsCancellationRequested || _fault is not null)
+            if (_closing || _fault is not null)
                 return;
             _fault = fault;
         }
@@ -192,14 +194,18 @@ public abstract class VirtualHostController : IVirtualHostController
     private async Task CloseAsync(Exception? fault)
     {
         List<Port> plugged;
+        bool cancel;
         lock (_lock)
         {
-            if (!_closed.IsCancellationRequested)
-                _closed.Cancel();
+            // Closed from here on (ThrowIfClosed reads the flag under the lock); listeners run after it is released.
+            cancel = !_closing;
+            _closing = true;
             plugged = _ports.Where(p => p.State == VirtualPortState.Plugged).ToList();
             foreach (var p in plugged)
                 p.State = VirtualPortState.Detaching;
         }
+        if (cancel)
+            _closed.Cancel();
         foreach (var p in plugged)
         {
             await DetachGuardedAsync(p).ConfigureAwait(false);
@@ -262,7 +268,7 @@ public abstract class VirtualHostController : IVirtualHostController
 
     private void ThrowIfClosed()
     {
-        if (_closed.IsCancellationRequested)
+        if (_closing)
             throw ControllerErrors.Closed(Name, _fault);
     }
 

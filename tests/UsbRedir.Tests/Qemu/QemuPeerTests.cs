@@ -24,7 +24,7 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
     {
         var shared = Directory.CreateTempSubdirectory("usbredir-qemu-").FullName;
         var content = RandomNumberGenerator.GetBytes(300_000);
-        var image = MakeExt2Image(shared, content);
+        var image = Ext2Image.Create(shared, "stick.img", "16M", ("known.bin", content));
         var diskPort = FreePort();
         var keyboardPort = FreePort();
 
@@ -68,32 +68,9 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
         var console = File.ReadAllText(result.ConsoleLog);
         Assert.Contains("usb-storage", console);
         Assert.Contains("Product: UsbRedir", console);
-        Assert.Equal("written by the guest through usb-redir\n", ReadFromExt2(image, "/from-guest.txt"));
+        Assert.Equal("written by the guest through usb-redir\n", Ext2Image.ReadFile(image, "/from-guest.txt"));
         Assert.Contains("disconnected:", cliOutput);
         Directory.Delete(shared, recursive: true);
-    }
-
-    private static string MakeExt2Image(string dir, byte[] content)
-    {
-        var root = Directory.CreateDirectory(Path.Combine(dir, "root")).FullName;
-        File.WriteAllBytes(Path.Combine(root, "known.bin"), content);
-        var image = Path.Combine(dir, "stick.img");
-        Exec("mke2fs", "-q", "-F", "-t", "ext2", "-d", root, image, "16M");
-        return image;
-    }
-
-    private static string ReadFromExt2(string image, string path) => Exec("debugfs", "-R", $"cat {path}", image);
-
-    private static string Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} failed: {stderr}");
-        return stdout;
     }
 
     private static int FreePort()

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace UsbRedir.Tests.Support;
 
 /// <summary>
@@ -21,24 +19,11 @@ public static class NativeHarness
             if (File.Exists(exe) && File.GetLastWriteTimeUtc(exe) >= File.GetLastWriteTimeUtc(source))
                 return exe;
             Directory.CreateDirectory(outDir);
-            var flags = pkgConfigPackages.Length == 0 ? "" : Run("pkg-config", ["--cflags", "--libs", .. pkgConfigPackages]).Trim();
+            var flags = pkgConfigPackages.Length == 0 ? "" : HostCommand.Run("pkg-config", ["--cflags", "--libs", .. pkgConfigPackages]).Trim();
             var args = new List<string> { "-O2", "-Wall", "-Werror", "-o", exe, source };
             args.AddRange(flags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-            Run("gcc", args);
+            HostCommand.Run("gcc", args);
             return exe;
         }
-    }
-
-    private static string Run(string file, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', psi.ArgumentList)} failed ({p.ExitCode}):\n{stderr}");
-        return stdout.Result;
     }
 }

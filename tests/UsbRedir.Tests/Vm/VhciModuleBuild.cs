@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Vm;
@@ -31,25 +30,13 @@ public static class VhciModuleBuild
         // worktrees never share objects.
         foreach (var f in new[] { "usbredir_vhci.c", "Kbuild", Path.Combine("uapi", "usbredir_vhci.h") })
             File.Copy(Path.Combine(KernelDir, f), Path.Combine(outDir, f));
-        Run("make", "-C", kdir, $"M={outDir}", "modules");
+        HostCommand.Run("make", "-C", kdir, $"M={outDir}", "modules");
         var ko = Path.Combine(outDir, "usbredir_vhci.ko");
         if (!File.Exists(ko)) throw new InvalidOperationException($"kbuild produced no {ko}");
 
         var test = Path.Combine(outDir, "vhci_test");
-        Run("gcc", "-O2", "-Wall", "-Werror", "-I", Path.Combine(KernelDir, "tests"), "-o", test,
+        HostCommand.Run("gcc", "-O2", "-Wall", "-Werror", "-I", Path.Combine(KernelDir, "tests"), "-o", test,
             Path.Combine(KernelDir, "tests", "vhci_test.c"));
         return (ko, test);
-    }
-
-    private static void Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({p.ExitCode}):\n{stdout.Result}\n{stderr}");
     }
 }

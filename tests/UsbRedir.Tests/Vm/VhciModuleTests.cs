@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using UsbRedir.Tests.Support;
 using Xunit.Abstractions;
 
@@ -24,22 +23,7 @@ public sealed class VhciModuleTests(ITestOutputHelper output)
             options);
     }
 
-    private void AssertPassed(params string[] names)
-    {
-        var run = GuestRun.Value;
-        foreach (var line in run.Stdout.Split('\n').Where(l => l.StartsWith("INFO ", StringComparison.Ordinal)))
-            output.WriteLine(line);
-        var failed = new List<string>();
-        foreach (var name in names)
-        {
-            if (!Regex.IsMatch(run.Stdout, $"^PASS {Regex.Escape(name)}$", RegexOptions.Multiline))
-            {
-                var fail = Regex.Match(run.Stdout, $"^FAIL {Regex.Escape(name)}:.*$", RegexOptions.Multiline);
-                failed.Add(fail.Success ? fail.Value : $"{name}: no result (scenario did not run)");
-            }
-        }
-        Assert.True(failed.Count == 0, $"{string.Join("\n", failed)}\n\n{run}");
-    }
+    private void AssertPassed(params string[] names) => GuestScenarioResults.AssertPassed(GuestRun.Value, output, names);
 
     [VmFact]
     public void Module_builds_against_the_guest_kernel_and_loads_with_a_group_usable_node() =>

@@ -6,10 +6,13 @@
 # Prints PASS/FAIL/INFO lines like kernel/tests/run-in-guest.sh and exits non-zero if anything failed.
 set -u
 ko=$1 cli=$2 shared=$3 known_sha=$4 read_mib=$5
-img=$shared/stick.img
+# The device reads its image from guest RAM (the overlay's tmpfs), not through 9p, so the figures measure the
+# controller path; it goes back to SHARED_DIR at the end for the host to inspect.
+img=/root/stick.img
+cp "$shared/stick.img" "$img"
 here=$(cd "$(dirname "$0")" && pwd)
 fails=0
-pass() { echo "PASS $1"; }
+pass() { echo "PASS $1"; echo "INFO at $(cut -d' ' -f1 /proc/uptime) s: $1"; }
 fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
 ms() { date +%s%3N; }
 # wait_until SECONDS COMMAND...: polls every 0.1 s
@@ -54,6 +57,12 @@ t=$(ms)
 insmod "$ko" || { fail module.insmod "insmod $ko"; echo "SUMMARY failed"; exit 1; }
 wait_until 5 test -c /dev/vhci-ctrl || fail module.devnode "/dev/vhci-ctrl missing"
 
+# ---------------------------------------------------------------- no privileges: a clear error, exit code 3
+setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/tmp dotnet "$cli" plug --keyboard --backend vhci-ctrl \
+  >/tmp/unpriv.out 2>&1; rc=$?
+if [ "$rc" -eq 3 ] && grep -q 'error \[ControllerAccessDenied\]' /tmp/unpriv.out; then pass errors.no-privileges; else
+  fail errors.no-privileges "exit $rc: $(tr '\n' '|' </tmp/unpriv.out)"; fi
+
 # ---------------------------------------------------------------- disk: enumerate, mount, checksum, write
 mkdir -p /mnt/stick
 if start_plug disk --disk "$img"; then pass disk.plugged; else fail disk.plugged "no 'plugged:' line"; fi
@@ -83,21 +92,7 @@ for who in 1209:vhci-ctrl 46f4:qemu-usb-storage; do
   echo "$out" | grep -q "^$((read_mib * 1048576)) bytes" && pass "throughput.${who#*:}" || fail "throughput.${who#*:}" "$out"
 done
 
-# ---------------------------------------------------------------- clean unplug, replug, the file survived
-stop_plug disk TERM; rc=$?
-if [ "$rc" -eq 0 ] && grep -q '^unplugged:' /tmp/disk.out && wait_until 10 no_disk && wait_until 10 no_controller; then
-  pass disk.unplug-clean
-else
-  fail disk.unplug-clean "exit $rc, disk gone: $(no_disk && echo yes || echo no)"; sed 's/^/  disk: /' /tmp/disk.out
-fi
-start_plug disk2 --disk "$img" && wait_until 60 has_disk && mount "/dev/$(disk_of 1209)" /mnt/stick
-got=$(cat /mnt/stick/from-guest.txt 2>/dev/null)
-[ "$got" = "written by the guest through vhci-ctrl" ] && pass disk.replug-file-survives ||
-  fail disk.replug-file-survives "from-guest.txt after replug: '$got'"
-umount /mnt/stick 2>/dev/null
-
-# ---------------------------------------------------------------- faults
-# Unplug during I/O: the reader sees an error soon, nothing hangs, the device and controller go away.
+# ---------------------------------------------------------------- faults, replug
 # reading_during DD_OUT: starts a whole-disk read of our disk in the background (dd_pid) and checks it is still
 # running a second later, so the fault really hits I/O in flight.
 reading_during() {
@@ -107,27 +102,33 @@ reading_during() {
   sleep 1
   kill -0 "$dd_pid" 2>/dev/null || { echo "  dd ended before the fault: $(tail -n1 "$1")"; return 1; }
 }
-reading_during /tmp/dd-unplug.out || fail fault.unplug-during-io "no I/O in flight"
-stop_plug disk2 TERM; rc=$?
-if wait_until 20 bash -c "! kill -0 $dd_pid 2>/dev/null" && wait_until 10 no_disk && wait_until 10 no_controller; then
-  pass fault.unplug-during-io
-else
-  fail fault.unplug-during-io "dd still running or device left (plug exit $rc)"; kill -9 "$dd_pid" 2>/dev/null
-fi
-wait "$dd_pid" 2>/dev/null
-echo "INFO fault.unplug-during-io dd: $(tail -n1 /tmp/dd-unplug.out)"
+# read_ends FAULT: the interrupted read ends (with an error) within 20 s, the disk and the controller go away.
+read_ends() {
+  wait_until 20 bash -c "! kill -0 $dd_pid 2>/dev/null" || { echo "  dd still blocked 20 s after the fault"; kill -9 "$dd_pid"; return 1; }
+  wait "$dd_pid" 2>/dev/null
+  echo "INFO $1 dd: $(tail -n1 "/tmp/$1.dd")"
+  wait_until 10 no_disk || { echo "  the disk is still there"; return 1; }
+  wait_until 10 no_controller || { echo "  the controller is still there"; return 1; }
+}
+
+# Unplug (SIGTERM: the CLI unplugs and removes its controller) while a read is in flight.
+reading_during /tmp/fault.unplug-during-io.dd || fail fault.unplug-during-io "no I/O in flight"
+stop_plug disk TERM; rc=$?
+if read_ends fault.unplug-during-io; then pass fault.unplug-during-io; else fail fault.unplug-during-io "see above"; fi
+if [ "$rc" -eq 0 ] && grep -q '^unplugged:' /tmp/disk.out; then pass disk.unplug-clean; else
+  fail disk.unplug-clean "plug exit $rc"; sed 's/^/  disk: /' /tmp/disk.out; fi
+
+# Replug: the file written before is there.
+start_plug disk2 --disk "$img" && wait_until 60 has_disk && mount "/dev/$(disk_of 1209)" /mnt/stick
+got=$(cat /mnt/stick/from-guest.txt 2>/dev/null)
+[ "$got" = "written by the guest through vhci-ctrl" ] && pass disk.replug-file-survives ||
+  fail disk.replug-file-survives "from-guest.txt after replug: '$got'"
+umount /mnt/stick 2>/dev/null
 
 # SIGKILL of the user-space side mid-transfer: the kernel gives every URB back on its own.
-start_plug disk3 --disk "$img" && wait_until 60 has_disk
-reading_during /tmp/dd-kill.out || fail fault.kill-mid-transfer "no I/O in flight"
+reading_during /tmp/fault.kill-mid-transfer.dd || fail fault.kill-mid-transfer "no I/O in flight"
 kill -9 "$plug_pid"; wait "$plug_pid" 2>/dev/null
-if wait_until 20 bash -c "! kill -0 $dd_pid 2>/dev/null" && wait_until 10 no_disk && wait_until 10 no_controller; then
-  pass fault.kill-mid-transfer
-else
-  fail fault.kill-mid-transfer "dd still running or device left"; kill -9 "$dd_pid" 2>/dev/null
-fi
-wait "$dd_pid" 2>/dev/null
-echo "INFO fault.kill-mid-transfer dd: $(tail -n1 /tmp/dd-kill.out)"
+if read_ends fault.kill-mid-transfer; then pass fault.kill-mid-transfer; else fail fault.kill-mid-transfer "see above"; fi
 
 # ---------------------------------------------------------------- keyboard: scripted keys arrive
 python3 "$here/read-keys.py" "UsbRedir" /tmp/keys-ready 90 >/tmp/keys.out 2>&1 &
@@ -154,6 +155,8 @@ no_keyboard() { ! grep -qs UsbRedir /sys/class/input/*/device/name; }
 if [ "$rc" -eq 0 ] && wait_until 10 no_keyboard && wait_until 10 no_controller; then pass keyboard.unplug-clean; else
   fail keyboard.unplug-clean "exit $rc"; sed 's/^/  keyboard: /' /tmp/keyboard.out; fi
 if wait_until 10 rmmod usbredir_vhci; then pass module.rmmod-after-unplug; else fail module.rmmod-after-unplug "$(cat /tmp/rmmod.err)"; fi
+
+cp "$img" "$shared/stick.img" || fail image.copy-back "cannot copy the image back to $shared"
 
 if [ "$fails" -eq 0 ]; then echo "SUMMARY all passed"; else echo "SUMMARY $fails failed"; fi
 [ "$fails" -eq 0 ]

@@ -7,7 +7,7 @@ internal static unsafe partial class LibC
 {
     private const string Library = "libc";
 
-    public const int O_RDWR = 0x2, O_CLOEXEC = 0x80000;
+    public const int O_RDWR = 0x2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
     public const int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
     public const short POLLIN = 0x1, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 

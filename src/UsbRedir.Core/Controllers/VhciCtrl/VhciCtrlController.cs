@@ -121,9 +121,15 @@ internal sealed class VhciCtrlController : VirtualHostController
         try
         {
             var buffer = GC.AllocateUninitializedArray<byte>(ReadBufferSize(_device.MaxTransfer, _device.MaxIsoPackets), pinned: true);
-            while (_device.WaitReadable(_wake))
+            while (!_closing)
             {
                 var count = _device.Read(buffer);
+                if (count == 0)
+                {
+                    if (!_device.WaitReadable(_wake))
+                        break;
+                    continue;
+                }
                 for (var offset = 0; offset < count;)
                 {
                     var record = buffer.AsSpan(offset, count - offset);

@@ -47,7 +47,8 @@ internal sealed unsafe class VhciCtrlDevice : IDisposable
             throw new UsbRedirException("VhciCtrlNotSupported", UsbRedirErrorCategory.NotInstalled,
                 "Virtual USB host controllers are a Linux kernel feature; this system is not Linux.",
                 "Run UsbRedir's controller commands on Linux.");
-        var raw = LibC.Open(path, LibC.O_RDWR | LibC.O_CLOEXEC);
+        // Non-blocking: the reader tries read() first and polls only when the queue is empty (one syscall per batch when busy).
+        var raw = LibC.Open(path, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (raw < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
