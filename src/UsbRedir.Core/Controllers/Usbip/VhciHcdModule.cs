@@ -7,14 +7,18 @@ internal static class VhciHcdModule
 {
     private static readonly string[] ModprobePaths = ["/usr/sbin/modprobe", "/sbin/modprobe", "/usr/bin/modprobe", "/bin/modprobe"];
 
-    public static void EnsureLoaded(VhciHcdSysfs sysfs, bool allowLoad)
+    /// <param name="sysfs">Where vhci_hcd shows up once loaded.</param>
+    /// <param name="allowLoad">Whether to run modprobe when it is not loaded.</param>
+    /// <param name="modprobe">The modprobe to run (tests use a stand-in); default: the system's.</param>
+    /// <param name="isRoot">Whether this process may load modules; default: effective uid 0.</param>
+    public static void EnsureLoaded(VhciHcdSysfs sysfs, bool allowLoad, string? modprobe = null, bool? isRoot = null)
     {
         if (sysfs.IsPresent) return;
         if (!allowLoad)
             throw VhciHcdErrors.NotLoaded(sysfs);
-        if (UsbipNative.GetEffectiveUserId() != 0)
+        if (!(isRoot ?? UsbipNative.GetEffectiveUserId() == 0))
             throw VhciHcdErrors.LoadDenied("");
-        var modprobe = ModprobePaths.FirstOrDefault(File.Exists)
+        modprobe ??= ModprobePaths.FirstOrDefault(File.Exists)
             ?? throw VhciHcdErrors.LoadFailed(127, "modprobe was not found in /usr/sbin or /sbin (install kmod)");
 
         var psi = new ProcessStartInfo(modprobe) { RedirectStandardError = true, RedirectStandardOutput = true };

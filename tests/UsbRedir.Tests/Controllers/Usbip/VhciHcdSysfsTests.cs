@@ -3,6 +3,7 @@ using UsbRedir.Controllers.Usbip;
 using UsbRedir.Devices;
 using UsbRedir.Devices.Software;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Controllers.Usbip;
 
@@ -120,5 +121,47 @@ public sealed class VhciHcdSysfsTests : IDisposable
     {
         var factory = new VirtualHostControllerFactory([new UsbipControllerBackend { PlatformDirectory = _root, LoadModule = false, Log = _log }], () => false);
         return Assert.IsType<UsbipVirtualHostController>(await factory.CreateAsync(ports));
+    }
+}
+
+/// <summary>Loading vhci-hcd: what modprobe's failures turn into (a stand-in modprobe plays each one).</summary>
+public sealed class VhciHcdModuleTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("usbredir-vhcimod-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Theory]
+    [InlineData("modprobe: FATAL: Module vhci-hcd not found in directory /lib/modules/6.1.0-57-amd64", "VhciHcdModuleMissing", UsbRedirErrorCategory.NotInstalled, "CONFIG_USBIP_VHCI_HCD")]
+    [InlineData("modprobe: ERROR: could not insert 'vhci_hcd': Operation not permitted", "VhciHcdLoadDenied", UsbRedirErrorCategory.PermissionDenied, "sudo modprobe vhci-hcd")]
+    [InlineData("modprobe: ERROR: could not insert 'vhci_hcd': Exec format error", "VhciHcdLoadFailed", UsbRedirErrorCategory.DeviceError, "dmesg")]
+    public void A_failed_modprobe_names_the_cause_and_the_fix(string stderr, string errorId, UsbRedirErrorCategory category, string fix)
+    {
+        var modprobe = FakeModprobe($"echo \"{stderr}\" >&2; exit 1");
+        var e = Assert.Throws<UsbRedirException>(() => VhciHcdModule.EnsureLoaded(new VhciHcdSysfs(_root), true, modprobe, isRoot: true));
+        Assert.Equal((errorId, category), (e.ErrorId, e.Category));
+        Assert.Contains(fix, e.RecommendedAction);
+    }
+
+    [Fact]
+    public void A_successful_modprobe_is_waited_for_and_not_root_is_refused_before_trying()
+    {
+        // The stand-in "loads the module" by creating vhci_hcd.0's attach file, as module init does.
+        var modprobe = FakeModprobe($"[ \"$1\" = vhci-hcd ] && mkdir -p {_root}/vhci_hcd.0 && touch {_root}/vhci_hcd.0/attach");
+        var sysfs = new VhciHcdSysfs(_root);
+        var e = Assert.Throws<UsbRedirException>(() => VhciHcdModule.EnsureLoaded(sysfs, true, modprobe, isRoot: false));
+        Assert.Equal("VhciHcdLoadDenied", e.ErrorId);
+        Assert.False(sysfs.IsPresent);
+
+        VhciHcdModule.EnsureLoaded(sysfs, true, modprobe, isRoot: true);
+        Assert.True(sysfs.IsPresent);
+    }
+
+    private string FakeModprobe(string body)
+    {
+        var path = Path.Combine(_root, "modprobe");
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        HostCommand.Run("chmod", "+x", path);
+        return path;
     }
 }
