@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using UsbRedir.Controllers.Urbs;
 using UsbRedir.Sessions;
 
@@ -12,37 +11,40 @@ namespace UsbRedir.Controllers.Usbip;
 /// device's <see cref="UrbRouter"/>, and writes RET_SUBMIT / RET_UNLINK.
 /// </summary>
 /// <remarks>
-/// The unlink rule (vhci_hcd drops the connection on a RET_SUBMIT for a seqnum it no longer knows): a CMD_UNLINK
+/// <para>The unlink rule (vhci_hcd drops the connection on a RET_SUBMIT for a seqnum it no longer knows): a CMD_UNLINK
 /// for a URB still running is answered at once with -ECONNRESET and that URB's later result is discarded; one for a
 /// URB already answered gets status 0, and its RET_SUBMIT is guaranteed to be on the wire first. Both decisions and
-/// the queueing of the reply happen under one lock, and one writer drains the queue in order.
-/// Answering at once also keeps usb_kill_urb() from waiting on a slow device: vhci_hcd gives the URB back on RET_UNLINK.
-/// Nothing here throws into a caller's thread: every failure ends the link with a reason in <see cref="Completion"/>.
+/// the queueing of the reply happen under one lock, and replies leave the queue in order, one writer at a time.
+/// Answering at once also keeps usb_kill_urb() from waiting on a slow device: vhci_hcd gives the URB back on RET_UNLINK.</para>
+/// <para>Every URB is a round trip through this process, so hand-offs between threads are kept out of the path: one
+/// thread reads the socket with blocking reads, and a reply is written by the thread that completed it (unless another
+/// one is writing already, which then takes it along).</para>
+/// <para>Nothing here throws into a caller's thread: every failure ends the link with a reason in <see cref="Completion"/>.</para>
 /// </remarks>
 public sealed class UsbipDeviceLink : IAsyncDisposable
 {
     private readonly UrbRouter _router;
-    private readonly NetworkStream _stream;
+    private readonly Socket _socket;
     private readonly SessionLog _log;
     private readonly UsbipUrbTranslator _translator;
     private readonly UsbipCommandDecoder _decoder;
-    private readonly Channel<UsbipOutgoingPdu> _outgoing = Channel.CreateUnbounded<UsbipOutgoingPdu>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Queue<UsbipOutgoingPdu> _outgoing = new();
     private readonly Dictionary<uint, CancellationTokenSource> _inFlight = [];
-    private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<string> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _receiverDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _lock = new();
-    private Task _receiver = Task.CompletedTask;
-    private Task _sender = Task.CompletedTask;
+    private bool _writing;
     private bool _closed;
     private long _submitted;
+    private int _started;
 
     /// <param name="router">The router of the device to serve.</param>
-    /// <param name="socket">A connected stream socket; the link owns it and closes it when it ends.</param>
+    /// <param name="socket">A connected, blocking stream socket; the link owns it and closes it when it ends.</param>
     /// <param name="log">Where to report what happens (optional).</param>
     public UsbipDeviceLink(UrbRouter router, Socket socket, SessionLog? log = null)
     {
         _router = router;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _socket = socket;
         _log = log ?? new SessionLog();
         _translator = new UsbipUrbTranslator(router.Device);
         _decoder = new UsbipCommandDecoder(_translator.IsIsochronous);
@@ -59,75 +61,72 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
 
     public void Start()
     {
-        _receiver = Task.Run(() => GuardAsync("receive", ReceiveLoopAsync));
-        _sender = Task.Run(() => GuardAsync("send", SendLoopAsync));
+        if (Interlocked.Exchange(ref _started, 1) != 0) return;
+        _socket.Blocking = true;
+        new Thread(ReceiveLoop) { IsBackground = true, Name = "usbip link receiver" }.Start();
     }
 
     /// <summary>Ends the link: running URBs are cancelled and the socket closed (vhci_hcd then disconnects the port).</summary>
     public async ValueTask DisposeAsync()
     {
         Close("unplugged");
-        await Task.WhenAll(_receiver, _sender).ConfigureAwait(false);
+        await Completion.ConfigureAwait(false);
+        if (Volatile.Read(ref _started) != 0)
+            await _receiverDone.Task.ConfigureAwait(false);
     }
 
-    // Runs a loop so that nothing escapes onto a pool thread: every way it can end closes the link with a reason.
-    private async Task GuardAsync(string what, Func<Task> loop)
+    // The receiving thread: nothing escapes it; every way it ends closes the link with a reason.
+    private void ReceiveLoop()
     {
         try
         {
-            await loop().ConfigureAwait(false);
+            var buffer = new byte[256 * 1024];
+            while (true)
+            {
+                var n = _socket.Receive(buffer);
+                if (n == 0)
+                {
+                    Close("the USB/IP client closed the connection");
+                    return;
+                }
+                if (!Dispatch(buffer.AsSpan(0, n)))
+                    return;
+            }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             Close($"connection error: {ex.Message}");
         }
         catch (Exception ex)
         {
-            _log.Write(SessionLogLevel.Error, $"usbip: {what} loop failed: {ex}");
+            _log.Write(SessionLogLevel.Error, $"usbip: receive loop failed: {ex}");
             Close($"internal error: {ex.Message}");
         }
-    }
-
-    private async Task ReceiveLoopAsync()
-    {
-        var buffer = new byte[256 * 1024];
-        while (true)
+        finally
         {
-            var n = await _stream.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
-            if (n == 0)
-            {
-                Close("the USB/IP client closed the connection");
-                return;
-            }
-            foreach (var e in _decoder.Receive(buffer.AsSpan(0, n)))
-            {
-                switch (e)
-                {
-                    case UsbipSubmitCommand submit:
-                        Submit(submit);
-                        break;
-                    case UsbipUnlinkCommand unlink:
-                        Unlink(unlink);
-                        break;
-                    case UsbipMalformedStream bad:
-                        _log.Write(SessionLogLevel.Error, $"usbip: malformed PDU at byte {bad.StreamOffset}: {bad.Message}");
-                        Close($"protocol error: {bad.Message}");
-                        return;
-                }
-            }
+            _receiverDone.TrySetResult();
         }
     }
 
-    private async Task SendLoopAsync()
+    private bool Dispatch(ReadOnlySpan<byte> data)
     {
-        await foreach (var pdu in _outgoing.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+        foreach (var e in _decoder.Receive(data))
         {
-            await _stream.WriteAsync(pdu.Bytes, _stop.Token).ConfigureAwait(false);
-            pdu.Release();
+            switch (e)
+            {
+                case UsbipSubmitCommand submit:
+                    Submit(submit);
+                    break;
+                case UsbipUnlinkCommand unlink:
+                    Unlink(unlink);
+                    break;
+                case UsbipMalformedStream bad:
+                    _log.Write(SessionLogLevel.Error, $"usbip: malformed PDU at byte {bad.StreamOffset}: {bad.Message}");
+                    Close($"protocol error: {bad.Message}");
+                    return false;
+            }
         }
+        return true;
     }
 
     private void Submit(UsbipSubmitCommand urb)
@@ -173,9 +172,10 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
         lock (_lock)
         {
             // Gone from the table: it was unlinked (RET_UNLINK -ECONNRESET already queued) or the link closed.
-            queued = _inFlight.Remove(urb.Seqnum) && _outgoing.Writer.TryWrite(reply);
+            queued = _inFlight.Remove(urb.Seqnum) && Enqueue(reply);
         }
-        if (!queued) reply.Release();
+        if (queued) Flush();
+        else reply.Release();
     }
 
     private void Unlink(UsbipUnlinkCommand unlink)
@@ -185,9 +185,46 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
         {
             if (_closed) return;
             var found = _inFlight.Remove(unlink.UnlinkSeqnum, out running);
-            _outgoing.Writer.TryWrite(UsbipOutgoingPdu.Of(UsbipReplyEncoder.EncodeRetUnlink(unlink.Seqnum, found ? UrbStatusCodes.ToLinuxErrno(UrbStatus.Cancelled) : 0)));
+            Enqueue(UsbipOutgoingPdu.Of(UsbipReplyEncoder.EncodeRetUnlink(unlink.Seqnum, found ? UrbStatusCodes.ToLinuxErrno(UrbStatus.Cancelled) : 0)));
         }
+        Flush();
         running?.Cancel();
+    }
+
+    // Under _lock: the position in the queue is the position on the wire.
+    private bool Enqueue(UsbipOutgoingPdu pdu)
+    {
+        if (_closed) return false;
+        _outgoing.Enqueue(pdu);
+        return true;
+    }
+
+    // Writes queued replies in order. One writer at a time: a thread finding another one at work leaves its reply to it.
+    private void Flush()
+    {
+        while (true)
+        {
+            UsbipOutgoingPdu next;
+            lock (_lock)
+            {
+                if (_writing || _closed || !_outgoing.TryDequeue(out next)) return;
+                _writing = true;
+            }
+            try
+            {
+                for (var sent = 0; sent < next.Length;)
+                    sent += _socket.Send(next.Buffer.AsSpan(sent, next.Length - sent));
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                Close($"connection error: {ex.Message}");
+            }
+            finally
+            {
+                next.Release();
+                lock (_lock) _writing = false;
+            }
+        }
     }
 
     private void Close(string reason)
@@ -199,15 +236,25 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
             _closed = true;
             running = [.. _inFlight.Values];
             _inFlight.Clear();
-            _outgoing.Writer.TryComplete();
+            _outgoing.Clear();
         }
         _log.Write(SessionLogLevel.Info, $"usbip: link closed: {reason}");
-        // Cancel the loops and close the socket off this thread: Close may run inside a device callback.
+        // Cancel and close off this thread: Close may run inside a device callback or on the receiving thread.
         _ = Task.Run(() =>
         {
             foreach (var c in running) c.Cancel();
-            _stop.Cancel();
-            _stream.Dispose();
+            try
+            {
+                // Wakes the receiving thread (its Receive returns 0) before the handle goes.
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            _socket.Dispose();
             _completion.TrySetResult(reason);
         });
     }
