@@ -15,6 +15,7 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
     private static readonly byte[] VendorIn = [0xC0, 0x33, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00];
 
     private readonly LoopbackTestDevice _device = new();
+    private CompletionCountingDevice _counting = null!;
     private readonly SessionLog _log = new();
     private FakeVhciClient _client = null!;
     private UsbipDeviceLink _link = null!;
@@ -23,7 +24,8 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
     {
         var (client, server) = FakeVhciClient.Create();
         _client = client;
-        _link = new UsbipDeviceLink(new UrbRouter(_device), server, _log);
+        _counting = new CompletionCountingDevice(_device);
+        _link = new UsbipDeviceLink(new UrbRouter(_counting), server, _log);
         _link.Start();
         return Task.CompletedTask;
     }
@@ -85,6 +87,8 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
         var reply = _client.Read()!;
         Assert.Equal((4u, unlink, -104), (reply.Command, reply.Seqnum, reply.Status));
 
+        // Let the cancelled transfer finish inside the device: its result must be dropped, not sent.
+        _counting.WaitForFinished(1);
         _device.QueueInterrupt(42);
         var next = _client.Submit(true, 2, 8);
         var data = _client.Read()!;
@@ -144,6 +148,12 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
             remaining--;
         }
         Assert.Equal(rounds, answered.Count + cancelled.Count);
+
+        // The cancelled transfers finish inside the device after their RET_UNLINK; none of them may be answered.
+        _counting.WaitForFinished(rounds);
+        var probe = _client.Submit(true, 0, 18, GetDeviceDescriptor);
+        for (UsbipWire.Ret? r; (r = _client.Read()) is not null && r.Seqnum != probe;)
+            Assert.DoesNotContain(r.Seqnum, cancelled);
         Assert.Equal(0, _link.InFlight);
     }
 
