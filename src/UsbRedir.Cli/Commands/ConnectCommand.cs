@@ -1,5 +1,3 @@
-using UsbRedir.Devices;
-using UsbRedir.Devices.Software;
 using UsbRedir.Devices.Software.Hid;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;

@@ -83,7 +83,10 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
     /// <summary>Waits until qemu listens, without connecting (a probe connection would be taken as the usb-redir peer).</summary>
     private static async Task WaitForListenerAsync(int port, Task<GuestRunResult> guest)
     {
-        for (var i = 0; i < 600 && !guest.IsCompleted; i++)
+        // qemu starts only once this guest has the machine-wide guest lock, which other VM tests (in this process or
+        // another) may hold for minutes; the guest task ends by itself (run-vm's timeout) if qemu never comes up.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(20);
+        while (!guest.IsCompleted && DateTime.UtcNow < deadline)
         {
             if (File.ReadLines("/proc/net/tcp").Skip(1).Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is var f && f[1].EndsWith($":{port:X4}") && f[3] == "0A"))
                 return;

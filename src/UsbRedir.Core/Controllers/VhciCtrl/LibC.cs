@@ -9,11 +9,11 @@ internal static unsafe partial class LibC
 
     public const int O_RDWR = 0x2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
     public const int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
-    public const short POLLIN = 0x1, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
+    public const short POLLIN = 0x1, POLLERR = 0x8, POLLNVAL = 0x20;
 
     // errno values (asm-generic), the same on x86-64 and arm64.
-    public const int EPERM = 1, ENOENT = 2, EINTR = 4, ENXIO = 6, EBADF = 9, EAGAIN = 11, EACCES = 13, EBUSY = 16,
-        ENODEV = 19, EINVAL = 22, ENOTCONN = 107, EPROTONOSUPPORT = 93, EMSGSIZE = 90, EBADFD = 77;
+    public const int EPERM = 1, ENOENT = 2, EINTR = 4, ENXIO = 6, EAGAIN = 11, EACCES = 13, ENODEV = 19, EINVAL = 22,
+        EPROTONOSUPPORT = 93, ENOTCONN = 107;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd

@@ -36,9 +36,6 @@ internal sealed class VhciCtrlController : VirtualHostController
         _reader = new Thread(ReadEvents) { IsBackground = true, Name = $"vhci-ctrl reader {device.BusId}" };
     }
 
-    /// <summary>The most URBs the kernel holds for this controller at once (queued, at user space or awaiting their unlink notice).</summary>
-    public int MaxInflight => _device.MaxInflight;
-
     /// <summary>Opens <paramref name="path"/>, creates a <paramref name="ports"/>-port controller and starts serving it.</summary>
     public static VhciCtrlController Open(string path, int ports)
     {

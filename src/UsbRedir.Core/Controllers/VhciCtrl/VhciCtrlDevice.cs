@@ -35,6 +35,7 @@ internal sealed unsafe class VhciCtrlDevice : IDisposable
 
     public int MaxIsoPackets { get; }
 
+    /// <summary>The most URBs the kernel holds for this controller at once (beyond it usb_submit_urb fails -ENOSPC).</summary>
     public int MaxInflight { get; }
 
     /// <summary>The descriptor poll() waits on.</summary>
