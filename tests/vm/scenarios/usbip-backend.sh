@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Guest side of the usbip-backend VM test: drives UsbRedir.VmPlug (the controller on the stock vhci_hcd) through one
-# boot: module loading, disk read/write/replug, sequential read throughput, keyboard, unplug during I/O, and killing
-# the user-space side mid-transfer. Prints "step: ..." lines the host test asserts on; any failure exits non-zero.
+# boot: privilege errors, module loading, disk read/write/replug, sequential read throughput, keyboard, unplug during
+# I/O, and killing the user-space side mid-transfer. Prints "step: ..." lines the host test asserts on; any failure exits non-zero.
 # $1 = shared directory, $2 = UsbRedir.VmPlug.dll, $3 = disk image (ext2 with known.bin),
 # $4 = usbredir_vhci.ko for the vhci-ctrl throughput comparison (optional). qemu's own usb-storage on xHCI over a copy of
 # the image (vendor 46f4), if the guest has one, is the throughput baseline.
