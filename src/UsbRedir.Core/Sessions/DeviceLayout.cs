@@ -36,6 +36,19 @@ public sealed class DeviceLayout
 
     public readonly record struct InterfaceEntry(byte Number, byte AlternateSetting, byte Class, byte SubClass, byte Protocol);
 
+    /// <summary>The layout of <paramref name="device"/>'s active configuration and alternate settings (only EP0 when unconfigured).</summary>
+    public static DeviceLayout ForActiveConfiguration(IUsbDevice device)
+    {
+        var active = device.ActiveConfiguration;
+        var ep0 = device.DeviceDescriptor.Span[7];
+        foreach (var config in device.ConfigurationDescriptors)
+            if (config.Length > 5 && config.Span[5] == active)
+                return FromConfiguration(config.Span, device.GetAlternateSetting, device.Speed, ep0);
+        var unconfigured = new DeviceLayout();
+        unconfigured.EndpointMaxPacketSize[0] = unconfigured.EndpointMaxPacketSize[16] = ep0;
+        return unconfigured;
+    }
+
     /// <summary>
     /// The layout a usb-host peer announced (the usb-guest side): interfaces from interface_info, endpoints from ep_info.
     /// Either may still be missing (null); alternate settings are not on the wire and read 0.

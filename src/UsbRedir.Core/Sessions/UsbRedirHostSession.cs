@@ -138,17 +138,7 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
         Log.Info($"device announced: {Device.Description}");
     }
 
-    private DeviceLayout ComputeLayout()
-    {
-        var active = Device.ActiveConfiguration;
-        var ep0 = Device.DeviceDescriptor.Span[7];
-        foreach (var config in Device.ConfigurationDescriptors)
-            if (config.Length > 5 && config.Span[5] == active)
-                return DeviceLayout.FromConfiguration(config.Span, Device.GetAlternateSetting, Device.Speed, ep0);
-        var unconfigured = new DeviceLayout();
-        unconfigured.EndpointMaxPacketSize[0] = unconfigured.EndpointMaxPacketSize[16] = ep0;
-        return unconfigured;
-    }
+    private DeviceLayout ComputeLayout() => DeviceLayout.ForActiveConfiguration(Device);
 
     private void SendLayout()
     {

@@ -1,0 +1,51 @@
+using UsbRedir.Devices;
+
+namespace UsbRedir.Tests.Controllers.Usbip;
+
+/// <summary>
+/// Passes everything to another device and counts finished bulk/interrupt transfers, so a test can wait until a
+/// cancelled transfer has really ended inside the device (its completion runs on the thread pool, whose timing a busy
+/// test host stretches) before it checks that the result was dropped.
+/// </summary>
+internal sealed class CompletionCountingDevice(IUsbDevice inner) : IUsbDevice
+{
+    private int _finished;
+
+    public int FinishedTransfers => Volatile.Read(ref _finished);
+
+    /// <summary>Waits (up to 10 s) until <paramref name="count"/> transfers have finished, then a moment for their replies.</summary>
+    public void WaitForFinished(int count)
+    {
+        for (var i = 0; i < 500 && FinishedTransfers < count; i++)
+            Thread.Sleep(20);
+        Assert.True(FinishedTransfers >= count, $"only {FinishedTransfers} of {count} transfers finished");
+        Thread.Sleep(100);
+    }
+
+    public string Description => inner.Description;
+    public UsbSpeed Speed => inner.Speed;
+    public ReadOnlyMemory<byte> DeviceDescriptor => inner.DeviceDescriptor;
+    public IReadOnlyList<ReadOnlyMemory<byte>> ConfigurationDescriptors => inner.ConfigurationDescriptors;
+    public byte ActiveConfiguration => inner.ActiveConfiguration;
+    public byte GetAlternateSetting(byte interfaceNumber) => inner.GetAlternateSetting(interfaceNumber);
+    public CancellationToken Gone => inner.Gone;
+    public Task<UsbStatus> SetConfigurationAsync(byte value, CancellationToken ct) => inner.SetConfigurationAsync(value, ct);
+    public Task<UsbStatus> SetAlternateSettingAsync(byte i, byte alt, CancellationToken ct) => inner.SetAlternateSettingAsync(i, alt, ct);
+    public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken ct) =>
+        inner.ControlTransferAsync(setup, data, ct);
+    public Task<UsbStatus> ClearHaltAsync(byte endpoint, CancellationToken ct) => inner.ClearHaltAsync(endpoint, ct);
+    public Task<UsbStatus> ResetAsync(CancellationToken ct) => inner.ResetAsync(ct);
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    public async Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken ct)
+    {
+        try
+        {
+            return await inner.TransferAsync(endpoint, buffer, ct);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _finished);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using UsbRedir.Controllers.Urbs;
+using UsbRedir.Controllers.Usbip;
+using UsbRedir.Devices;
+using UsbRedir.Sessions;
+using UsbRedir.Tests.Sessions;
+
+namespace UsbRedir.Tests.Controllers.Usbip;
+
+/// <summary>The USB/IP server side of a vhci_hcd port, driven over a real socketpair by a client playing vhci_hcd.</summary>
+public sealed class UsbipDeviceLinkTests : IAsyncLifetime
+{
+    private static readonly byte[] GetDeviceDescriptor = [0x80, 0x06, 0x00, 0x01, 0x00, 0x00, 0x12, 0x00];
+    private static readonly byte[] SetConfiguration1 = [0x00, 0x09, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00];
+    private static readonly byte[] ClearHaltEp81 = [0x02, 0x01, 0x00, 0x00, 0x81, 0x00, 0x00, 0x00];
+    private static readonly byte[] VendorIn = [0xC0, 0x33, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00];
+
+    private readonly LoopbackTestDevice _device = new();
+    private CompletionCountingDevice _counting = null!;
+    private readonly SessionLog _log = new();
+    private FakeVhciClient _client = null!;
+    private UsbipDeviceLink _link = null!;
+
+    public Task InitializeAsync()
+    {
+        var (client, server) = FakeVhciClient.Create();
+        _client = client;
+        _counting = new CompletionCountingDevice(_device);
+        _link = new UsbipDeviceLink(new UrbRouter(_counting), server, _log);
+        _link.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _link.DisposeAsync();
+        _client.Dispose();
+    }
+
+    [Fact]
+    public void Enumerates_configures_and_moves_bulk_data()
+    {
+        var seq = _client.Submit(true, 0, 18, GetDeviceDescriptor);
+        var reply = _client.Read()!;
+        Assert.Equal((3u, seq, 0, 18), (reply.Command, reply.Seqnum, reply.Status, reply.ActualLength));
+        Assert.Equal(LoopbackTestDevice.Descriptor, reply.Data);
+
+        _client.Submit(false, 0, 0, SetConfiguration1);
+        Assert.Equal(0, _client.Read()!.Status);
+        Assert.Equal(1, _device.ActiveConfiguration);
+        // SET_CONFIGURATION went to the dedicated method, not to the device as a control transfer.
+        Assert.DoesNotContain(_device.ControlRequests, r => r.Request == 0x09);
+
+        _client.Submit(false, 1, 5, outData: [1, 2, 3, 4, 5]);
+        Assert.Equal(5, _client.Read()!.ActualLength);
+        _client.Submit(true, 1, 512);
+        var bulkIn = _client.Read()!;
+        Assert.Equal((0, 5), (bulkIn.Status, bulkIn.ActualLength));
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5 }, bulkIn.Data);
+
+        _client.Submit(false, 0, 0, ClearHaltEp81);
+        Assert.Equal(0, _client.Read()!.Status);
+        Assert.Equal(1, _device.ClearHalts);
+
+        _client.Submit(true, 0, 4, VendorIn);
+        Assert.Equal(-32, _client.Read()!.Status);
+    }
+
+    [Fact]
+    public void A_short_read_with_short_not_ok_fails_with_eremoteio()
+    {
+        _client.Submit(false, 0, 0, SetConfiguration1);
+        _client.Read();
+        _client.Submit(false, 1, 3, outData: [7, 7, 7]);
+        _client.Read();
+        _client.Submit(true, 1, 512, flags: (uint)UsbipTransferFlags.ShortNotOk);
+        var reply = _client.Read()!;
+        Assert.Equal((-121, 3), (reply.Status, reply.ActualLength));
+    }
+
+    [Fact]
+    public void Unlinking_a_running_urb_answers_econnreset_at_once_and_never_sends_its_result()
+    {
+        _client.Submit(false, 0, 0, SetConfiguration1);
+        _client.Read();
+        var pending = _client.Submit(true, 2, 8); // interrupt IN: waits until the device has something
+        var unlink = _client.Unlink(pending);
+        var reply = _client.Read()!;
+        Assert.Equal((4u, unlink, -104), (reply.Command, reply.Seqnum, reply.Status));
+
+        // Let the cancelled transfer finish inside the device: its result must be dropped, not sent.
+        _counting.WaitForFinished(1);
+        _device.QueueInterrupt(42);
+        var next = _client.Submit(true, 2, 8);
+        var data = _client.Read()!;
+        Assert.Equal((3u, next), (data.Command, data.Seqnum));
+        Assert.Equal(new byte[] { 42 }, data.Data);
+        Assert.Equal(0, _link.InFlight);
+    }
+
+    [Fact]
+    public void Unlinking_an_answered_urb_gets_status_0()
+    {
+        var seq = _client.Submit(true, 0, 18, GetDeviceDescriptor);
+        Assert.Equal(seq, _client.Read()!.Seqnum);
+        var unlink = _client.Unlink(seq);
+        var reply = _client.Read()!;
+        Assert.Equal((4u, unlink, 0), (reply.Command, reply.Seqnum, reply.Status));
+    }
+
+    [Fact]
+    public void Racing_unlinks_never_produce_a_ret_submit_after_an_econnreset()
+    {
+        _client.Submit(false, 0, 0, SetConfiguration1);
+        _client.Read();
+        const int rounds = 300;
+        var urbs = new List<(uint Urb, uint Unlink)>();
+        for (var i = 0; i < rounds; i++)
+        {
+            // Every other URB has data waiting, so its completion races the unlink sent right behind it.
+            if (i % 2 == 0) _device.QueueInterrupt((byte)i);
+            var urb = _client.Submit(true, 2, 8);
+            urbs.Add((urb, _client.Unlink(urb)));
+        }
+
+        var answered = new HashSet<uint>();
+        var cancelled = new HashSet<uint>();
+        var unlinkOf = urbs.ToDictionary(u => u.Unlink, u => u.Urb);
+        for (var remaining = rounds; remaining > 0;)
+        {
+            var r = _client.Read() ?? throw new Xunit.Sdk.XunitException("the link closed the connection");
+            if (r.Command == 3)
+            {
+                Assert.DoesNotContain(r.Seqnum, cancelled); // vhci_hcd would drop the connection here
+                Assert.True(answered.Add(r.Seqnum), $"two RET_SUBMITs for {r.Seqnum}");
+                continue;
+            }
+            var urb = unlinkOf[r.Seqnum];
+            if (r.Status == -104)
+            {
+                Assert.DoesNotContain(urb, answered);
+                cancelled.Add(urb);
+            }
+            else
+            {
+                Assert.Equal(0, r.Status);
+                Assert.Contains(urb, answered); // status 0 only after its RET_SUBMIT was sent
+            }
+            remaining--;
+        }
+        Assert.Equal(rounds, answered.Count + cancelled.Count);
+
+        // The cancelled transfers finish inside the device after their RET_UNLINK; none of them may be answered.
+        _counting.WaitForFinished(rounds);
+        var probe = _client.Submit(true, 0, 18, GetDeviceDescriptor);
+        for (UsbipWire.Ret? r; (r = _client.Read()) is not null && r.Seqnum != probe;)
+            Assert.DoesNotContain(r.Seqnum, cancelled);
+        Assert.Equal(0, _link.InFlight);
+    }
+
+    [Fact]
+    public async Task A_malformed_pdu_closes_the_connection_with_the_reason()
+    {
+        var bad = UsbipWire.CmdUnlink(1, 1);
+        bad[3] = 9;
+        _client.Send(bad);
+        Assert.True(_client.AtEndOfStream());
+        Assert.Contains("protocol error: unknown USB/IP command 0x00000009", await _link.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains(_log.Entries, e => e.Level == SessionLogLevel.Error && e.Message.Contains("malformed PDU at byte 0"));
+    }
+
+    [Fact]
+    public async Task The_client_closing_ends_the_link()
+    {
+        _client.Submit(false, 0, 0, SetConfiguration1);
+        _client.Read();
+        _client.Submit(true, 2, 8);
+        _client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        Assert.Equal("the USB/IP client closed the connection", await _link.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, _link.InFlight);
+    }
+}
