@@ -24,7 +24,8 @@ public sealed class VirtualHostControllerFactory
     public const string VhciCtrlDevicePath = "/dev/vhci-ctrl";
 
     /// <summary>Every backend this build of UsbRedir has.</summary>
-    public static VirtualHostControllerFactory Default { get; } = new([new VhciCtrl.VhciCtrlBackend()]);
+    public static VirtualHostControllerFactory Default { get; } =
+        new([new VhciCtrl.VhciCtrlBackend(), new Usbip.UsbipControllerBackend()]);
 
     /// <summary>The backend a request for <paramref name="requested"/> would use now.</summary>
     public ControllerBackend Resolve(ControllerBackend requested) => requested switch

@@ -161,7 +161,7 @@ public sealed class VhciHcdModuleTests : IDisposable
     {
         var path = Path.Combine(_root, "modprobe");
         File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
-        HostCommand.Run("chmod", "+x", path);
+        ProcessRunner.Run("chmod", "+x", path);
         return path;
     }
 }
