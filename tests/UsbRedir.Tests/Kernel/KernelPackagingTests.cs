@@ -22,9 +22,10 @@ public sealed class KernelPackagingTests
     {
         var dkms = File.ReadAllText(RepoPaths.Combine("kernel", "dkms.conf"));
         var source = File.ReadAllText(RepoPaths.Combine("kernel", "usbredir_vhci.c"));
-        var props = File.ReadAllText(RepoPaths.Combine("Directory.Build.props"));
+        var manifest = File.ReadAllText(RepoPaths.Combine("UsbRedir.psd1"));
 
-        var project = Regex.Match(props, "<ModuleVersion>([^<]+)</ModuleVersion>").Groups[1].Value;
+        var project = Regex.Match(manifest, @"\bModuleVersion\s*=\s*'([^']+)'").Groups[1].Value;
+        Assert.NotEmpty(project);
         Assert.Equal(project, Regex.Match(dkms, "^PACKAGE_VERSION=\"([^\"]+)\"", RegexOptions.Multiline).Groups[1].Value);
         Assert.Equal(project, Regex.Match(source, "MODULE_VERSION\\(\"([^\"]+)\"\\)").Groups[1].Value);
         Assert.Matches("(?m)^BUILT_MODULE_NAME\\[0\\]=\"usbredir_vhci\"$", dkms);
