@@ -7,6 +7,9 @@
     Tasks, run in this order whatever order they are given in (Test and Package bring in what they need):
 
       Clean    dotnet clean, and remove out/
+      Help     en-US/UsbRedir.dll-Help.xml from the help source docs/help/*.md (the project's MAML writer, so
+               the file is the same on every machine), then, where PlatyPS v2 is installed, a check that
+               PlatyPS's own Export-MamlCommandHelp says the same (tests/Pester/Help.Tests.ps1)
       Build    dotnet build UsbRedir.slnx
       Package  dotnet publish src/UsbRedir.PowerShell -o out/UsbRedir: the importable, publishable module folder
                (UsbRedir.psd1, UsbRedir.format.ps1xml, en-US help, UsbRedir.dll, UsbRedir.Core.dll)
@@ -14,15 +17,19 @@
                suite in tests/Pester in a fresh child pwsh against out/UsbRedir
 
     Every step is plain dotnet, so machines without pwsh run the same commands by hand:
+      USBREDIR_UPDATE_HELP=1 dotnet test tests/UsbRedir.Tests -c Release --filter FullyQualifiedName~PowerShell.HelpTests
       dotnet publish src/UsbRedir.PowerShell -c Release -o out/UsbRedir
       tests/run
 
 .EXAMPLE
     ./build.ps1 -Task Clean, Test
+
+.EXAMPLE
+    ./build.ps1 -Task Help, Package    # after editing docs/help
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Clean', 'Build', 'Package', 'Test')]
+    [ValidateSet('Clean', 'Help', 'Build', 'Package', 'Test')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -49,7 +56,7 @@ if (-not (Get-Command dotnet -ErrorAction Ignore)) {
 }
 
 $steps = [System.Collections.Generic.List[string]]::new()
-foreach ($name in 'Clean', 'Build', 'Package', 'Test') {
+foreach ($name in 'Clean', 'Help', 'Build', 'Package', 'Test') {
     $wanted = $Task -contains $name -or
         ($name -eq 'Build' -and ($Task -contains 'Package' -or $Task -contains 'Test')) -or
         ($name -eq 'Package' -and $Task -contains 'Test')
@@ -60,6 +67,24 @@ switch ($steps) {
     'Clean' {
         Invoke-Native dotnet 'clean', (Join-Path $root 'UsbRedir.slnx'), '-c', $Configuration, '-nologo', '-v:q'
         if (Test-Path $out) { Remove-Item -Recurse -Force $out }
+    }
+    'Help' {
+        # The committed file always comes from the project's writer, so it is byte-for-byte the same on every machine
+        # (the xunit HelpTests hold it to that); where PlatyPS v2 exists, its own MAML must say the same.
+        $env:USBREDIR_UPDATE_HELP = '1'
+        try {
+            Invoke-Native dotnet 'test', (Join-Path $root 'tests/UsbRedir.Tests'), '-c', $Configuration, '-nologo',
+                '--filter', 'FullyQualifiedName~UsbRedir.Tests.PowerShell.HelpTests'
+        }
+        finally { Remove-Item Env:USBREDIR_UPDATE_HELP }
+        Write-Host "MAML written: $(Join-Path $root 'en-US/UsbRedir.dll-Help.xml')" -ForegroundColor Green
+        if (Get-Module -ListAvailable -Name Microsoft.PowerShell.PlatyPS) {
+            $result = Invoke-Pester -Path (Join-Path $root 'tests/Pester/Help.Tests.ps1') -PassThru -Output Detailed
+            if ($result.FailedCount -gt 0) { throw 'PlatyPS reads docs/help/*.md differently from the committed MAML (see above).' }
+        }
+        else {
+            Write-Warning 'PlatyPS v2 (Microsoft.PowerShell.PlatyPS) is not installed: the MAML was not compared with its output.'
+        }
     }
     'Build' {
         Invoke-Native dotnet 'build', (Join-Path $root 'UsbRedir.slnx'), '-c', $Configuration, '-nologo'

@@ -13,7 +13,8 @@ internal static class VhciHcdErrors
 
     public static UsbRedirException LoadDenied(string detail) => new("VhciHcdLoadDenied", UsbRedirErrorCategory.PermissionDenied,
         $"vhci_hcd is not loaded and this process may not load kernel modules{(detail.Length > 0 ? $" ({detail.Trim()})" : "")}.",
-        "Run 'sudo modprobe vhci-hcd' once (or add vhci-hcd to /etc/modules-load.d), then retry.");
+        "Run 'sudo modprobe vhci-hcd' once (or add vhci-hcd to /etc/modules-load.d), then retry; " +
+        "or use the vhci-ctrl backend (kernel/ in this project), whose udev rule lets a chosen group use it without root.");
 
     public static UsbRedirException LoadFailed(int exitCode, string detail) => new("VhciHcdLoadFailed", UsbRedirErrorCategory.DeviceError,
         $"'modprobe vhci-hcd' failed with exit code {exitCode}: {detail.Trim()}",

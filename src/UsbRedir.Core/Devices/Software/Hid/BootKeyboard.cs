@@ -281,7 +281,7 @@ public sealed class BootKeyboard : SoftwareUsbDevice
 
     private void OnIdleTimer()
     {
-        // Thread-pool callback: it must never throw.
+        // Thread-pool callback: an exception here would take the whole process (a pwsh host) down, so none escapes.
         try
         {
             lock (SyncRoot)
@@ -289,6 +289,14 @@ public sealed class BootKeyboard : SoftwareUsbDevice
         }
         catch (ObjectDisposedException)
         {
+            // Disposed between the timer firing and the lock: nothing left to service.
+        }
+#pragma warning disable CA1031 // A bug in servicing must fail the transfers, not the process.
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            lock (SyncRoot)
+                CompleteDrainWaiters(exception);
         }
     }
 
