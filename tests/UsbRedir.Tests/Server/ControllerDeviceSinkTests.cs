@@ -5,6 +5,7 @@ using UsbRedir.Devices;
 using UsbRedir.Server;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 
 namespace UsbRedir.Tests.Server;
@@ -20,9 +21,7 @@ public class ControllerDeviceSinkTests
     /// <summary>Waits for a server connection to reach <paramref name="state"/> (the sink has returned by then).</summary>
     private static async Task ReachesAsync(UsbRedirServerConnection connection, ServerConnectionState state)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (connection.State != state && !connection.Completion.IsCompleted && DateTime.UtcNow < deadline)
-            await Task.Delay(10);
+        await Eventually.TrueAsync(() => connection.State == state || connection.Completion.IsCompleted, $"the connection is {state}");
         Assert.Equal(state, connection.State);
     }
 
