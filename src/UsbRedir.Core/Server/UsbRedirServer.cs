@@ -108,21 +108,21 @@ public sealed class UsbRedirServer : IAsyncDisposable
         return RunConnectionAsync(connection);
     }
 
-    private async Task RunConnectionAsync(UsbRedirServerConnection connection)
+    private Task RunConnectionAsync(UsbRedirServerConnection connection) => connection.RunAsync();
+
+    /// <summary>
+    /// Moves an ending connection from <see cref="Connections"/> to <see cref="EndedConnections"/>. The connection calls
+    /// this before its Completion completes, so whoever awaits that sees the server's lists already updated.
+    /// </summary>
+    internal void OnConnectionEnded(UsbRedirServerConnection connection)
     {
-        try
+        lock (_connections)
         {
-            await connection.RunAsync();
-        }
-        finally
-        {
-            lock (_connections)
-            {
-                _connections.Remove(connection);
-                if (_ended.Count == EndedConnectionsKept)
-                    _ended.Dequeue();
-                _ended.Enqueue(connection);
-            }
+            if (!_connections.Remove(connection))
+                return;
+            if (_ended.Count == EndedConnectionsKept)
+                _ended.Dequeue();
+            _ended.Enqueue(connection);
         }
     }
 

@@ -40,7 +40,10 @@ public sealed class UsbRedirServerConnection
     /// <summary>When the connection ended, or null while it runs.</summary>
     public DateTimeOffset? EndTime { get; private set; }
 
-    public ServerConnectionState State { get; private set; } = ServerConnectionState.Waiting;
+    // Volatile: written by the connection's background loop, read by cmdlets and tests on other threads.
+    private volatile ServerConnectionState _state = ServerConnectionState.Waiting;
+
+    public ServerConnectionState State { get => _state; private set => _state = value; }
 
     /// <summary>The device attached to the sink right now, or null.</summary>
     public IUsbDevice? Device => _device;
@@ -177,6 +180,7 @@ public sealed class UsbRedirServerConnection
         finally
         {
             EndTime = DateTimeOffset.Now;
+            Server.OnConnectionEnded(this);
             _ended.TrySetResult();
         }
     }

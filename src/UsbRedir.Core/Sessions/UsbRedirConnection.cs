@@ -17,6 +17,7 @@ public sealed class UsbRedirConnection
     private readonly TcpKeepAlive? _keepAlive;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile UsbRedirHostSession? _session;
+    private int _reconnects;
     private long _bytesSentBefore, _bytesReceivedBefore, _packetsSentBefore, _packetsReceivedBefore;
 
     private UsbRedirConnection(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy reconnect, TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener)
@@ -39,7 +40,7 @@ public sealed class UsbRedirConnection
         var connection = new UsbRedirConnection(device, server, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener);
         try
         {
-            var first = await connection.OpenSessionAsync(cancellationToken);
+            var first = await connection.OpenSessionAsync(isReconnect: false, cancellationToken);
             _ = Task.Run(() => connection.RunAsync(first));
             return connection;
         }
@@ -56,14 +57,17 @@ public sealed class UsbRedirConnection
 
     public UsbRedirEndpoint Server { get; }
 
-    public ConnectionState State { get; private set; } = ConnectionState.Connecting;
+    // Volatile: written by the background reconnect loop, read by cmdlets and tests on other threads.
+    private volatile ConnectionState _state = ConnectionState.Connecting;
+
+    public ConnectionState State { get => _state; private set => _state = value; }
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.Now;
 
     public SessionLog Log { get; }
 
     /// <summary>How many times the link was re-established after a drop.</summary>
-    public int Reconnects { get; private set; }
+    public int Reconnects => Volatile.Read(ref _reconnects);
 
     public string? PeerVersion => _session?.PeerVersion;
 
@@ -84,15 +88,19 @@ public sealed class UsbRedirConnection
     /// <summary>Completes when the connection has ended for good.</summary>
     public Task Completion => _ended.Task;
 
-    private async Task<UsbRedirHostSession> OpenSessionAsync(CancellationToken cancellationToken)
+    private async Task<UsbRedirHostSession> OpenSessionAsync(bool isReconnect, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var socket = await TcpConnector.ConnectAsync(Server, _keepAlive, TimeSpan.FromSeconds(10), linked.Token);
         var session = new UsbRedirHostSession(Device, ByteStreamConnection.FromSocket(socket), Log);
         _session = session;
-        session.Start();
+        // Counter and state are updated before Start: once the session sends its hello the peer (and anyone watching
+        // it) can observe this connection, and must then see the reconnect counted and the state Connected.
+        if (isReconnect)
+            Interlocked.Increment(ref _reconnects);
         State = ConnectionState.Connected;
         Log.Info($"connected to {Server}");
+        session.Start();
         return session;
     }
 
@@ -148,9 +156,7 @@ public sealed class UsbRedirConnection
             try
             {
                 await Task.Delay(delay, _stop.Token);
-                var session = await OpenSessionAsync(CancellationToken.None);
-                Reconnects++;
-                return session;
+                return await OpenSessionAsync(isReconnect: true, CancellationToken.None);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {

@@ -5,6 +5,7 @@ using UsbRedir.Devices;
 using UsbRedir.Server;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 
 namespace UsbRedir.Tests.Server;
@@ -17,11 +18,11 @@ public class ControllerDeviceSinkTests
 {
     private static readonly ReconnectPolicy Never = ReconnectPolicy.Never;
 
-    private static async Task SettlesAsync(Func<bool> condition)
+    /// <summary>Waits for a server connection to reach <paramref name="state"/> (the sink has returned by then).</summary>
+    private static async Task ReachesAsync(UsbRedirServerConnection connection, ServerConnectionState state)
     {
-        for (var i = 0; i < 100 && !condition(); i++)
-            await Task.Delay(20);
-        Assert.True(condition());
+        await Eventually.TrueAsync(() => connection.State == state || connection.Completion.IsCompleted, $"the connection is {state}");
+        Assert.Equal(state, connection.State);
     }
 
     [Fact]
@@ -37,8 +38,11 @@ public class ControllerDeviceSinkTests
         var client = await UsbRedirConnection.ConnectAsync(device, endpoint, Never);
         var router = await controller.PluggedAsync(1);
         var remote = Assert.IsType<RemoteUsbDevice>(router.Device);
-        // The sink records the port once PlugAsync returns, a moment after the controller has attached the device.
-        await SettlesAsync(() => sink.PortOf(remote) == 1);
+        // The sink records the port once PlugAsync returns, a moment after the controller has attached the device;
+        // the server marks its connection Attached only after the sink returned.
+        var first = Assert.Single(server.Connections);
+        await ReachesAsync(first, ServerConnectionState.Attached);
+        Assert.Equal(1, sink.PortOf(remote));
 
         // What the kernel does first: SET_ADDRESS (answered locally), then GET_DESCRIPTOR through the network.
         var address = await router.SubmitAsync(Control(1, new UsbSetupPacket(0x00, 5, 9, 0, 0), []), default);
@@ -65,8 +69,10 @@ public class ControllerDeviceSinkTests
         // Disconnecting unplugs: the port is free again and the device's URBs fail from then on.
         await client.DisconnectAsync(TimeSpan.FromSeconds(5));
         await controller.FreedAsync(1);
-        // The controller frees the port itself when the device goes away, which can be just before the sink hears of it.
-        await SettlesAsync(() => sink.PortOf(remote) is null);
+        // The controller frees the port itself when the device goes away, which can be just before the sink hears of it;
+        // the server connection detaches its device from the sink before it completes.
+        await first.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null(sink.PortOf(remote));
         Assert.Equal(VirtualPortState.Free, controller.GetPort(1).State);
         Assert.True(remote.Gone.IsCancellationRequested);
         await second.DisconnectAsync(TimeSpan.FromSeconds(5));

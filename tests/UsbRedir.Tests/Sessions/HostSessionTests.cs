@@ -1,6 +1,7 @@
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 using T = UsbRedir.Protocol.UsbRedirPacketType;
 
@@ -220,7 +221,9 @@ public class HostSessionTests
         await ExpectAnnouncementAsync(guest);
         await ConfigureAsync(guest);
         guest.Send(70, new BulkPacketHeader(0x81, UsbStatus.Success, 64, 0));
-        await Task.Delay(100);
+        // Unplug only once the read is in the device: one that arrived after the unplug would be refused after the
+        // device_disconnect instead of failed before it.
+        await Eventually.TrueAsync(() => device.TransfersInProgress == 1, "the read reached the device");
         device.Unplug();
         var pending = await guest.NextAsync();
         Assert.Equal(T.BulkPacket, pending.Type);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 using T = UsbRedir.Protocol.UsbRedirPacketType;
 
@@ -16,18 +17,22 @@ public class HostilePeerTests
 {
     private static readonly TimeSpan Quick = TimeSpan.FromSeconds(5);
 
-    private static async Task<(UsbRedirGuestSession Guest, ScriptedPeer Host)> StartGuestAsync(UsbRedirGuestOptions? options = null)
+    // Kernel socket buffers for the back-pressure tests: small beside the 8 MiB send queue, so what a peer that stops
+    // reading holds back does not depend on the machine's TCP buffer settings (autotuning can absorb megabytes).
+    private const int SmallKernelBuffers = 64 * 1024;
+
+    private static async Task<(UsbRedirGuestSession Guest, ScriptedPeer Host)> StartGuestAsync(UsbRedirGuestOptions? options = null, int? kernelBufferBytes = null)
     {
-        var (host, guestSide) = await ScriptedPeer.ConnectHostAsync();
+        var (host, guestSide) = await ScriptedPeer.ConnectHostAsync(kernelBufferBytes: kernelBufferBytes);
         var guest = new UsbRedirGuestSession(ByteStreamConnection.FromSocket(guestSide), new SessionLog(), options);
         guest.Start();
         return (guest, host);
     }
 
-    private static async Task<(UsbRedirHostSession Host, ScriptedPeer Guest, LoopbackTestDevice Device)> StartHostAsync()
+    private static async Task<(UsbRedirHostSession Host, ScriptedPeer Guest, LoopbackTestDevice Device)> StartHostAsync(int? kernelBufferBytes = null)
     {
         var device = new LoopbackTestDevice();
-        var (guest, hostSide) = await ScriptedPeer.ConnectAsync();
+        var (guest, hostSide) = await ScriptedPeer.ConnectAsync(kernelBufferBytes: kernelBufferBytes);
         var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
         host.Start();
         await guest.ExpectAnnouncementAsync();
@@ -186,18 +191,17 @@ public class HostilePeerTests
     [Fact]
     public async Task Guest_role_is_held_back_by_a_host_that_stops_reading_and_memory_stays_bounded()
     {
-        var (guest, host) = await StartGuestAsync();
+        var (guest, host) = await StartGuestAsync(kernelBufferBytes: SmallKernelBuffers);
         await using var _g = guest;
         await using var _h = host;
         var remote = await ScriptedHostDevice.AttachAsync(host, guest);
         host.PauseReading();
-        await Task.Delay(100);
 
         const int Count = 300, Size = 64 * 1024; // 19 MiB of OUT data against an 8 MiB send queue
         var chunk = new byte[Size];
         var transfers = Enumerable.Range(0, Count).Select(_ => remote.TransferAsync(0x01, chunk, default)).ToArray();
-        await Task.Delay(1000);
         var queue = guest.Connection.Outgoing;
+        await Eventually.TrueAsync(() => queue.IsFull, "the guest's send queue is full");
         Assert.InRange(queue.QueuedBytes, 0, queue.MaxBytes + Size + 64);
         Assert.True(guest.PendingRequestCount < Count, $"{guest.PendingRequestCount} transfers were queued; the rest should wait for space");
         Assert.DoesNotContain(transfers, t => t.IsCompleted);
@@ -259,7 +263,7 @@ public class HostilePeerTests
     [Fact]
     public async Task Host_role_holds_back_for_a_guest_that_stops_reading_and_drops_stream_data_beyond_its_limit()
     {
-        var (host, guest, device) = await StartHostAsync();
+        var (host, guest, device) = await StartHostAsync(SmallKernelBuffers);
         await using var _h = host;
         await using var _g = guest;
         await HostSessionTests.ConfigureAsync(guest);
@@ -275,15 +279,16 @@ public class HostilePeerTests
         guest.Send(2, new StartInterruptReceivingHeader(0x82));
         Assert.Equal(UsbStatus.Success, (await guest.ExpectAsync(T.InterruptReceivingStatus)).As<InterruptReceivingStatusHeader>().Status);
         guest.PauseReading();
-        await Task.Delay(100);
         for (var i = 0; i < Count; i++)
             guest.Send(1000 + (ulong)i, new BulkPacketHeader(0x81, UsbStatus.Success, Size, 0));
-        await Task.Delay(1000);
+        await Eventually.TrueAsync(() => host.Connection.Outgoing.IsFull && host.PendingTransferCount > 0,
+            "the host's send queue is full and reads are held back");
         // With the socket and the send queue full, the interrupt stream keeps producing: past usbredirhost's 800 queued
         // packets its data is dropped rather than queued.
         for (var i = 0; i < 3000; i++)
             device.QueueInterrupt((byte)i);
-        await Task.Delay(1000);
+        await Eventually.TrueAsync(() => host.Log.Entries.Any(e => e.Level == SessionLogLevel.Warning && e.Message.Contains("not keeping up")),
+            "the host drops interrupt data for the guest that does not read");
         var queue = host.Connection.Outgoing;
         Assert.InRange(queue.QueuedBytes, 0, queue.MaxBytes + Size + 64);
         Assert.True(host.PendingTransferCount > 0, "some reads must be held back while the guest does not read");

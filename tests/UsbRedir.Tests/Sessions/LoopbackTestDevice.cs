@@ -87,9 +87,15 @@ internal sealed class LoopbackTestDevice : IUsbDevice
         return UsbTransferResult.Ok(n);
     }
 
+    private int _transfersInProgress;
+
+    /// <summary>Transfers the device has been handed and not yet finished (a read waiting for data, say).</summary>
+    public int TransfersInProgress => Volatile.Read(ref _transfersInProgress);
+
     public async Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (Gone.IsCancellationRequested) return UsbTransferResult.Failed(UsbStatus.IoError);
+        Interlocked.Increment(ref _transfersInProgress);
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Gone);
@@ -117,6 +123,10 @@ internal sealed class LoopbackTestDevice : IUsbDevice
         catch (OperationCanceledException)
         {
             return UsbTransferResult.Failed(Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Cancelled);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _transfersInProgress);
         }
     }
 

@@ -61,16 +61,18 @@ internal sealed class ScriptedPeer : IAsyncDisposable
     }
 
     /// <summary>Creates a connected socket pair over loopback: the guest end and the end for the session under test.</summary>
-    public static async Task<(ScriptedPeer Guest, Socket HostSide)> ConnectAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams)
+    public static async Task<(ScriptedPeer Guest, Socket HostSide)> ConnectAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams,
+        int? kernelBufferBytes = null)
     {
-        var (client, server) = await Support.LoopbackSockets.PairAsync();
+        var (client, server) = await Support.LoopbackSockets.PairAsync(kernelBufferBytes);
         return (new ScriptedPeer(client, caps), server);
     }
 
     /// <summary>A scripted usb-host and the socket end for the guest session under test.</summary>
-    public static async Task<(ScriptedPeer Host, Socket GuestSide)> ConnectHostAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams)
+    public static async Task<(ScriptedPeer Host, Socket GuestSide)> ConnectHostAsync(UsbRedirCapabilities caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams,
+        int? kernelBufferBytes = null)
     {
-        var (client, server) = await Support.LoopbackSockets.PairAsync();
+        var (client, server) = await Support.LoopbackSockets.PairAsync(kernelBufferBytes);
         return (new ScriptedPeer(client, caps, UsbRedirRole.UsbHost), server);
     }
 
