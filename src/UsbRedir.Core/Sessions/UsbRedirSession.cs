@@ -68,19 +68,30 @@ public abstract class UsbRedirSession : IAsyncDisposable
         lock (_gate)
         {
             write(Codec);
-            var pending = Codec.PendingOutput;
-            if (pending.Length == 0)
-                return;
-            try
-            {
-                Connection.Outgoing.Enqueue(pending.Span);
-            }
-            catch (UsbRedirException)
-            {
-                // The connection is closing: what we wanted to say can no longer be delivered.
-            }
-            Codec.AdvanceOutput(pending.Length);
+            MovePendingOutput();
         }
+        Connection.Flush();
+    }
+
+    /// <summary>
+    /// Moves what the codec encoded to the send queue without waking the write loop; the caller calls
+    /// <see cref="ByteStreamConnection.Flush"/> once out of the lock, so the bytes usually leave on its own thread.
+    /// Call under the codec lock.
+    /// </summary>
+    private void MovePendingOutput()
+    {
+        var pending = Codec.PendingOutput;
+        if (pending.Length == 0)
+            return;
+        try
+        {
+            Connection.Outgoing.EnqueueWithoutWake(pending.Span);
+        }
+        catch (UsbRedirException)
+        {
+            // The connection is closing: what we wanted to say can no longer be delivered.
+        }
+        Codec.AdvanceOutput(pending.Length);
     }
 
     /// <summary>Sends a packet; a rule violation is our bug, logged and reported, never thrown into a device callback.</summary>
@@ -91,10 +102,11 @@ public abstract class UsbRedirSession : IAsyncDisposable
             lock (_gate)
             {
                 Codec.Send(id, header, payload);
-                WithCodec(_ => { });
+                MovePendingOutput();
             }
             if (header.PacketType >= UsbRedirPacketType.ControlPacket)
-                Interlocked.Increment(ref _packetsOut);
+                Interlocked.Increment(ref _packetsOut); // before the bytes leave, so a peer's answer never finds the count behind
+            Connection.Flush();
             return true;
         }
         catch (UsbRedirProtocolException e)
