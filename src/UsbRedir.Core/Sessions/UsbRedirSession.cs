@@ -12,6 +12,9 @@ namespace UsbRedir.Sessions;
 public abstract class UsbRedirSession : IAsyncDisposable
 {
     private readonly object _gate = new();
+    // The session whose read loop is handling a received chunk on this thread: its replies are written once, after
+    // the chunk (one socket write for all the requests a read brought), instead of one write per reply.
+    [ThreadStatic] private static UsbRedirSession? t_batching;
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _packetsIn;
     private long _packetsOut;
@@ -70,7 +73,13 @@ public abstract class UsbRedirSession : IAsyncDisposable
             write(Codec);
             MovePendingOutput();
         }
-        Connection.Flush();
+        FlushUnlessBatching();
+    }
+
+    private void FlushUnlessBatching()
+    {
+        if (!ReferenceEquals(t_batching, this))
+            Connection.Flush();
     }
 
     /// <summary>
@@ -106,7 +115,7 @@ public abstract class UsbRedirSession : IAsyncDisposable
             }
             if (header.PacketType >= UsbRedirPacketType.ControlPacket)
                 Interlocked.Increment(ref _packetsOut); // before the bytes leave, so a peer's answer never finds the count behind
-            Connection.Flush();
+            FlushUnlessBatching();
             return true;
         }
         catch (UsbRedirProtocolException e)
@@ -138,8 +147,23 @@ public abstract class UsbRedirSession : IAsyncDisposable
                 Interlocked.Increment(ref _packetsIn);
             if (ev.PacketType == UsbRedirPacketType.Hello)
                 Log.Info($"peer hello: \"{ev.Hello.Version}\", capabilities {ev.Hello.Capabilities}");
-            await OnPacket(ev);
+            ValueTask handled;
+            t_batching = this; // only while the handler runs synchronously on this thread
+            try
+            {
+                handled = OnPacket(ev);
+            }
+            finally
+            {
+                t_batching = null;
+            }
+            if (!handled.IsCompletedSuccessfully)
+            {
+                Connection.Flush(); // the handler waits (for send space): what it and earlier ones said goes now
+                await handled;
+            }
         }
+        Connection.Flush();
     }
 
     private void OnProtocolError(UsbRedirProtocolError error)
