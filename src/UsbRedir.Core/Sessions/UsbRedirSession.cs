@@ -12,6 +12,9 @@ namespace UsbRedir.Sessions;
 public abstract class UsbRedirSession : IAsyncDisposable
 {
     private readonly object _gate = new();
+    // The session whose read loop is handling a received chunk on this thread: its replies are written once, after
+    // the chunk (one socket write for all the requests a read brought), instead of one write per reply.
+    [ThreadStatic] private static UsbRedirSession? t_batching;
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _packetsIn;
     private long _packetsOut;
@@ -68,19 +71,36 @@ public abstract class UsbRedirSession : IAsyncDisposable
         lock (_gate)
         {
             write(Codec);
-            var pending = Codec.PendingOutput;
-            if (pending.Length == 0)
-                return;
-            try
-            {
-                Connection.Outgoing.Enqueue(pending.Span);
-            }
-            catch (UsbRedirException)
-            {
-                // The connection is closing: what we wanted to say can no longer be delivered.
-            }
-            Codec.AdvanceOutput(pending.Length);
+            MovePendingOutput();
         }
+        FlushUnlessBatching();
+    }
+
+    private void FlushUnlessBatching()
+    {
+        if (!ReferenceEquals(t_batching, this))
+            Connection.Flush();
+    }
+
+    /// <summary>
+    /// Moves what the codec encoded to the send queue without waking the write loop; the caller calls
+    /// <see cref="ByteStreamConnection.Flush"/> once out of the lock, so the bytes usually leave on its own thread.
+    /// Call under the codec lock.
+    /// </summary>
+    private void MovePendingOutput()
+    {
+        var pending = Codec.PendingOutput;
+        if (pending.Length == 0)
+            return;
+        try
+        {
+            Connection.Outgoing.EnqueueWithoutWake(pending.Span);
+        }
+        catch (UsbRedirException)
+        {
+            // The connection is closing: what we wanted to say can no longer be delivered.
+        }
+        Codec.AdvanceOutput(pending.Length);
     }
 
     /// <summary>Sends a packet; a rule violation is our bug, logged and reported, never thrown into a device callback.</summary>
@@ -91,10 +111,11 @@ public abstract class UsbRedirSession : IAsyncDisposable
             lock (_gate)
             {
                 Codec.Send(id, header, payload);
-                WithCodec(_ => { });
+                MovePendingOutput();
             }
             if (header.PacketType >= UsbRedirPacketType.ControlPacket)
-                Interlocked.Increment(ref _packetsOut);
+                Interlocked.Increment(ref _packetsOut); // before the bytes leave, so a peer's answer never finds the count behind
+            FlushUnlessBatching();
             return true;
         }
         catch (UsbRedirProtocolException e)
@@ -126,8 +147,23 @@ public abstract class UsbRedirSession : IAsyncDisposable
                 Interlocked.Increment(ref _packetsIn);
             if (ev.PacketType == UsbRedirPacketType.Hello)
                 Log.Info($"peer hello: \"{ev.Hello.Version}\", capabilities {ev.Hello.Capabilities}");
-            await OnPacket(ev);
+            ValueTask handled;
+            t_batching = this; // only while the handler runs synchronously on this thread
+            try
+            {
+                handled = OnPacket(ev);
+            }
+            finally
+            {
+                t_batching = null;
+            }
+            if (!handled.IsCompletedSuccessfully)
+            {
+                Connection.Flush(); // the handler waits (for send space): what it and earlier ones said goes now
+                await handled;
+            }
         }
+        Connection.Flush();
     }
 
     private void OnProtocolError(UsbRedirProtocolError error)

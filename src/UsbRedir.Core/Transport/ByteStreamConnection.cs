@@ -59,6 +59,75 @@ public sealed class ByteStreamConnection : IAsyncDisposable
             Finish(reason);
     }
 
+    /// <summary>Chunks a producer writes on its own thread before leaving the rest to the write loop, so no caller (the read loop least of all) is held writing for long.</summary>
+    private const int InlineWritesPerFlush = 4;
+
+    /// <summary>
+    /// Writes what <see cref="SendQueue.EnqueueWithoutWake"/> queued. When no write is in progress the caller's thread
+    /// writes it (a socket write that fits the socket buffer completes at once, sparing the wake-up of the write loop,
+    /// a thread hand-off per message); otherwise, or once a write would wait, the write loop carries on. Never blocks
+    /// and never throws: a failed write ends the connection, as in the write loop.
+    /// </summary>
+    public void Flush()
+    {
+        if (Volatile.Read(ref _started) == 0)
+            return; // the write loop drains the queue when it starts
+        var written = 0;
+        for (; written < InlineWritesPerFlush; written++)
+        {
+            if (!Outgoing.TryTakeForInlineWrite(out var chunk))
+                break; // nothing left, or a writer owns the stream (its Release wakes the loop for the rest)
+            ValueTask write;
+            try
+            {
+                write = _stream.WriteAsync(chunk.Buffer.AsMemory(0, chunk.Length), _stop.Token);
+            }
+            catch (Exception e)
+            {
+                Outgoing.Release(chunk);
+                Finish(e);
+                return;
+            }
+            if (!write.IsCompleted)
+            {
+                _ = CompleteWriteAsync(write, chunk); // the socket buffer is full: finish off this thread
+                return;
+            }
+            try
+            {
+                write.GetAwaiter().GetResult();
+                Interlocked.Add(ref _bytesSent, chunk.Length);
+            }
+            catch (Exception e)
+            {
+                Outgoing.Release(chunk);
+                Finish(e);
+                return;
+            }
+            Outgoing.Release(chunk, wakeWriter: false);
+        }
+        // What came while we wrote, and a close waiting for the stream to be free, are the write loop's now.
+        if (written > 0)
+            Outgoing.WakeWriter();
+    }
+
+    private async Task CompleteWriteAsync(ValueTask write, (byte[] Buffer, int Length) chunk)
+    {
+        try
+        {
+            await write;
+            Interlocked.Add(ref _bytesSent, chunk.Length);
+        }
+        catch (Exception e)
+        {
+            Finish(e);
+        }
+        finally
+        {
+            Outgoing.Release(chunk);
+        }
+    }
+
     private async Task ReadLoopAsync(Func<ReadOnlyMemory<byte>, ValueTask> onReceived)
     {
         var buffer = new byte[256 * 1024];

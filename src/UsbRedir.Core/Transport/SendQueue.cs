@@ -20,6 +20,9 @@ public sealed class SendQueue
     private readonly Queue<int> _writing = new();
     private int _messages;
     private Chunk? _tail; // the last chunk, while it still waits (appendable)
+    // True from taking a chunk until its Release: one writer at a time owns the stream, either the write loop
+    // (DequeueAsync) or a producer writing on its own thread (TryTakeForInlineWrite), so chunks go out in order.
+    private bool _writerBusy;
     private TaskCompletionSource _space = NewSignal();
     private TaskCompletionSource _data = NewSignal();
     private Exception? _closed;
@@ -70,6 +73,20 @@ public sealed class SendQueue
         }
     }
 
+    /// <summary>
+    /// Like <see cref="Enqueue"/>, but does not wake the write loop: the caller promises to call
+    /// <see cref="ByteStreamConnection.Flush"/> next (outside its locks), which writes the data on the caller's thread
+    /// when the stream is free or wakes the loop otherwise. Saves a thread hand-off per message.
+    /// </summary>
+    internal void EnqueueWithoutWake(ReadOnlySpan<byte> data)
+    {
+        lock (_gate)
+        {
+            ThrowIfClosed();
+            Add(data, wake: false);
+        }
+    }
+
     /// <summary>Waits until the queue holds less than <see cref="MaxBytes"/>.</summary>
     public async ValueTask WaitForSpaceAsync(CancellationToken cancellationToken)
     {
@@ -111,14 +128,9 @@ public sealed class SendQueue
             Task wait;
             lock (_gate)
             {
-                if (_chunks.TryDequeue(out var chunk))
-                {
-                    if (ReferenceEquals(chunk, _tail))
-                        _tail = null;
-                    _writing.Enqueue(chunk.Messages);
-                    return (chunk.Buffer, chunk.Length);
-                }
-                if (_closed is not null)
+                if (TryTake(out var taken))
+                    return taken;
+                if (_closed is not null && !_writerBusy)
                     return default;
                 wait = _data.Task;
             }
@@ -126,8 +138,42 @@ public sealed class SendQueue
         }
     }
 
+    /// <summary>
+    /// Takes the next chunk for a producer to write on its own thread, if no writer owns the stream and something
+    /// waits; the caller writes it and then calls <see cref="Release"/>, as the write loop does.
+    /// </summary>
+    internal bool TryTakeForInlineWrite(out (byte[] Buffer, int Length) chunk)
+    {
+        lock (_gate)
+            return TryTake(out chunk);
+    }
+
+    /// <summary>Wakes the write loop if something waits (a producer that enqueued without waking could not write it).</summary>
+    internal void WakeWriter()
+    {
+        lock (_gate)
+            if (!_writerBusy && (_chunks.Count > 0 || _closed is not null))
+                Wake();
+    }
+
+    private bool TryTake(out (byte[] Buffer, int Length) taken)
+    {
+        taken = default;
+        if (_writerBusy || !_chunks.TryDequeue(out var chunk))
+            return false;
+        if (ReferenceEquals(chunk, _tail))
+            _tail = null;
+        _writing.Enqueue(chunk.Messages);
+        _writerBusy = true;
+        taken = (chunk.Buffer, chunk.Length);
+        return true;
+    }
+
     /// <summary>Returns a written chunk's buffer and frees its space for waiting producers.</summary>
-    public void Release((byte[] Buffer, int Length) chunk)
+    public void Release((byte[] Buffer, int Length) chunk) => Release(chunk, wakeWriter: true);
+
+    /// <param name="wakeWriter">False for a producer that writes inline and will take the next chunk itself or call <see cref="WakeWriter"/>.</param>
+    internal void Release((byte[] Buffer, int Length) chunk, bool wakeWriter)
     {
         ArrayPool<byte>.Shared.Return(chunk.Buffer);
         TaskCompletionSource space;
@@ -136,6 +182,10 @@ public sealed class SendQueue
             QueuedBytes -= chunk.Length;
             if (_writing.TryDequeue(out var messages))
                 _messages -= messages;
+            _writerBusy = false;
+            // Messages queued while this chunk was written did not wake the loop (the stream was busy): wake it now.
+            if (wakeWriter && (_chunks.Count > 0 || _closed is not null))
+                Wake();
             space = _space;
             _space = NewSignal();
         }
@@ -145,18 +195,17 @@ public sealed class SendQueue
     /// <summary>Refuses further chunks; producers waiting for space fail with <paramref name="reason"/>. Queued chunks may still be drained.</summary>
     public void Close(Exception reason)
     {
-        TaskCompletionSource space, data;
+        TaskCompletionSource space;
         lock (_gate)
         {
             _closed ??= reason;
             space = _space;
-            data = _data;
+            Wake();
         }
         space.TrySetResult();
-        data.TrySetResult();
     }
 
-    private void Add(ReadOnlySpan<byte> data)
+    private void Add(ReadOnlySpan<byte> data, bool wake = true)
     {
         if (_tail is { } tail && tail.Buffer.Length - tail.Length >= data.Length)
         {
@@ -173,6 +222,13 @@ public sealed class SendQueue
         }
         QueuedBytes += data.Length;
         _messages++;
+        if (wake && !_writerBusy) // a busy writer's Release wakes the loop for what came meanwhile
+            Wake();
+    }
+
+    /// <summary>Completes the signal the write loop waits on and arms a new one. Call under the lock.</summary>
+    private void Wake()
+    {
         var signal = _data;
         _data = NewSignal();
         signal.TrySetResult();
