@@ -40,7 +40,7 @@ else
   pass module.non-member-refused
 fi
 
-for s in abi enum kill multi; do
+for s in abi enum kill multi bound; do
   t=$(ms)
   "$bin" "$s" || fails=$((fails + 1))
   echo "INFO scenario.$s $(( $(ms) - t )) ms"

@@ -8,6 +8,9 @@
  *   vhci_test kill       the device process is SIGKILLed mid-transfer: the transfer fails, the
  *                        controller and its bus disappear
  *   vhci_test multi      several controllers at once, 31 ports each, all gone after close
+ *   vhci_test bound      usbfs fills the controller to max_inflight unanswered URBs: the next
+ *                        submit fails -ENOSPC, inflight never passes the limit, and answering
+ *                        plus unlinking brings it back to 0
  *   vhci_test serve FILE enumerates a device, touches FILE, serves until killed (rmmod test)
  *
  * Prints "PASS <name>" or "FAIL <name>: <why>" lines and exits non-zero on any failure.
@@ -177,6 +180,8 @@ struct device {
 	uint32_t stored;
 	uint64_t held[16];	/* ids of EP_HOLD_IN URBs not answered */
 	int nheld;
+	uint64_t *hold_all;	/* bound scenario: every EP_HOLD_IN id, up to hold_cap */
+	unsigned int nhold_all, hold_cap;
 	uint64_t unlinked[16];	/* ids the kernel told us it unlinked */
 	int nunlinked;
 	int32_t unlink_status;
@@ -318,6 +323,8 @@ static void handle_submit(struct device *d, const struct usbredir_vhci_event_sub
 		if (len + 1 <= sizeof(out) && complete(d->c, id, 0, len + 1, out, len + 1) == -EINVAL)
 			d->bad_completion_rejected++;
 		complete(d->c, id, 0, n, out, n);
+	} else if (ev->endpoint == EP_HOLD_IN && d->nhold_all < d->hold_cap) {
+		d->hold_all[d->nhold_all++] = id;
 	} else if (ev->endpoint == EP_HOLD_IN && d->nheld < 16) {
 		d->held[d->nheld++] = id;
 	} else {
@@ -823,12 +830,162 @@ static void scenario_multi(void)
 	CHECK(ok, "multi.close-removes-all", "");
 }
 
+/* ------------------------------------------------------------------ memory bound */
+
+struct bound_report {
+	int submitted;		/* URBs accepted before the first refusal */
+	int err;		/* errno of that refusal (0: none within limit + 1) */
+};
+
+/*
+ * Child: submits never-answered URBs until one is refused and reports how many went in; once
+ * the device answered the first half, reaps those, submits one more (the space is back), then
+ * discards and reaps everything left. Exit code = step that failed.
+ */
+static int bound_client(const struct ctrl *c, int port, int limit, int report_fd, int go_fd)
+{
+	static uint8_t buf[8];	/* shared: the data is never looked at */
+	struct usbdevfs_urb *urbs = calloc(limit + 1, sizeof(*urbs)), *reaped;
+	struct bound_report r = { 0, 0 };
+	int fd = open_usbfs(c, port), i, half, left;
+	char go;
+
+	if (fd < 0 || !urbs)
+		return 40;
+	for (i = 0; i <= limit; i++) {
+		urbs[i] = (struct usbdevfs_urb){
+			.type = USBDEVFS_URB_TYPE_INTERRUPT, .endpoint = EP_HOLD_IN,
+			.buffer = buf, .buffer_length = sizeof(buf),
+		};
+		if (ioctl(fd, USBDEVFS_SUBMITURB, &urbs[i]) < 0) {
+			r.err = errno;
+			break;
+		}
+		r.submitted++;
+	}
+	if (write(report_fd, &r, sizeof(r)) != sizeof(r) || read(go_fd, &go, 1) != 1)
+		return 41;
+	half = r.submitted / 2;
+	for (i = 0; i < half; i++) {
+		if (ioctl(fd, USBDEVFS_REAPURB, &reaped) < 0)
+			return 42;
+		if (reaped->status != 0 || reaped - urbs >= half)
+			return 43;	/* only the answered ones may come back yet */
+	}
+	/* The answered half freed room: a new URB is accepted again. */
+	urbs[r.submitted] = (struct usbdevfs_urb){
+		.type = USBDEVFS_URB_TYPE_INTERRUPT, .endpoint = EP_HOLD_IN,
+		.buffer = buf, .buffer_length = sizeof(buf),
+	};
+	if (ioctl(fd, USBDEVFS_SUBMITURB, &urbs[r.submitted]) < 0)
+		return 44;
+	for (i = half; i <= r.submitted; i++)
+		if (ioctl(fd, USBDEVFS_DISCARDURB, &urbs[i]) < 0)
+			return 45;
+	for (left = r.submitted + 1 - half; left > 0; left--) {
+		if (ioctl(fd, USBDEVFS_REAPURB, &reaped) < 0)
+			return 46;
+		if (reaped->status != -ECONNRESET && reaped->status != -ENOENT)
+			return 47;
+	}
+	close(fd);
+	free(urbs);
+	return 0;
+}
+
+static int read_inflight(const struct ctrl *c)
+{
+	char path[160], val[32];
+
+	snprintf(path, sizeof(path), "/sys/devices/platform/%s/inflight", c->info.bus_id);
+	return read_sysfs(path, val, sizeof(val)) ? -1 : atoi(val);
+}
+
+static void scenario_bound(void)
+{
+	struct ctrl c;
+	struct device *d = calloc(1, sizeof(*d));
+	struct bound_report r;
+	int rep[2], go[2], rc, limit, base, n, ok, i, status = 0;
+	pid_t child;
+	double end;
+
+	rc = ctrl_open(&c, 1);
+	CHECK(rc == 0, "bound.create", "%s", strerror(-rc));
+	if (rc || pipe(rep) || pipe(go))
+		return;
+	d->c = &c;
+	d->port = 1;
+	limit = (int)le32toh(c.info.max_inflight);
+	if (port_cmd(&c, USBREDIR_VHCI_CMD_CONNECT, 1, USBREDIR_VHCI_SPEED_HIGH) || enumerate(d, 20)) {
+		CHECK(0, "bound.device-up", "not configured after 20 s (%d submits)", d->submits);
+		dump_trace(d);
+		goto out;
+	}
+	base = read_inflight(&c);
+	CHECK(base == 0, "bound.device-up", "inflight %d before the client", base);
+	d->hold_all = calloc(limit + 1, sizeof(*d->hold_all));
+	d->hold_cap = limit + 1;
+
+	child = fork();
+	if (child == 0)
+		_exit(bound_client(&c, 1, limit, rep[1], go[0]));
+	/* Nothing is read meanwhile: queued, unread URBs count against the bound too. */
+	if (read(rep[0], &r, sizeof(r)) != sizeof(r)) {
+		CHECK(0, "bound.fills-to-max-inflight", "client died before reporting");
+		waitpid(child, &status, 0);
+		goto out;
+	}
+	printf("INFO bound.max_inflight %d, accepted %d, then errno %d (%s)\n", limit, r.submitted, r.err,
+	       strerror(r.err));
+	CHECK(r.submitted == limit - base, "bound.fills-to-max-inflight", "%d accepted, limit %d", r.submitted, limit);
+	CHECK(r.err == ENOSPC, "bound.next-submit-enospc", "errno %d (%s)", r.err, strerror(r.err));
+	n = read_inflight(&c);
+	CHECK(n == limit, "bound.inflight-at-limit", "inflight %d, limit %d", n, limit);
+
+	/* Reading them hands them to user space; they still count until answered. */
+	end = now() + 20;
+	while (d->nhold_all < (unsigned int)r.submitted && now() < end)
+		serve_once(d, 100);
+	n = read_inflight(&c);
+	CHECK(d->nhold_all == (unsigned int)r.submitted && n <= limit, "bound.read-keeps-bound",
+	      "%u of %d read, inflight %d", d->nhold_all, r.submitted, n);
+
+	ok = 1;
+	for (i = 0; i < r.submitted / 2 && i < (int)d->nhold_all; i++)
+		ok &= complete(&c, d->hold_all[i], 0, 0, NULL, 0) == 0;
+	n = read_inflight(&c);
+	CHECK(ok && n == limit - r.submitted / 2, "bound.answers-free-room", "inflight %d after %d answers",
+	      n, r.submitted / 2);
+
+	if (write(go[1], "g", 1) != 1)
+		goto out;
+	end = now() + 60;
+	while (waitpid(child, &status, WNOHANG) == 0 && now() < end)
+		serve_once(d, 20);
+	if (now() >= end) {
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bound.resubmit-and-unlink-all",
+	      "client exit status 0x%x (step %d)", status, WEXITSTATUS(status));
+	/* The unlink notices still count until read: serve until they are. */
+	end = now() + 10;
+	while ((n = read_inflight(&c)) != 0 && now() < end)
+		serve_once(d, 50);
+	CHECK(n == 0, "bound.inflight-zero", "inflight %d", n);
+out:
+	close(c.fd);
+	free(d->hold_all);
+	free(d);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s abi|enum|kill|multi|serve FILE\n", argv[0]);
+		fprintf(stderr, "usage: %s abi|enum|kill|multi|bound|serve FILE\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "abi"))
@@ -839,6 +996,8 @@ int main(int argc, char **argv)
 		scenario_kill();
 	else if (!strcmp(argv[1], "multi"))
 		scenario_multi();
+	else if (!strcmp(argv[1], "bound"))
+		scenario_bound();
 	else if (!strcmp(argv[1], "serve") && argc == 3)
 		serve_forever(1, -1, argv[2]);
 	else {

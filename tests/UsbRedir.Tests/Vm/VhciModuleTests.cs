@@ -54,6 +54,12 @@ public sealed class VhciModuleTests(ITestOutputHelper output)
             "kill.controller-removed", "kill.bus-removed");
 
     [VmFact]
+    public void Memory_per_controller_is_bounded_by_max_inflight_and_recovers_after_answers_and_unlinks() =>
+        AssertPassed("bound.create", "bound.device-up", "bound.fills-to-max-inflight", "bound.next-submit-enospc",
+            "bound.inflight-at-limit", "bound.read-keeps-bound", "bound.answers-free-room",
+            "bound.resubmit-and-unlink-all", "bound.inflight-zero");
+
+    [VmFact]
     public void Several_controllers_with_31_ports_each_come_and_go_with_their_files() =>
         AssertPassed("multi.three-controllers-31-ports", "multi.connect-port-31", "multi.close-removes-all");
 

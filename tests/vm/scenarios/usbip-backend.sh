@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Guest side of the usbip-backend VM test: drives UsbRedir.VmPlug (the controller on the stock vhci_hcd) through one
 # boot: privilege errors, module loading, disk read/write/replug, sequential read throughput, keyboard, unplug during
-# I/O, and killing the user-space side mid-transfer. Prints "step: ..." lines the host test asserts on; any failure exits non-zero.
+# I/O, killing the user-space side mid-transfer, and removing vhci_hcd with a disk attached and under I/O. Prints "step: ..." lines the host test asserts on; any failure exits non-zero.
 # $1 = shared directory, $2 = UsbRedir.VmPlug.dll, $3 = disk image (ext2 with known.bin),
 # $4 = usbredir_vhci.ko for the vhci-ctrl throughput comparison (optional). qemu's own usb-storage on xHCI over a copy of
 # the image (vendor 46f4), if the guest has one, is the throughput baseline.
@@ -15,6 +15,7 @@ echo 0 > /sys/module/usb_storage/parameters/delay_use
 
 start_vmplug() {
   coproc VMPLUG { exec dotnet "$vmplug" usbip 2>>"$shared/vmplug.log"; }
+  vmplug_pid=$VMPLUG_PID
   read_reply "start"
 }
 read_reply() {
@@ -155,5 +156,32 @@ mount -o ro "$DISK" /tmp/stick
 echo "step: again $(md5sum < /tmp/stick/known.bin | cut -d' ' -f1)"
 umount /tmp/stick
 say quit
+wait "$vmplug_pid" 2>/dev/null || true
 wait_no_disk
 echo "step: quit unplugged everything (vhci ports in use: $(vhci_ports_in_use))"
+
+# 8. Remove vhci_hcd with the disk attached and a read running. Whatever the kernel does (refuse, or tear the port
+#    down and close its socket), our side must see it: the slot turns Free, the reader ends, and quit still ends the
+#    process (no thread stuck on a dead link).
+start_vmplug
+plug_and_read
+if rmmod vhci_hcd 2>/tmp/rmmod.err; then rmmod_result=removed; else rmmod_result="refused ($(tr '\n' ' ' </tmp/rmmod.err))"; fi
+echo "step: rmmod vhci_hcd with a device attached: $rmmod_result"
+wait_reader $reader
+wait_no_disk
+ports_line=
+for _ in $(seq 40); do
+  echo ports >&"${VMPLUG[1]}"
+  read -r -t 30 ports_line <&"${VMPLUG[0]}" || break
+  [[ $ports_line == "ok 1:Free 2:Free" ]] && break
+  sleep 0.25
+done
+echo "step: after rmmod: reader exit $READER_RC, vmplug ports '$ports_line', module loaded $(lsmod | grep -c '^vhci_hcd ' || true)"
+say unplug disk
+echo quit >&"${VMPLUG[1]}"
+quit_line=
+read -r -t 30 quit_line <&"${VMPLUG[0]}" || true
+for _ in $(seq 120); do kill -0 "$vmplug_pid" 2>/dev/null || break; sleep 0.25; done
+if kill -0 "$vmplug_pid" 2>/dev/null; then echo "vmplug did not exit after quit" >&2; exit 1; fi
+wait "$vmplug_pid" && vmplug_rc=0 || vmplug_rc=$?
+echo "step: after rmmod quit: '$quit_line', vmplug exit $vmplug_rc"

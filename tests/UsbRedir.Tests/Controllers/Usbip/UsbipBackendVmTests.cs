@@ -10,7 +10,7 @@ namespace UsbRedir.Tests.Controllers.Usbip;
 /// The usbip backend against the real stock vhci_hcd of a Debian 6.1 guest, in one boot (tests/vm/scenarios/usbip-backend.sh):
 /// the backend loads the module, the virtual disk enumerates, usb-storage binds, ext2 mounts, a known file reads back with
 /// the right checksum and a new one survives unplug/replug; the keyboard's scripted keys arrive; unplug during I/O and
-/// killing the user-space side mid-transfer leave no hung task and no BUG/WARNING in the console (run-vm scans it).
+/// killing the user-space side mid-transfer and removing vhci_hcd with a disk attached under I/O leave no hung task and no BUG/WARNING in the console (run-vm scans it).
 /// </summary>
 public sealed class UsbipBackendVmTests(ITestOutputHelper output)
 {
@@ -60,6 +60,11 @@ public sealed class UsbipBackendVmTests(ITestOutputHelper output)
         Assert.Contains("ok controller usbredir_vhci", run.Stdout);
         Assert.Contains("step: quit unplugged everything (vhci ports in use: 0)", run.Stdout);
         Assert.Contains("ok controller vhci_hcd.0 backend Usbip", run.Stdout);
+        // rmmod vhci_hcd with the disk attached under I/O: the kernel removes the module and tears the port down; our
+        // side sees the link end (both slots Free), the reader ends, and the process still quits cleanly.
+        Assert.Contains("step: rmmod vhci_hcd with a device attached: removed", run.Stdout);
+        Assert.Matches(@"step: after rmmod: reader exit \d+, vmplug ports 'ok 1:Free 2:Free', module loaded 0", run.Stdout);
+        Assert.Contains("step: after rmmod quit: 'ok quit', vmplug exit 0", run.Stdout);
         Assert.Matches(@"ok plugged disk port 1 kernel-port \d+", run.Stdout);
 
         var console = File.ReadAllText(run.ConsoleLog);
