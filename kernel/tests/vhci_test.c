@@ -382,6 +382,23 @@ static int serve_once(struct device *d, int timeout_ms)
 	return 1;
 }
 
+/* Serves URBs until the usbfs client process exits (killed after timeout_s); returns its wait status. */
+static int serve_while_child_runs(struct device *d, pid_t child, int timeout_s)
+{
+	double end = now() + timeout_s;
+	int status = 0;
+
+	while (waitpid(child, &status, WNOHANG) == 0) {
+		if (now() >= end) {
+			kill(child, SIGKILL);
+			waitpid(child, &status, 0);
+			break;
+		}
+		serve_once(d, 20);
+	}
+	return status;
+}
+
 static void dev_path(const struct ctrl *c, int port, const char *attr, char *out, size_t len)
 {
 	snprintf(out, len, "/sys/bus/usb/devices/%d-%d/%s", c->busnum, port, attr);
@@ -664,13 +681,7 @@ static void scenario_enum(void)
 	child = fork();
 	if (child == 0)
 		_exit(usbfs_client(&c, 1));
-	end = now() + 60;
-	while (waitpid(child, &status, WNOHANG) == 0 && now() < end)
-		serve_once(d, 20);
-	if (now() >= end) {
-		kill(child, SIGKILL);
-		waitpid(child, &status, 0);
-	}
+	status = serve_while_child_runs(d, child, 60);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "enum.usbfs-bulk-and-unlink",
 	      "client exit status 0x%x (step %d)", status, WEXITSTATUS(status));
 	CHECK(d->bad_completion_rejected >= 1, "enum.oversized-completion-einval", "%d", d->bad_completion_rejected);
@@ -960,13 +971,7 @@ static void scenario_bound(void)
 
 	if (write(go[1], "g", 1) != 1)
 		goto out;
-	end = now() + 60;
-	while (waitpid(child, &status, WNOHANG) == 0 && now() < end)
-		serve_once(d, 20);
-	if (now() >= end) {
-		kill(child, SIGKILL);
-		waitpid(child, &status, 0);
-	}
+	status = serve_while_child_runs(d, child, 60);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bound.resubmit-and-unlink-all",
 	      "client exit status 0x%x (step %d)", status, WEXITSTATUS(status));
 	/* The unlink notices still count until read: serve until they are. */
