@@ -15,7 +15,13 @@ namespace UsbRedir.Devices;
 ///   never as control transfers: callers that see them as control transfers (a kernel HCD) route them there.</item>
 /// <item>After <see cref="Gone"/> is cancelled (device unplugged or connection lost) every pending and
 ///   later transfer completes with <see cref="UsbStatus.IoError"/>.</item>
+/// <item>Isochronous transfers are paced by the bus: one completes once each of its packets has had its (micro)frame
+///   (bInterval-spaced), so a caller that keeps a few queued moves data at the endpoint's rate, never faster.</item>
+/// <item>Bulk streams (USB 3) exist only between <see cref="AllocateStreamsAsync"/> and <see cref="FreeStreamsAsync"/>
+///   (or a reset, configuration or alternate-setting change), on endpoints whose SuperSpeed companion descriptor offers them.</item>
 /// </list>
+/// The isochronous and stream members have defaults for devices without such endpoints: they refuse with
+/// <see cref="UsbStatus.Invalid"/>, exactly what a device answers for an endpoint it does not have.
 /// </remarks>
 public interface IUsbDevice : IAsyncDisposable
 {
@@ -60,4 +66,27 @@ public interface IUsbDevice : IAsyncDisposable
 
     /// <summary>A USB port reset: pending transfers complete with Cancelled, the device returns to its default state.</summary>
     Task<UsbStatus> ResetAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An isochronous transfer of <paramref name="packets"/> on an iso endpoint of the active configuration. The direction is
+    /// bit 7 of <paramref name="endpoint"/>: for OUT each packet's bytes are sent, for IN each packet is filled with up to its length.
+    /// </summary>
+    Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,
+        CancellationToken cancellationToken) =>
+        Task.FromResult(UsbIsoTransferResult.Failed(UsbStatus.Invalid, packets.Count));
+
+    /// <summary>
+    /// Allocates bulk streams 1..<paramref name="streams"/> on each of <paramref name="endpoints"/> (SuperSpeed bulk endpoints).
+    /// The result says how many were granted; callers that need them all treat fewer as failure.
+    /// </summary>
+    Task<UsbStreamsResult> AllocateStreamsAsync(IReadOnlyList<byte> endpoints, int streams, CancellationToken cancellationToken) =>
+        Task.FromResult(new UsbStreamsResult(UsbStatus.Invalid, 0));
+
+    /// <summary>Frees the bulk streams of <paramref name="endpoints"/>; their pending stream transfers complete with Cancelled.</summary>
+    Task<UsbStatus> FreeStreamsAsync(IReadOnlyList<byte> endpoints, CancellationToken cancellationToken) =>
+        Task.FromResult(UsbStatus.Invalid);
+
+    /// <summary>A bulk transfer on stream <paramref name="streamId"/> (1..allocated) of a bulk endpoint; stream 0 is a plain <see cref="TransferAsync"/>.</summary>
+    Task<UsbTransferResult> StreamTransferAsync(byte endpoint, uint streamId, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        streamId == 0 ? TransferAsync(endpoint, buffer, cancellationToken) : Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid));
 }
