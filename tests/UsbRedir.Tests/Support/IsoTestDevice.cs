@@ -52,6 +52,12 @@ internal sealed class IsoTestDevice : SoftwareUsbDevice
     /// <summary>OUT packets consumed, in bus order.</summary>
     public IReadOnlyList<byte[]> Received { get { lock (SyncRoot) return _received.ToArray(); } }
 
+    /// <summary>Iso transfers waiting on <paramref name="endpoint"/> for their intervals.</summary>
+    public int Scheduled(byte endpoint)
+    {
+        lock (SyncRoot) return ScheduledIsoTransfers(endpoint);
+    }
+
     /// <summary>Makes IN packet <paramref name="sequence"/> fail with <paramref name="status"/> (its number is used up all the same).</summary>
     public void FailInPacket(uint sequence, UsbStatus status)
     {

@@ -58,6 +58,9 @@ public abstract partial class SoftwareUsbDevice
     /// <summary>Consumes one OUT packet of an isochronous endpoint (see <see cref="ProduceIsoPacket"/>); the default discards it. Called with <see cref="SyncRoot"/> held.</summary>
     protected virtual UsbStatus ConsumeIsoPacket(byte endpoint, long interval, ReadOnlySpan<byte> packet) => UsbStatus.Success;
 
+    /// <summary>Iso transfers scheduled on an endpoint and not yet completed. Call with <see cref="SyncRoot"/> held.</summary>
+    protected int ScheduledIsoTransfers(byte endpoint) => _endpoints.TryGetValue(endpoint, out var state) ? state.IsoPending.Count : 0;
+
     /// <summary>Full and low speed count 1 ms frames, high speed 125 us microframes; bInterval is an exponent for iso at every speed.</summary>
     private TimeSpan ServiceInterval(UsbEndpointDefinition endpoint) =>
         (Speed == UsbSpeed.High ? Microframe : Frame) * (1L << (Math.Clamp((int)endpoint.Interval, 1, 16) - 1));
