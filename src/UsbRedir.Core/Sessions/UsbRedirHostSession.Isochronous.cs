@@ -116,7 +116,7 @@ public sealed partial class UsbRedirHostSession
 
     /// <summary>
     /// Sends the stream status packet that matches the endpoint's real type, as usbredirhost does: iso_stream_status,
-    /// interrupt_receiving_status or bulk_receiving_status. Control and absent endpoints get no reply.
+    /// interrupt_receiving_status or bulk_receiving_status. Control and absent endpoints get no reply (callers log why).
     /// </summary>
     private void SendStreamStatus(ulong id, byte endpoint, UsbStatus status)
     {
@@ -132,7 +132,6 @@ public sealed partial class UsbRedirHostSession
                 TrySend(id, new BulkReceivingStatusHeader(0, endpoint, status));
                 break;
             default:
-                Log.Warning($"no stream status for endpoint 0x{endpoint:x2} ({status}): it is not a stream endpoint");
                 break;
         }
     }
@@ -216,6 +215,11 @@ public sealed partial class UsbRedirHostSession
                 }
                 if (token.IsCancellationRequested)
                     return;
+                if (Device.Gone.IsCancellationRequested) // unplugged while the transfers failed
+                {
+                    ReleaseDevice("the device went away");
+                    return;
+                }
                 if (!stream.Recovered && await Device.ClearHaltAsync(stream.Endpoint, token) == UsbStatus.Success && !token.IsCancellationRequested)
                 {
                     Log.Warning($"iso stream on endpoint 0x{stream.Endpoint:x2} failed ({result.Status}); cleared the halt and restarted it");
