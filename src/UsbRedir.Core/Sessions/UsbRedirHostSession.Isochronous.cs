@@ -53,6 +53,9 @@ public sealed partial class UsbRedirHostSession
         /// <summary>usbredirhost's reference size: the bytes the whole ring holds.</summary>
         public long ReferenceBytes => (long)PacketsPerTransfer * Transfers * PacketSize;
 
+        // For the summary logged when the stream stops: IN packets sent / OUT packets the peer sent, and those dropped.
+        public long Moved;
+        public long Dropped;
         public bool Dropping;
         public bool DropWarned;
         public bool OverflowWarned;
@@ -145,6 +148,9 @@ public sealed partial class UsbRedirHostSession
         TryCancel(stream.Stop);
         if (stream.Out is not null)
             stream.Stop.Dispose(); // OUT completions only read StopToken; the IN loop disposes its own on exit
+        Log.Info(stream.Out is null
+            ? $"iso stream on endpoint 0x{endpoint:x2} stopped: {Interlocked.Read(ref stream.Moved)} packets sent, {Interlocked.Read(ref stream.Dropped)} dropped (peer too slow)"
+            : $"iso stream on endpoint 0x{endpoint:x2} stopped: {Interlocked.Read(ref stream.Moved)} packets received, {Interlocked.Read(ref stream.Dropped)} dropped (ring full)");
         if (reportStall)
             TrySend(0, new IsoStreamStatusHeader(UsbStatus.Stall, endpoint));
     }
@@ -193,9 +199,15 @@ public sealed partial class UsbRedirHostSession
                         // Like usbredirhost, a dropped packet still uses up its id: the ids count what the device produced.
                         var id = (ulong)nextId++;
                         if (CanSendIsoPacket(stream))
+                        {
                             TrySend(id, new IsoPacketHeader(stream.Endpoint, p.Status, (ushort)length), buffer.AsSpan(i * size, length));
+                            Interlocked.Increment(ref stream.Moved);
+                        }
                         else
+                        {
                             Interlocked.Increment(ref _isoInDropped);
+                            Interlocked.Increment(ref stream.Dropped);
+                        }
                     }
                     queue.Enqueue(SubmitIsoIn(stream, buffer, packets));
                     continue;
@@ -316,9 +328,11 @@ public sealed partial class UsbRedirHostSession
             foreach (var t in submit)
                 t.Generation = stream.Generation;
         }
+        Interlocked.Increment(ref stream.Moved);
         if (outcome != IsoOutOutcome.Buffered)
         {
             Interlocked.Increment(ref _isoOutDropped);
+            Interlocked.Increment(ref stream.Dropped);
             if (outcome == IsoOutOutcome.Overflow && !stream.OverflowWarned)
                 Log.Warning($"iso OUT on endpoint 0x{endpoint:x2}: the peer sends faster than the device plays; dropping packets to get back to half the buffer");
             stream.OverflowWarned = true;
