@@ -139,12 +139,16 @@ public sealed partial class UsbRedirHostSession
         }
     }
 
-    private void StopIsoStream(byte endpoint, bool reportStall)
+    /// <param name="only">Stop the endpoint's stream only if it is still this one (not a newer start).</param>
+    private void StopIsoStream(byte endpoint, bool reportStall, IsoStream? only = null)
     {
         IsoStream? stream;
         lock (_isoStreams)
-            if (!_isoStreams.Remove(endpoint, out stream))
+        {
+            if (!_isoStreams.TryGetValue(endpoint, out stream) || (only is not null && !ReferenceEquals(stream, only)))
                 return;
+            _isoStreams.Remove(endpoint);
+        }
         TryCancel(stream.Stop);
         if (stream.Out is not null)
             stream.Stop.Dispose(); // OUT completions only read StopToken; the IN loop disposes its own on exit
@@ -162,12 +166,6 @@ public sealed partial class UsbRedirHostSession
             endpoints = _isoStreams.Keys.ToArray();
         foreach (var ep in endpoints)
             StopIsoStream(ep, reportStall);
-    }
-
-    private bool IsCurrent(IsoStream stream)
-    {
-        lock (_isoStreams)
-            return _isoStreams.TryGetValue(stream.Endpoint, out var current) && ReferenceEquals(current, stream);
     }
 
     // ------------------------------------------------------------------ IN
@@ -242,7 +240,7 @@ public sealed partial class UsbRedirHostSession
                     continue;
                 }
                 Log.Error($"iso stream on endpoint 0x{stream.Endpoint:x2} stopped: {result.Status}");
-                StopIsoStream(stream.Endpoint, reportStall: IsCurrent(stream));
+                StopIsoStream(stream.Endpoint, reportStall: true, only: stream);
                 return;
             }
         }
@@ -250,8 +248,7 @@ public sealed partial class UsbRedirHostSession
         catch (Exception e)
         {
             Log.Error($"iso stream on endpoint 0x{stream.Endpoint:x2} failed: {e.Message}");
-            if (IsCurrent(stream))
-                StopIsoStream(stream.Endpoint, reportStall: true);
+            StopIsoStream(stream.Endpoint, reportStall: true, only: stream);
         }
         finally
         {
@@ -409,7 +406,6 @@ public sealed partial class UsbRedirHostSession
         if (stream.StopToken.IsCancellationRequested)
             return;
         Log.Error($"iso stream on endpoint 0x{stream.Endpoint:x2} stopped: {result.Status}");
-        if (IsCurrent(stream))
-            StopIsoStream(stream.Endpoint, reportStall: true);
+        StopIsoStream(stream.Endpoint, reportStall: true, only: stream);
     }
 }

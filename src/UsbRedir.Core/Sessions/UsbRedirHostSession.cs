@@ -114,7 +114,7 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
             case UsbRedirPacketType.InterruptPacket:
                 return SubmitInterruptOutAsync(packet);
             default:
-                // alloc/free_bulk_streams need cap 0, which is not offered.
+                // alloc/free_bulk_streams need cap 0, iso_packet OUT needs an iso stream: neither is offered.
                 Log.Warning($"ignored {packet.PacketType} (not supported by this device)");
                 break;
         }

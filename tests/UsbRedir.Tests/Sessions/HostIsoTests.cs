@@ -66,6 +66,20 @@ public class HostIsoTests
             return packets;
         }
 
+        /// <summary>Stops reading, lets the device produce <paramref name="produced"/> IN packets, and returns the largest <paramref name="measure"/> of the host's send queue seen.</summary>
+        public async Task<int> PumpWhileNotReadingAsync(int transfers, TimeSpan step, uint produced, Func<SendQueue, int> measure)
+        {
+            Guest.PauseReading();
+            var max = 0;
+            await PumpAsync(In, transfers, step, () =>
+            {
+                max = Math.Max(max, measure(Host.Connection.Outgoing));
+                return Device.InProduced >= produced;
+            });
+            Assert.True(Host.IsoInPacketsDropped > 0, "nothing was dropped");
+            return max;
+        }
+
         public void SendOut(ulong id, byte[] data, byte endpoint = Out) =>
             Guest.Send(id, new IsoPacketHeader(endpoint, UsbStatus.Success, (ushort)data.Length), data);
 
@@ -407,14 +421,7 @@ public class HostIsoTests
         await using var r = await StartAsync(kernelBufferBytes: 16 * 1024);
         await StartStreamAsync(r, 110, In, 32, 1);
         const long reference = 32 * IsoTestDevice.MaxPacketSize;
-        r.Guest.PauseReading();
-        var maxQueued = 0;
-        await r.PumpAsync(In, 1, 33 * Ms, () =>
-        {
-            maxQueued = Math.Max(maxQueued, r.Host.Connection.Outgoing.QueuedBytes);
-            return r.Device.InProduced >= 6000;
-        });
-        Assert.True(r.Host.IsoInPacketsDropped > 0, "nothing was dropped");
+        var maxQueued = await r.PumpWhileNotReadingAsync(1, 33 * Ms, 6000, q => q.QueuedBytes);
         Assert.InRange(maxQueued, 1, 3 * reference + IsoTestDevice.MaxPacketSize + 64);
         Assert.Single(r.Host.Log.Entries, e => e.Message.Contains("not keeping up"));
 
@@ -437,14 +444,7 @@ public class HostIsoTests
         // 16 transfers of 32 packets: 3 × ref is 295 KB, more than 800 packets take, so the packet count rule acts first.
         await using var r = await StartAsync(kernelBufferBytes: 16 * 1024);
         await StartStreamAsync(r, 111, In, 32, 16);
-        r.Guest.PauseReading();
-        var maxQueued = 0;
-        await r.PumpAsync(In, 16, 513 * Ms, () =>
-        {
-            maxQueued = Math.Max(maxQueued, r.Host.Connection.Outgoing.QueuedChunks);
-            return r.Device.InProduced >= 2500;
-        });
-        Assert.True(r.Host.IsoInPacketsDropped > 0, "nothing was dropped");
+        var maxQueued = await r.PumpWhileNotReadingAsync(16, 513 * Ms, 2500, q => q.QueuedChunks);
         Assert.InRange(maxQueued, 1, 801);
         r.Guest.ResumeReading();
     }
