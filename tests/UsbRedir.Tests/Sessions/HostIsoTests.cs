@@ -80,6 +80,14 @@ public class HostIsoTests
             return max;
         }
 
+        /// <summary>
+        /// Waits until the device has played <paramref name="played"/> OUT packets and the host has taken in the completions
+        /// up to its <paramref name="dryRuns"/>-th underflow (completions reach the host after the device counts the packets).
+        /// </summary>
+        public Task PlayedAsync(int played, int dryRuns) => Eventually.TrueAsync(
+            () => Device.Received.Count == played && Host.Log.Entries.Count(e => e.Message.Contains("ran dry")) == dryRuns,
+            $"the device played {played} packets and the host saw the ring run dry {dryRuns} times");
+
         public void SendOut(ulong id, byte[] data, byte endpoint = Out) =>
             Guest.Send(id, new IsoPacketHeader(endpoint, UsbStatus.Success, (ushort)data.Length), data);
 
@@ -262,7 +270,7 @@ public class HostIsoTests
         r.SendOut(2, OutPacket(1));
         await r.SyncAsync();
         r.Time.Advance(10 * Ms);
-        await Eventually.TrueAsync(() => r.Device.Received.Count == 2, "the first transfer played");
+        await r.PlayedAsync(2, dryRuns: 1);
         r.SendOut(3, OutPacket(2)); // the device ran dry: this one waits for a second
         await r.SyncAsync();
         r.Time.Advance(50 * Ms);
@@ -271,7 +279,7 @@ public class HostIsoTests
         r.SendOut(4, OutPacket(3));
         await r.SyncAsync();
         r.Time.Advance(10 * Ms);
-        await Eventually.TrueAsync(() => r.Device.Received.Count == 4, "the refilled transfer played");
+        await r.PlayedAsync(4, dryRuns: 2);
         Assert.Equal(Enumerable.Range(0, 4).Select(OutPacket), r.Device.Received);
     }
 
@@ -285,12 +293,12 @@ public class HostIsoTests
         await r.SyncAsync();
         Assert.Equal(6, r.Host.IsoOutPacketsDropped);
         r.Time.Advance(20 * Ms);
-        await Eventually.TrueAsync(() => r.Device.Received.Count == 4, "the ring played");
+        await r.PlayedAsync(4, dryRuns: 1);
         r.SendOut(10, OutPacket(10));
         r.SendOut(11, OutPacket(11));
         await r.SyncAsync();
         r.Time.Advance(20 * Ms);
-        await Eventually.TrueAsync(() => r.Device.Received.Count == 6, "the next transfer played");
+        await r.PlayedAsync(6, dryRuns: 2);
         Assert.Equal(new[] { 0, 1, 2, 3, 10, 11 }.Select(OutPacket), r.Device.Received);
         Assert.Single(r.Host.Log.Entries, e => e.Level == SessionLogLevel.Warning && e.Message.Contains("faster than the device plays"));
     }
@@ -365,7 +373,7 @@ public class HostIsoTests
         r.SendOut(4, OutPacket(3));
         await r.SyncAsync();
         r.Time.Advance(10 * Ms);
-        await Eventually.TrueAsync(() => r.Device.Received.Count == 2, "the stream played on");
+        await r.PlayedAsync(2, dryRuns: 2); // the failed transfer left the ring dry once, this one again
         Assert.Equal([OutPacket(2), OutPacket(3)], r.Device.Received);
 
         r.Device.Halt(Out, wedge: true); // clear-halt "succeeds" but the endpoint stays stalled

@@ -61,9 +61,9 @@ public abstract partial class SoftwareUsbDevice
     /// <summary>Iso transfers scheduled on an endpoint and not yet completed. Call with <see cref="SyncRoot"/> held.</summary>
     protected int ScheduledIsoTransfers(byte endpoint) => _endpoints.TryGetValue(endpoint, out var state) ? state.IsoPending.Count : 0;
 
-    /// <summary>Full and low speed count 1 ms frames, high speed 125 us microframes; bInterval is an exponent for iso at every speed.</summary>
+    /// <summary>Full and low speed count 1 ms frames, high and super speed 125 us microframes; bInterval is an exponent for iso at every speed.</summary>
     private TimeSpan ServiceInterval(UsbEndpointDefinition endpoint) =>
-        (Speed == UsbSpeed.High ? Microframe : Frame) * (1L << (Math.Clamp((int)endpoint.Interval, 1, 16) - 1));
+        (Speed is UsbSpeed.High or UsbSpeed.Super ? Microframe : Frame) * (1L << (Math.Clamp((int)endpoint.Interval, 1, 16) - 1));
 
     /// <summary>Offsets and lengths inside the buffer, no overlaps, and OUT packets no larger than one interval carries.</summary>
     private static bool PacketsFit(IReadOnlyList<UsbIsoPacket> packets, int bufferLength, UsbEndpointDefinition endpoint)
