@@ -253,6 +253,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
                     progressed = true;
                 }
             }
+            progressed |= ServicePendingStreamTransfers();
         }
         while (progressed);
     }
@@ -266,6 +267,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
         state.Wedged |= wedge;
         while (state.Pending.First is { } node)
             Complete(node.Value, UsbTransferResult.Failed(UsbStatus.Stall));
+        CompleteStreamPending(state, UsbStatus.Stall); // a halt stops every stream of the endpoint
     }
 
     /// <summary>Lets the next CLEAR_FEATURE(ENDPOINT_HALT) clear the halt again.</summary>
@@ -298,9 +300,9 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
     {
         lock (SyncRoot)
         {
-            if (transfer.Node?.List is null)
+            if (transfer.Node?.List is not { } queue)
                 return;
-            transfer.Endpoint.Pending.Remove(transfer.Node);
+            queue.Remove(transfer.Node); // the endpoint's FIFO, or its stream's
             transfer.Node = null;
             transfer.Completion.TrySetResult(UsbTransferResult.Failed(UsbStatus.Cancelled));
         }
@@ -308,8 +310,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
 
     private static void Complete(PendingTransfer transfer, UsbTransferResult result)
     {
-        if (transfer.Node?.List is not null)
-            transfer.Endpoint.Pending.Remove(transfer.Node);
+        transfer.Node?.List?.Remove(transfer.Node);
         transfer.Node = null;
         // Unregister, not Dispose: Dispose would wait for a running cancel callback that is itself waiting for our lock.
         transfer.Registration.Unregister();
@@ -326,6 +327,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
     {
         while (state.Pending.First is { } node)
             Complete(node.Value, UsbTransferResult.Failed(status));
+        CompleteStreamPending(state, status);
     }
 
     private UsbStatus SetConfigurationLocked(byte value)
