@@ -7,11 +7,12 @@ public sealed class UsbDescriptorSet
         byte[]? deviceQualifier, IReadOnlyList<ReadOnlyMemory<byte>> otherSpeedConfigurations, IReadOnlyList<ReadOnlyMemory<byte>> strings,
         byte[]? bos = null)
     {
-        Bos = bos;
+        // A null array would convert to an empty (but present) memory: keep absent descriptors absent, so they stall.
+        Bos = bos is null ? (ReadOnlyMemory<byte>?)null : bos;
         Definition = definition;
         Device = device;
         Configurations = configurations;
-        DeviceQualifier = deviceQualifier;
+        DeviceQualifier = deviceQualifier is null ? (ReadOnlyMemory<byte>?)null : deviceQualifier;
         OtherSpeedConfigurations = otherSpeedConfigurations;
         Strings = strings;
     }
