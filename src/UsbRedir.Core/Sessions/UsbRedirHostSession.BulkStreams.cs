@@ -4,7 +4,8 @@ using UsbRedir.Protocol;
 namespace UsbRedir.Sessions;
 
 // USB 3 bulk streams (cap 0), as usbredirhost runs them: alloc_bulk_streams and free_bulk_streams go to the device and are
-// answered with bulk_streams_status echoing the request (fewer streams than asked for is an ioerror); bulk packets with a
+// answered with bulk_streams_status echoing the request (fewer streams than asked for is an ioerror, and unlike usbredirhost
+// the partial grant is freed again, so the device holds what the guest was told); bulk packets with a
 // stream_id go to that stream (SubmitBulkAsync). The device drops its streams itself on a reset, configuration or
 // alternate-setting change (the IUsbDevice contract, as the kernel does under libusb), so nothing is tracked here.
 public sealed partial class UsbRedirHostSession
@@ -61,6 +62,8 @@ public sealed partial class UsbRedirHostSession
                 {
                     Log.Error($"asked for {h.StreamCount} bulk streams on endpoints {Describe(h.Endpoints)} but the device granted {result.Streams}");
                     status = UsbStatus.IoError;
+                    // The guest takes the ioerror as "no streams": free the partial grant so a retry with fewer can succeed.
+                    await Device.FreeStreamsAsync(EndpointsOf(h.Endpoints), _sessionEnded.Token);
                 }
             }
         }
