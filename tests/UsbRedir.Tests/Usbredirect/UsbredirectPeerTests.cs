@@ -117,13 +117,16 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
     private static IEnumerable<byte[]> Windows(byte[] bytes, int size) =>
         Enumerable.Range(0, Math.Max(0, bytes.Length - size + 1)).Select(i => bytes[i..(i + size)]);
 
-    private static string Logs(UsbRedirServer server) =>
+    internal static string Logs(UsbRedirServer server) =>
         "--- server ---\n" + string.Join("\n", server.Log.Entries)
         + string.Concat(server.Connections.Select(c => $"\n--- connection {c.Id} ---\n" + string.Join("\n", c.Log.Entries)));
 
-    private static UsbRedirServer StartOnFreePort(RecordingSink sink)
+    private static UsbRedirServer StartOnFreePort(RecordingSink sink) => StartOnFreePort(sink, FirstPort, LastPort);
+
+    /// <summary>Our server on the first free port of [<paramref name="first"/>, <paramref name="last"/>] (qemu's outgoing chardev needs a fixed one).</summary>
+    internal static UsbRedirServer StartOnFreePort(RecordingSink sink, int first, int last)
     {
-        for (var port = FirstPort; port <= LastPort; port++)
+        for (var port = first; port <= last; port++)
         {
             try
             {
@@ -131,7 +134,7 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
             }
             catch (UsbRedirException e) when (e.ErrorId == "ServerPortInUse") { }
         }
-        throw new Xunit.Sdk.XunitException($"no free port in {FirstPort}-{LastPort}");
+        throw new Xunit.Sdk.XunitException($"no free port in {first}-{last}");
     }
 }
 
