@@ -1,11 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using UsbRedir.Devices;
-using UsbRedir.Sessions;
 using UsbRedir.Tests.Devices;
-using UsbRedir.Tests.Server;
-using UsbRedir.Tests.Support;
-using UsbRedir.Tests.Vm;
 using Xunit.Abstractions;
 
 namespace UsbRedir.Tests.Usbredirect;
@@ -26,36 +22,19 @@ public sealed class UsbredirectUasTests(ITestOutputHelper output)
     [UsbredirectVmFact]
     public async Task Our_guest_role_runs_uas_over_the_streams_usbredirect_allocates()
     {
-        var shared = Directory.CreateTempSubdirectory("usbredir-uas-").FullName;
-        var image = Path.Combine(shared, "disk.img");
-        var content = new byte[Blocks * 512];
-        new Random(3030).NextBytes(content);
-        await File.WriteAllBytesAsync(image, content);
-
-        var sink = new RecordingSink();
-        await using var server = UsbredirectPeerTests.StartOnFreePort(sink, FirstPort, LastPort);
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(3) };
-        options.ReadWriteDirs.Add(shared);
-        options.Modules.Add("xhci_pci");
-        // Keep the guest's own uas (and usb-storage) driver off the disk, so usbredirect finds it unclaimed.
-        options.KernelArgs = "modprobe.blacklist=uas,usb_storage";
-        options.QemuArgs.AddRange([
-            "-device", "qemu-xhci,id=xhci",
-            "-drive", $"if=none,id=disk,format=raw,readonly=on,file={image}",
-            "-device", "usb-uas,id=uas,bus=xhci.0",
-            "-device", "scsi-hd,bus=uas.0,scsi-id=0,lun=0,drive=disk",
-        ]);
-        options.SerialClients.Add((server.LocalEndPoint.Port, "redir"));
-        var guest = Task.Run(() => GuestVm.Run(
-            ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbredirect-peer.sh"), shared, "46f4:0003"], options));
-
+        await using var export = await UsbredirectExport.StartAsync(Blocks, seed: 3030, "46f4:0003",
+            [
+                "-drive", "if=none,id=disk,format=raw,readonly=on,file={image}",
+                "-device", "usb-uas,id=uas,bus=xhci.0",
+                "-device", "scsi-hd,bus=uas.0,scsi-id=0,lun=0,drive=disk",
+            ],
+            FirstPort, LastPort,
+            // Keep the guest's own uas (and usb-storage) driver off the disk, so usbredirect finds it unclaimed.
+            kernelArgs: "modprobe.blacklist=uas,usb_storage");
+        var content = export.Content;
         try
         {
-            var attach = sink.NextAttachedAsync(TimeSpan.FromMinutes(30)); // bounded by the guest run, see UsbredirectPeerTests
-            if (await Task.WhenAny(attach, guest) == guest)
-                throw new Xunit.Sdk.XunitException($"the guest ended before usbredirect's device reached our server:\n{guest.Result}\n{UsbredirectPeerTests.Logs(server)}");
-            var (connection, attached) = await attach;
-            var device = Assert.IsType<RemoteUsbDevice>(attached);
+            var (connection, device) = await export.AttachedAsync();
             output.WriteLine($"attached: {device.Description}, {device.Speed} speed, peer \"{connection.PeerVersion}\"");
 
             Assert.Equal(0x46f4, device.VendorId);
@@ -92,14 +71,8 @@ public sealed class UsbredirectUasTests(ITestOutputHelper output)
         }
         finally
         {
-            await File.WriteAllTextAsync(Path.Combine(shared, "host-done"), "done\n");
+            await export.ReleaseAsync();
         }
-        var result = await guest;
-        output.WriteLine(result.ToString());
-        output.WriteLine(UsbredirectPeerTests.Logs(server));
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.False(result.KernelProblem, result.ToString());
-        await server.StopAsync(TimeSpan.FromSeconds(5));
-        Directory.Delete(shared, recursive: true);
+        await export.FinishAsync(output);
     }
 }
