@@ -91,7 +91,8 @@ internal sealed class UsbredirectExport : IAsyncDisposable
     /// <summary>Stops the server (a failed test leaves the guest to its own timeout once the connection is gone).</summary>
     public async ValueTask DisposeAsync()
     {
-        await ReleaseAsync();
+        if (Directory.Exists(_shared)) // not yet finished
+            await ReleaseAsync();
         await Server.DisposeAsync();
     }
 
