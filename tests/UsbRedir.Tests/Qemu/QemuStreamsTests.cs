@@ -18,7 +18,7 @@ public sealed class QemuStreamsTests(ITestOutputHelper output)
     /// <summary>This test's share of the project's fixed-port range (the usb-redir chardev listens on a fixed port).</summary>
     private const int FirstPort = 47350, LastPort = 47399;
 
-    [VmFact]
+    [LibusbVmFact]
     public async Task A_libusb_program_in_the_guest_uses_the_streams_of_a_pushed_superspeed_device()
     {
         var client = NativeHarness.Build("libusb_streams_client.c", "libusb-1.0");
@@ -62,5 +62,16 @@ public sealed class QemuStreamsTests(ITestOutputHelper output)
             catch (SocketException) { }
         }
         throw new Xunit.Sdk.XunitException($"no free port in {FirstPort}-{LastPort}");
+    }
+}
+
+/// <summary>A VM fact that also needs what builds the guest's libusb program on the host: gcc, pkg-config, libusb-1.0's headers.</summary>
+public sealed class LibusbVmFactAttribute : FactAttribute
+{
+    public LibusbVmFactAttribute()
+    {
+        var libusb = File.Exists("/usr/include/libusb-1.0/libusb.h") && Peers.HasCommand("gcc") && Peers.HasCommand("pkg-config");
+        var missing = new[] { GuestVm.Missing, libusb ? null : "libusb-1.0-0-dev, gcc, pkg-config" }.Where(m => m is not null).ToArray();
+        Skip = Peers.SkipUnless(missing.Length == 0, string.Join(", ", missing));
     }
 }
