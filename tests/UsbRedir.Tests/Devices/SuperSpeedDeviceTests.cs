@@ -84,7 +84,9 @@ public sealed class SuperSpeedDeviceTests
         Assert.Equal(new UsbStreamsResult(UsbStatus.Invalid, 0), await device.AllocateStreamsAsync(Both, 4, default)); // already allocated
         Assert.Equal(UsbStatus.Invalid, (await Write(device, 17, [1])).Status); // beyond the allocation
         Assert.Equal(UsbTransferResult.Ok(1), await Write(device, 16, [1]));
+        Assert.Equal(UsbStatus.Invalid, (await Write(device, 0, [1])).Status); // no plain transfers while streams are allocated
         Assert.Equal(UsbStatus.Success, await device.FreeStreamsAsync(Both, default));
+        Assert.Equal(UsbTransferResult.Ok(1), await Write(device, 0, [1]));
         Assert.Equal(UsbStatus.Invalid, await device.FreeStreamsAsync(Both, default)); // nothing left to free
         Assert.Equal(UsbStatus.Invalid, (await Write(device, 1, [1])).Status); // never allocated (any more)
         Assert.Equal(new UsbStreamsResult(UsbStatus.Invalid, 0), await device.AllocateStreamsAsync(Both, 0, default));
@@ -112,12 +114,6 @@ public sealed class SuperSpeedDeviceTests
         Assert.Equal(UsbTransferResult.Ok(3), await Write(device, 3, [3, 3, 3]));
         Assert.Equal(UsbTransferResult.Ok(3), await waiting3.WaitAsync(Quick));
         Assert.Equal(new byte[] { 3, 3, 3 }, in3[..3]);
-
-        // Stream 0 is the plain pipe, separate from every stream.
-        Assert.Equal(UsbTransferResult.Ok(1), await device.TransferAsync(StreamsTestDevice.BulkOut, new byte[] { 0xEE }, default));
-        var plain = new byte[8];
-        Assert.Equal(UsbTransferResult.Ok(1), await device.StreamTransferAsync(StreamsTestDevice.BulkIn, 0, plain, default));
-        Assert.Equal(0xEE, plain[0]);
 
         using var cancel = new CancellationTokenSource();
         var waiting9 = device.StreamTransferAsync(StreamsTestDevice.BulkIn, 9, new byte[8], cancel.Token);

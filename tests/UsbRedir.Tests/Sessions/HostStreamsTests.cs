@@ -78,6 +78,7 @@ public sealed class HostStreamsTests
 
         Assert.Equal(new BulkStreamsStatusHeader(BothEndpoints, 16, UsbStatus.Success), await AllocateAsync(guest, 2, BothEndpoints, 16));
         Assert.Equal([(0x01, 16), (0x81, 16)], device.StreamChanges);
+        Assert.Equal(UsbStatus.Invalid, (await BulkAsync(guest, 29, 0x01, 0, [1])).Header.Status); // streams only, now
 
         // A read on stream 3 waits for its data while stream 5 goes past it.
         guest.Send(30, new BulkPacketHeader(0x81, UsbStatus.Success, 64, 3));

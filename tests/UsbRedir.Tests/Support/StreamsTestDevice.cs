@@ -7,7 +7,8 @@ namespace UsbRedir.Tests.Support;
 /// A SuperSpeed vendor-class device with USB 3 bulk streams, to prove stream ids end to end. Interface 0 alternate setting 0
 /// has bulk OUT 0x01 and bulk IN 0x81 with 16 streams each; alternate setting 1 has the same endpoints without streams.
 /// What is written to stream s of 0x01 is kept for stream s: a read of stream s on 0x81 returns the last write to stream s,
-/// and waits (in that stream's queue only) while nothing was written there. Stream 0 (no stream) works the same way.
+/// and waits (in that stream's queue only) while nothing was written there. Stream 0 (a plain transfer) works the same way
+/// while no streams are allocated.
 /// </summary>
 internal sealed class StreamsTestDevice : SoftwareUsbDevice
 {

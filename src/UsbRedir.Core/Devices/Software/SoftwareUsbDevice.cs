@@ -122,7 +122,9 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
         {
             if (_disposed)
                 return Task.FromResult(UsbTransferResult.Failed(UsbStatus.IoError));
-            if (!_endpoints.TryGetValue(endpoint, out var state) || state.Definition.Type is not (UsbEndpointType.Bulk or UsbEndpointType.Interrupt))
+            // An endpoint with streams allocated takes stream transfers only, as the xHCI driver insists (EINVAL).
+            if (!_endpoints.TryGetValue(endpoint, out var state) || state.Definition.Type is not (UsbEndpointType.Bulk or UsbEndpointType.Interrupt)
+                || state.Streams != 0)
                 return Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid));
             if (state.Halted)
                 return Task.FromResult(UsbTransferResult.Failed(UsbStatus.Stall));
