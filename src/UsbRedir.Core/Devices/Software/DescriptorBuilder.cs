@@ -35,7 +35,7 @@ public static class DescriptorBuilder
         var device = new byte[18];
         device[0] = 18;
         device[1] = UsbDescriptorTypes.Device;
-        BinaryPrimitives.WriteUInt16LittleEndian(device.AsSpan(2), superSpeed ? operating.UsbRelease : UsbRelease);
+        BinaryPrimitives.WriteUInt16LittleEndian(device.AsSpan(2), operating.UsbRelease);
         device[4] = operating.DeviceClass;
         device[5] = operating.DeviceSubClass;
         device[6] = operating.DeviceProtocol;
