@@ -122,8 +122,9 @@ public sealed class DeviceLayout
                     lastEndpointIndex = index;
                     break;
                 case 0x30 when length >= 6 && inSelectedAlt && lastEndpointIndex >= 0: // SUPERSPEED ENDPOINT COMPANION
-                    if (layout.EndpointType[lastEndpointIndex] == UsbEndpointType.Bulk)
-                        layout.EndpointMaxStreams[lastEndpointIndex] = 1u << (d[3] & 0x1F);
+                    // MaxStreams 0 means no streams (not 2^0), as usbredirhost reads it.
+                    if (layout.EndpointType[lastEndpointIndex] == UsbEndpointType.Bulk && (d[3] & 0x1F) is > 0 and var exponent)
+                        layout.EndpointMaxStreams[lastEndpointIndex] = 1u << exponent;
                     break;
             }
             offset += length;

@@ -19,7 +19,7 @@ namespace UsbRedir.Sessions;
 /// <see cref="UsbStatus.Timeout"/> when the peer does not answer within <see cref="UsbRedirGuestOptions.RequestTimeout"/>;
 /// bulk and interrupt transfers wait as long as the device takes, like on a real bus. Disposing the device closes its connection.
 /// </remarks>
-public sealed class RemoteUsbDevice : IUsbDevice
+public sealed partial class RemoteUsbDevice : IUsbDevice
 {
     private readonly UsbRedirGuestSession _session;
     private readonly CancellationTokenSource _gone = new();
@@ -121,12 +121,7 @@ public sealed class RemoteUsbDevice : IUsbDevice
         switch (GetEndpointType(endpoint))
         {
             case UsbEndpointType.Bulk:
-                if (buffer.Length > ushort.MaxValue && !_session.HasLongBulkLengths)
-                    return Refuse($"a {buffer.Length}-byte bulk transfer needs 32-bit bulk lengths, which the peer does not support (at most 65535 bytes)");
-                if (buffer.Length > UsbRedirLimits.MaxBulkTransferSize)
-                    return Refuse($"a {buffer.Length}-byte bulk transfer exceeds usbredir's {UsbRedirLimits.MaxBulkTransferSize} bytes");
-                var bulk = new BulkPacketHeader(endpoint, UsbStatus.Success, (uint)buffer.Length, 0);
-                return DataAsync(bulk, UsbRedirPacketType.BulkPacket, buffer, isIn, cancellationToken);
+                return BulkAsync(endpoint, 0, buffer, cancellationToken);
             case UsbEndpointType.Interrupt when isIn:
                 return Receiver(endpoint).ReadAsync(buffer, () => StartInterruptReceivingAsync(endpoint), cancellationToken);
             case UsbEndpointType.Interrupt:

@@ -18,10 +18,11 @@ namespace UsbRedir.Sessions;
 public sealed partial class UsbRedirGuestSession : UsbRedirSession
 {
     /// <summary>
-    /// What we advertise: like QEMU's usb-redir without bulk streams and buffered bulk receiving (the device API has
-    /// neither). The codec always adds device_disconnect_ack for a guest.
+    /// What we advertise: like QEMU's usb-redir with streams on (enable_streams) and without buffered bulk receiving (the
+    /// device API has none). The codec always adds device_disconnect_ack for a guest.
     /// </summary>
     public const UsbRedirCapabilities GuestCapabilities =
+        UsbRedirCapabilities.BulkStreams |
         UsbRedirCapabilities.ConnectDeviceVersion | UsbRedirCapabilities.Filter | UsbRedirCapabilities.DeviceDisconnectAck |
         UsbRedirCapabilities.EpInfoMaxPacketSize | UsbRedirCapabilities.Ids64Bit | UsbRedirCapabilities.BulkLength32Bit;
 
@@ -86,6 +87,9 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
     /// <summary>True when both sides use 32-bit bulk lengths (transfers over 64 KiB are allowed).</summary>
     internal bool HasLongBulkLengths { get; private set; }
 
+    /// <summary>True when both sides offer USB 3 bulk streams (alloc/free_bulk_streams and stream ids may be used).</summary>
+    internal bool HasBulkStreams { get; private set; }
+
     protected override ValueTask OnPacket(UsbRedirEvent packet)
     {
         switch (packet.PacketType)
@@ -115,6 +119,9 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
                 var alt = packet.AltSettingStatus;
                 Complete(packet.Id, packet.PacketType, alt.Status, 0, alt.Alt, default);
                 break;
+            case UsbRedirPacketType.BulkStreamsStatus:
+                Complete(packet.Id, packet.PacketType, packet.BulkStreamsStatus.Status, 0, 0, default);
+                break;
             case UsbRedirPacketType.InterruptReceivingStatus:
                 OnInterruptReceivingStatus(packet.Id, packet.InterruptReceivingStatus);
                 break;
@@ -134,7 +141,7 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
                 Log.Info($"peer filter: {PeerFilter}");
                 break;
             default:
-                // iso, buffered bulk and bulk-stream packets answer requests this guest never makes.
+                // iso and buffered bulk packets answer requests this guest never makes.
                 Log.Warning($"ignored {PacketNames.Of(packet.PacketType)} from the peer: this guest never asked for it");
                 break;
         }
@@ -144,6 +151,7 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
     private void OnPeerHello()
     {
         HasLongBulkLengths = Codec.IsNegotiated(UsbRedirCapabilities.BulkLength32Bit);
+        HasBulkStreams = Codec.IsNegotiated(UsbRedirCapabilities.BulkStreams);
         UseIds(Codec.IsNegotiated(UsbRedirCapabilities.Ids64Bit));
         if (string.IsNullOrEmpty(_filterText))
             return; // no rules: nothing to tell (filter_filter may not be empty)

@@ -189,7 +189,7 @@ public sealed partial class UsbRedirHostSession
             Fail(UsbStatus.IoError);
             return;
         }
-        if (_layout.EndpointType[DeviceLayout.EndpointIndex(h.Endpoint)] != UsbEndpointType.Bulk || h.StreamId != 0)
+        if (_layout.EndpointType[DeviceLayout.EndpointIndex(h.Endpoint)] != UsbEndpointType.Bulk)
         {
             Fail(UsbStatus.Invalid);
             return;
@@ -207,7 +207,7 @@ public sealed partial class UsbRedirHostSession
         }
         await WaitForSendSpaceAsync(_sessionEnded.Token);
         _ = RunDataAsync(transfer, h.Endpoint, buffer, length, isIn,
-            (status, n, data) => TrySend(transfer.Id, h with { Status = status, Length = (uint)n }, data));
+            (status, n, data) => TrySend(transfer.Id, h with { Status = status, Length = (uint)n }, data), h.StreamId);
     }
 
     private async ValueTask SubmitInterruptOutAsync(UsbRedirEvent packet)
@@ -242,12 +242,15 @@ public sealed partial class UsbRedirHostSession
 
     private delegate bool Reply(UsbStatus status, int length, ReadOnlySpan<byte> data);
 
-    private async Task RunDataAsync(PendingTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, Reply reply)
+    /// <param name="streamId">The USB 3 bulk stream (0: none); the device refuses one that was never allocated.</param>
+    private async Task RunDataAsync(PendingTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, Reply reply, uint streamId = 0)
     {
         var result = UsbTransferResult.Failed(UsbStatus.IoError);
         try
         {
-            result = await Device.TransferAsync(endpoint, buffer.AsMemory(0, length), transfer.Cancellation.Token);
+            result = streamId == 0
+                ? await Device.TransferAsync(endpoint, buffer.AsMemory(0, length), transfer.Cancellation.Token)
+                : await Device.StreamTransferAsync(endpoint, streamId, buffer.AsMemory(0, length), transfer.Cancellation.Token);
         }
         catch (Exception e)
         {

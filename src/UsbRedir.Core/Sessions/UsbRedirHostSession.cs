@@ -13,7 +13,10 @@ namespace UsbRedir.Sessions;
 /// </summary>
 public sealed partial class UsbRedirHostSession : UsbRedirSession
 {
-    /// <summary>Caps 1–7, like usbredirhost without bulk streams; QEMU needs 4, 5 and 6 to attach to an xHCI port.</summary>
+    /// <summary>
+    /// Caps 1–7, which every device gets (QEMU needs 4, 5 and 6 to attach to an xHCI port); a device with bulk streams
+    /// gets cap 0 on top (<see cref="CapabilitiesFor"/>).
+    /// </summary>
     public const UsbRedirCapabilities HostCapabilities =
         UsbRedirCapabilities.ConnectDeviceVersion | UsbRedirCapabilities.Filter | UsbRedirCapabilities.DeviceDisconnectAck |
         UsbRedirCapabilities.EpInfoMaxPacketSize | UsbRedirCapabilities.Ids64Bit | UsbRedirCapabilities.BulkLength32Bit |
@@ -27,7 +30,7 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
     private CancellationTokenRegistration _goneRegistration;
 
     public UsbRedirHostSession(IUsbDevice device, ByteStreamConnection connection, SessionLog log)
-        : base(UsbRedirRole.UsbHost, HostCapabilities, connection, log)
+        : base(UsbRedirRole.UsbHost, CapabilitiesFor(device), connection, log)
     {
         Device = device;
     }
@@ -94,6 +97,10 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
             case UsbRedirPacketType.StopBulkReceiving:
                 StopBulkReceiving(packet.Id, packet.StopBulkReceiving);
                 break;
+            case UsbRedirPacketType.AllocBulkStreams:
+                return AllocateBulkStreamsAsync(packet.Id, packet.AllocBulkStreams);
+            case UsbRedirPacketType.FreeBulkStreams:
+                return FreeBulkStreamsAsync(packet.Id, packet.FreeBulkStreams);
             case UsbRedirPacketType.CancelDataPacket:
                 CancelTransfer(packet.Id);
                 break;
@@ -114,7 +121,7 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
             case UsbRedirPacketType.InterruptPacket:
                 return SubmitInterruptOutAsync(packet);
             default:
-                // alloc/free_bulk_streams need cap 0, iso_packet OUT needs an iso stream: neither is offered.
+                // iso_packet OUT needs an iso stream, which is not offered.
                 Log.Warning($"ignored {packet.PacketType} (not supported by this device)");
                 break;
         }

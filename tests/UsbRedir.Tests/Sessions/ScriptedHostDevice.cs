@@ -10,7 +10,8 @@ namespace UsbRedir.Tests.Sessions;
 /// </summary>
 internal static class ScriptedHostDevice
 {
-    public static void Announce(ScriptedPeer host)
+    /// <param name="bulkStreams">max_streams the bulk endpoints announce (0: none); ep_info carries it only when both sides have cap 0.</param>
+    public static void Announce(ScriptedPeer host, uint bulkStreams = 0)
     {
         host.Send(0, new InterfaceInfoHeader(1, [0], [0xFF], [0], [0]));
         var types = Enumerable.Repeat((byte)UsbEndpointType.Invalid, 32).ToArray();
@@ -21,14 +22,16 @@ internal static class ScriptedHostDevice
         mps[EpInfoHeader.IndexOf(0x01)] = mps[EpInfoHeader.IndexOf(0x81)] = 512;
         types[EpInfoHeader.IndexOf(0x82)] = (byte)UsbEndpointType.Interrupt;
         mps[EpInfoHeader.IndexOf(0x82)] = 8;
-        host.Send(0, new EpInfoHeader(types, new byte[32], new byte[32], mps, new uint[32]));
+        var streams = new uint[32];
+        streams[EpInfoHeader.IndexOf(0x01)] = streams[EpInfoHeader.IndexOf(0x81)] = bulkStreams;
+        host.Send(0, new EpInfoHeader(types, new byte[32], new byte[32], mps, streams));
         host.Send(0, new DeviceConnectHeader(UsbSpeed.High, 0xFF, 0, 0, 0x1234, 0x5678, 0x0201));
     }
 
     /// <summary>Announces the device and answers until <paramref name="guest"/> hands it out.</summary>
-    public static async Task<RemoteUsbDevice> AttachAsync(ScriptedPeer host, UsbRedirGuestSession guest)
+    public static async Task<RemoteUsbDevice> AttachAsync(ScriptedPeer host, UsbRedirGuestSession guest, uint bulkStreams = 0)
     {
-        Announce(host);
+        Announce(host, bulkStreams);
         var ready = guest.NextDeviceAsync(default);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (!ready.IsCompleted && DateTime.UtcNow < deadline)

@@ -1,11 +1,7 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Text;
 using UsbRedir.Devices.Software.MassStorage;
-using UsbRedir.Server;
-using UsbRedir.Sessions;
 using UsbRedir.Tests.Devices;
-using UsbRedir.Tests.Server;
 using UsbRedir.Tests.Support;
 using UsbRedir.Tests.Vm;
 using Xunit.Abstractions;
@@ -14,8 +10,8 @@ namespace UsbRedir.Tests.Usbredirect;
 
 /// <summary>
 /// usbredirect, the reference usb-host, as the peer of our usb-guest role. Inside a Debian 6.1 guest it exports QEMU's
-/// emulated usb-storage (backed by an image of known random bytes); its stream leaves the guest through virtio-serial
-/// (qemu connects out to host loopback) and reaches our server, whose sink reads the descriptors and sectors through SCSI.
+/// emulated usb-storage (backed by an image of known random bytes) to our server (<see cref="UsbredirectExport"/>), whose
+/// sink reads the descriptors and sectors through SCSI.
 /// </summary>
 public sealed class UsbredirectPeerTests(ITestOutputHelper output)
 {
@@ -27,34 +23,13 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
     [UsbredirectVmFact]
     public async Task Our_server_reads_descriptors_and_sectors_that_usbredirect_exports()
     {
-        var shared = Directory.CreateTempSubdirectory("usbredir-usbredirect-").FullName;
-        var image = Path.Combine(shared, "stick.img");
-        var content = new byte[Blocks * 512];
-        new Random(1138).NextBytes(content);
-        await File.WriteAllBytesAsync(image, content);
-
-        var sink = new RecordingSink();
-        await using var server = StartOnFreePort(sink);
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(3) };
-        options.ReadWriteDirs.Add(shared);
-        options.Modules.Add("xhci_pci");
-        options.QemuArgs.AddRange([
-            "-device", "qemu-xhci,id=xhci",
-            "-drive", $"if=none,id=stick,format=raw,readonly=on,file={image}",
-            "-device", "usb-storage,bus=xhci.0,drive=stick",
-        ]);
-        options.SerialClients.Add((server.LocalEndPoint.Port, "redir"));
-        var guest = Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbredirect-peer.sh"), shared], options));
-
+        await using var export = await UsbredirectExport.StartAsync(Blocks, seed: 1138, "46f4:0001",
+            ["-drive", "if=none,id=stick,format=raw,readonly=on,file={image}", "-device", "usb-storage,bus=xhci.0,drive=stick"],
+            FirstPort, LastPort);
+        var content = export.Content;
         try
         {
-            // Bounded by the guest run itself (run-vm's timeout starts once it holds the machine-wide VM lock, which other
-            // test runs on this machine may hold for a while), not by a guess of how long that wait takes.
-            var attach = sink.NextAttachedAsync(TimeSpan.FromMinutes(30));
-            if (await Task.WhenAny(attach, guest) == guest)
-                throw new Xunit.Sdk.XunitException($"the guest ended before usbredirect's device reached our server:\n{guest.Result}\n{Logs(server)}");
-            var (connection, attached) = await attach;
-            var device = Assert.IsType<RemoteUsbDevice>(attached);
+            var (connection, device) = await export.AttachedAsync();
             output.WriteLine($"attached: {device.Description}, {device.Speed} speed, peer \"{connection.PeerVersion}\"");
 
             Assert.Contains("usbredir", connection.PeerVersion, StringComparison.OrdinalIgnoreCase);
@@ -90,15 +65,9 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
         }
         finally
         {
-            await File.WriteAllTextAsync(Path.Combine(shared, "host-done"), "done\n");
+            await export.ReleaseAsync();
         }
-        var result = await guest;
-        output.WriteLine(result.ToString());
-        output.WriteLine(Logs(server));
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.False(result.KernelProblem, result.ToString());
-        await server.StopAsync(TimeSpan.FromSeconds(5));
-        Directory.Delete(shared, recursive: true);
+        await export.FinishAsync(output);
     }
 
     /// <summary>A freshly reset disk reports UNIT ATTENTION once; Linux retries TEST UNIT READY until it passes.</summary>
@@ -116,23 +85,6 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
 
     private static IEnumerable<byte[]> Windows(byte[] bytes, int size) =>
         Enumerable.Range(0, Math.Max(0, bytes.Length - size + 1)).Select(i => bytes[i..(i + size)]);
-
-    private static string Logs(UsbRedirServer server) =>
-        "--- server ---\n" + string.Join("\n", server.Log.Entries)
-        + string.Concat(server.Connections.Select(c => $"\n--- connection {c.Id} ---\n" + string.Join("\n", c.Log.Entries)));
-
-    private static UsbRedirServer StartOnFreePort(RecordingSink sink)
-    {
-        for (var port = FirstPort; port <= LastPort; port++)
-        {
-            try
-            {
-                return UsbRedirServer.Start(sink, new UsbRedirServerOptions { Address = IPAddress.Loopback, Port = port });
-            }
-            catch (UsbRedirException e) when (e.ErrorId == "ServerPortInUse") { }
-        }
-        throw new Xunit.Sdk.XunitException($"no free port in {FirstPort}-{LastPort}");
-    }
 }
 
 /// <summary>A VM fact that also needs usbredirect and socat (in the host root the guest shares).</summary>

@@ -3,13 +3,16 @@ using System.Text;
 
 namespace UsbRedir.Devices.Software;
 
-/// <summary>Turns <see cref="UsbDeviceDefinition"/>s into USB 2.0 descriptor bytes.</summary>
+/// <summary>Turns <see cref="UsbDeviceDefinition"/>s into USB 2.0 descriptor bytes, or USB 3 ones for a SuperSpeed definition.</summary>
 public static class DescriptorBuilder
 {
     /// <summary>US English, the only language our strings are written in.</summary>
     public const ushort LanguageEnglishUnitedStates = 0x0409;
 
     private const ushort UsbRelease = 0x0200;
+
+    /// <summary>bMaxPacketSize0 of every SuperSpeed device: the exponent 9, i.e. 512 bytes (USB 3.2 section 9.6.1).</summary>
+    public const byte SuperSpeedMaxPacketSize0 = 9;
 
     /// <param name="operating">The device at the speed it runs at.</param>
     /// <param name="otherSpeed">For a high-speed device: the same device at full speed (device qualifier and
@@ -21,12 +24,18 @@ public static class DescriptorBuilder
             throw new ArgumentException("A device needs 1 to 255 configurations.", nameof(operating));
         if (otherSpeed is not null && otherSpeed.Configurations.Count != operating.Configurations.Count)
             throw new ArgumentException("The other-speed definition must have as many configurations as the operating one.", nameof(otherSpeed));
+        var superSpeed = operating.IsSuperSpeed;
+        if (superSpeed && operating.MaxPacketSize0 != SuperSpeedMaxPacketSize0)
+            throw new ArgumentException($"A SuperSpeed device has bMaxPacketSize0 {SuperSpeedMaxPacketSize0} (512 bytes), not {operating.MaxPacketSize0}.", nameof(operating));
+        // A SuperSpeed device at SuperSpeed has no device qualifier: the USB 2.0 speeds are described by its BOS instead.
+        if (superSpeed && otherSpeed is not null)
+            throw new ArgumentException("A SuperSpeed device does not describe another speed (it has no device qualifier).", nameof(otherSpeed));
 
         var strings = new StringTable();
         var device = new byte[18];
         device[0] = 18;
         device[1] = UsbDescriptorTypes.Device;
-        BinaryPrimitives.WriteUInt16LittleEndian(device.AsSpan(2), UsbRelease);
+        BinaryPrimitives.WriteUInt16LittleEndian(device.AsSpan(2), operating.UsbRelease);
         device[4] = operating.DeviceClass;
         device[5] = operating.DeviceSubClass;
         device[6] = operating.DeviceProtocol;
@@ -40,7 +49,7 @@ public static class DescriptorBuilder
         device[17] = (byte)operating.Configurations.Count;
 
         var configurations = operating.Configurations
-            .Select(c => (ReadOnlyMemory<byte>)BuildConfiguration(c, UsbDescriptorTypes.Configuration, strings)).ToArray();
+            .Select(c => (ReadOnlyMemory<byte>)BuildConfiguration(c, UsbDescriptorTypes.Configuration, strings, superSpeed)).ToArray();
 
         byte[]? qualifier = null;
         ReadOnlyMemory<byte>[] otherConfigurations = [];
@@ -56,13 +65,64 @@ public static class DescriptorBuilder
             qualifier[7] = otherSpeed.MaxPacketSize0;
             qualifier[8] = (byte)otherSpeed.Configurations.Count;
             otherConfigurations = otherSpeed.Configurations
-                .Select(c => (ReadOnlyMemory<byte>)BuildConfiguration(c, UsbDescriptorTypes.OtherSpeedConfiguration, strings)).ToArray();
+                .Select(c => (ReadOnlyMemory<byte>)BuildConfiguration(c, UsbDescriptorTypes.OtherSpeedConfiguration, strings, superSpeed: false)).ToArray();
         }
 
-        return new UsbDescriptorSet(operating, device, configurations, qualifier, otherConfigurations, strings.Build());
+        return new UsbDescriptorSet(operating, device, configurations, qualifier, otherConfigurations, strings.Build(),
+            superSpeed ? BuildBos() : null);
     }
 
-    private static byte[] BuildConfiguration(UsbConfigurationDefinition configuration, byte descriptorType, StringTable strings)
+    /// <summary>
+    /// The BOS descriptor of a SuperSpeed device: the USB 2.0 extension (LPM) and the SuperSpeed USB device capability
+    /// (full, high and SuperSpeed supported, fully functional from full speed), which a USB 3 device must both report.
+    /// </summary>
+    private static byte[] BuildBos()
+    {
+        const int usb2Extension = 7, superSpeedCapability = 10;
+        var bos = new byte[5 + usb2Extension + superSpeedCapability];
+        bos[0] = 5;
+        bos[1] = UsbDescriptorTypes.Bos;
+        BinaryPrimitives.WriteUInt16LittleEndian(bos.AsSpan(2), (ushort)bos.Length);
+        bos[4] = 2;
+        var ext = bos.AsSpan(5, usb2Extension);
+        ext[0] = usb2Extension;
+        ext[1] = UsbDescriptorTypes.DeviceCapability;
+        ext[2] = 0x02; // USB 2.0 extension
+        BinaryPrimitives.WriteUInt32LittleEndian(ext[3..], 0x02); // link power management
+        var ss = bos.AsSpan(5 + usb2Extension, superSpeedCapability);
+        ss[0] = superSpeedCapability;
+        ss[1] = UsbDescriptorTypes.DeviceCapability;
+        ss[2] = 0x03; // SuperSpeed USB
+        ss[3] = 0; // no latency tolerance messages
+        BinaryPrimitives.WriteUInt16LittleEndian(ss[4..], 0x000E); // full, high and SuperSpeed
+        ss[6] = 1; // every function available from full speed on
+        ss[7] = 0x0A; // U1 exit latency, µs
+        BinaryPrimitives.WriteUInt16LittleEndian(ss[8..], 0x0020); // U2 exit latency, µs
+        return bos;
+    }
+
+    /// <summary>
+    /// The SuperSpeed endpoint companion descriptor that follows each endpoint of a SuperSpeed configuration: burst size,
+    /// the bulk streams exponent, and for periodic endpoints the bytes they move per service interval.
+    /// </summary>
+    private static byte[] BuildEndpointCompanion(UsbEndpointDefinition endpoint)
+    {
+        if (endpoint.MaxBurst > 15)
+            throw new ArgumentException($"Endpoint 0x{endpoint.Address:x2}: bMaxBurst {endpoint.MaxBurst} is above 15.");
+        if (endpoint.MaxStreamsExponent > 16 || (endpoint.MaxStreamsExponent != 0 && endpoint.Type != UsbEndpointType.Bulk))
+            throw new ArgumentException($"Endpoint 0x{endpoint.Address:x2}: only bulk endpoints have streams, at most 2^16.");
+        var periodic = endpoint.Type is UsbEndpointType.Interrupt or UsbEndpointType.Isochronous;
+        var bytesPerInterval = periodic ? Math.Min(ushort.MaxValue, endpoint.MaxPacketSize * (endpoint.MaxBurst + 1)) : 0;
+        var companion = new byte[6];
+        companion[0] = 6;
+        companion[1] = UsbDescriptorTypes.SuperSpeedEndpointCompanion;
+        companion[2] = endpoint.MaxBurst;
+        companion[3] = endpoint.MaxStreamsExponent;
+        BinaryPrimitives.WriteUInt16LittleEndian(companion.AsSpan(4), (ushort)bytesPerInterval);
+        return companion;
+    }
+
+    private static byte[] BuildConfiguration(UsbConfigurationDefinition configuration, byte descriptorType, StringTable strings, bool superSpeed)
     {
         if (configuration.Value == 0)
             throw new ArgumentException("bConfigurationValue 0 means 'unconfigured' and cannot name a configuration.");
@@ -81,6 +141,8 @@ public static class DescriptorBuilder
                 var packet = new byte[2];
                 BinaryPrimitives.WriteUInt16LittleEndian(packet, endpoint.WMaxPacketSize);
                 bytes.AddRange([7, UsbDescriptorTypes.Endpoint, endpoint.Address, endpoint.Attributes, packet[0], packet[1], endpoint.Interval]);
+                if (superSpeed)
+                    bytes.AddRange(BuildEndpointCompanion(endpoint));
             }
         }
 
@@ -94,8 +156,10 @@ public static class DescriptorBuilder
         result[5] = configuration.Value;
         result[6] = strings.Add(configuration.Name);
         result[7] = (byte)(0x80 | (configuration.Attributes & 0x60));
-        // bMaxPower counts 2 mA units at USB 2.0 speeds.
-        result[8] = (byte)Math.Min(250, (configuration.MaxPowerMilliamps + 1) / 2);
+        // bMaxPower counts 2 mA units at USB 2.0 speeds, 8 mA units at SuperSpeed.
+        result[8] = superSpeed
+            ? (byte)Math.Min(112, (configuration.MaxPowerMilliamps + 7) / 8)
+            : (byte)Math.Min(250, (configuration.MaxPowerMilliamps + 1) / 2);
         return result;
     }
 

@@ -1,6 +1,6 @@
 namespace UsbRedir.Devices.Software;
 
-/// <summary>Run-time state of one endpoint of the active configuration: halt/wedge flags and the transfers waiting on it.</summary>
+/// <summary>Run-time state of one endpoint of the active configuration: halt/wedge flags, bulk streams and the transfers waiting on it.</summary>
 internal sealed class EndpointState
 {
     public EndpointState(UsbEndpointDefinition definition, byte interfaceNumber)
@@ -28,4 +28,10 @@ internal sealed class EndpointState
 
     /// <summary>The first service interval no scheduled isochronous transfer occupies yet (intervals count from the device's clock start).</summary>
     public long NextIsoInterval { get; set; }
+
+    /// <summary>Bulk streams allocated on the endpoint (ids 1..Streams); 0 when none.</summary>
+    public int Streams { get; set; }
+
+    /// <summary>Stream transfers waiting, one FIFO per stream id: streams complete independently of each other.</summary>
+    public Dictionary<uint, LinkedList<PendingTransfer>> StreamPending { get; } = new();
 }

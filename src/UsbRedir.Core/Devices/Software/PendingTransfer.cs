@@ -6,11 +6,15 @@ namespace UsbRedir.Devices.Software;
 /// </summary>
 internal sealed class PendingTransfer
 {
-    public PendingTransfer(EndpointState endpoint, Memory<byte> buffer)
+    public PendingTransfer(EndpointState endpoint, Memory<byte> buffer, uint streamId = 0)
     {
         Endpoint = endpoint;
         Buffer = buffer;
+        StreamId = streamId;
     }
+
+    /// <summary>The bulk stream it moves data on; 0 for an ordinary transfer.</summary>
+    public uint StreamId { get; }
 
     public EndpointState Endpoint { get; }
 

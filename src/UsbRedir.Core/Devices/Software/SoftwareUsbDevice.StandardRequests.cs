@@ -110,6 +110,7 @@ public abstract partial class SoftwareUsbDevice
                 UsbDescriptorTypes.String when index < Descriptors.Strings.Count => Descriptors.Strings[index],
                 UsbDescriptorTypes.DeviceQualifier when index == 0 => Descriptors.DeviceQualifier,
                 UsbDescriptorTypes.OtherSpeedConfiguration when index < Descriptors.OtherSpeedConfigurations.Count => Descriptors.OtherSpeedConfigurations[index],
+                UsbDescriptorTypes.Bos when index == 0 => Descriptors.Bos,
                 _ => null,
             };
         }

@@ -122,7 +122,9 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
         {
             if (_disposed)
                 return Task.FromResult(UsbTransferResult.Failed(UsbStatus.IoError));
-            if (!_endpoints.TryGetValue(endpoint, out var state) || state.Definition.Type is not (UsbEndpointType.Bulk or UsbEndpointType.Interrupt))
+            // An endpoint with streams allocated takes stream transfers only, as the xHCI driver insists (EINVAL).
+            if (!_endpoints.TryGetValue(endpoint, out var state) || state.Definition.Type is not (UsbEndpointType.Bulk or UsbEndpointType.Interrupt)
+                || state.Streams != 0)
                 return Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid));
             if (state.Halted)
                 return Task.FromResult(UsbTransferResult.Failed(UsbStatus.Stall));
@@ -254,6 +256,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
                     progressed = true;
                 }
             }
+            progressed |= ServicePendingStreamTransfers();
         }
         while (progressed);
     }
@@ -268,6 +271,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
         while (state.Pending.First is { } node)
             Complete(node.Value, UsbTransferResult.Failed(UsbStatus.Stall));
         CompletePendingIso(state, UsbStatus.Stall);
+        CompleteStreamPending(state, UsbStatus.Stall); // a halt stops every stream of the endpoint
     }
 
     /// <summary>Lets the next CLEAR_FEATURE(ENDPOINT_HALT) clear the halt again.</summary>
@@ -300,9 +304,9 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
     {
         lock (SyncRoot)
         {
-            if (transfer.Node?.List is null)
+            if (transfer.Node?.List is not { } queue)
                 return;
-            transfer.Endpoint.Pending.Remove(transfer.Node);
+            queue.Remove(transfer.Node); // the endpoint's FIFO, or its stream's
             transfer.Node = null;
             transfer.Completion.TrySetResult(UsbTransferResult.Failed(UsbStatus.Cancelled));
         }
@@ -310,8 +314,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
 
     private static void Complete(PendingTransfer transfer, UsbTransferResult result)
     {
-        if (transfer.Node?.List is not null)
-            transfer.Endpoint.Pending.Remove(transfer.Node);
+        transfer.Node?.List?.Remove(transfer.Node);
         transfer.Node = null;
         // Unregister, not Dispose: Dispose would wait for a running cancel callback that is itself waiting for our lock.
         transfer.Registration.Unregister();
@@ -329,6 +332,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
         while (state.Pending.First is { } node)
             Complete(node.Value, UsbTransferResult.Failed(status));
         CompletePendingIso(state, status);
+        CompleteStreamPending(state, status);
     }
 
     private UsbStatus SetConfigurationLocked(byte value)

@@ -4,12 +4,15 @@ namespace UsbRedir.Devices.Software;
 public sealed class UsbDescriptorSet
 {
     internal UsbDescriptorSet(UsbDeviceDefinition definition, byte[] device, IReadOnlyList<ReadOnlyMemory<byte>> configurations,
-        byte[]? deviceQualifier, IReadOnlyList<ReadOnlyMemory<byte>> otherSpeedConfigurations, IReadOnlyList<ReadOnlyMemory<byte>> strings)
+        byte[]? deviceQualifier, IReadOnlyList<ReadOnlyMemory<byte>> otherSpeedConfigurations, IReadOnlyList<ReadOnlyMemory<byte>> strings,
+        byte[]? bos = null)
     {
+        // A null array would convert to an empty (but present) memory: keep absent descriptors absent, so they stall.
+        Bos = bos is null ? (ReadOnlyMemory<byte>?)null : bos;
         Definition = definition;
         Device = device;
         Configurations = configurations;
-        DeviceQualifier = deviceQualifier;
+        DeviceQualifier = deviceQualifier is null ? (ReadOnlyMemory<byte>?)null : deviceQualifier;
         OtherSpeedConfigurations = otherSpeedConfigurations;
         Strings = strings;
     }
@@ -26,6 +29,9 @@ public sealed class UsbDescriptorSet
 
     /// <summary>Empty unless <see cref="DeviceQualifier"/> is present.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> OtherSpeedConfigurations { get; }
+
+    /// <summary>The BOS descriptor with its device capabilities (SuperSpeed devices); null for a USB 2.0 device, which stalls the request.</summary>
+    public ReadOnlyMemory<byte>? Bos { get; }
 
     /// <summary>String descriptors by index; index 0 is the language table.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> Strings { get; }

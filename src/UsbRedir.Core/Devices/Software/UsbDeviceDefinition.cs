@@ -16,7 +16,19 @@ public sealed record UsbDeviceDefinition(
     string Manufacturer,
     string Product,
     string? SerialNumber,
-    IReadOnlyList<UsbConfigurationDefinition> Configurations);
+    IReadOnlyList<UsbConfigurationDefinition> Configurations)
+{
+    /// <summary>bcdUSB 0x0300: a SuperSpeed device.</summary>
+    public const ushort UsbRelease3 = 0x0300;
+
+    /// <summary>
+    /// bcdUSB (0x0200 unless set). From <see cref="UsbRelease3"/> on the device is SuperSpeed: bMaxPacketSize0 must be 9
+    /// (2^9 = 512 bytes), every endpoint gets a SuperSpeed endpoint companion descriptor and the device answers GET_DESCRIPTOR(BOS).
+    /// </summary>
+    public ushort UsbRelease { get; init; } = 0x0200;
+
+    public bool IsSuperSpeed => UsbRelease >= UsbRelease3;
+}
 
 /// <summary>One configuration. <paramref name="Attributes"/> holds the optional bmAttributes bits (self powered 0x40, remote wakeup 0x20); bit 7 is always set.</summary>
 public sealed record UsbConfigurationDefinition(
@@ -74,4 +86,16 @@ public sealed record UsbEndpointDefinition(byte Address, UsbEndpointType Type, u
 
     /// <summary>The most data one (micro)frame interval moves: one packet of an isochronous transfer.</summary>
     public int MaxPayloadPerInterval => MaxPacketSize * (1 + AdditionalTransactions);
+
+    /// <summary>SuperSpeed only: packets the endpoint moves per burst, minus one (0-15), the companion descriptor's bMaxBurst.</summary>
+    public byte MaxBurst { get; init; }
+
+    /// <summary>
+    /// SuperSpeed bulk only: the endpoint supports 2^n bulk streams (n = 1-16; 0 = no streams), the companion descriptor's
+    /// bmAttributes MaxStreams field.
+    /// </summary>
+    public byte MaxStreamsExponent { get; init; }
+
+    /// <summary>How many streams the endpoint offers (0 when it has none).</summary>
+    public int MaxStreams => Type == UsbEndpointType.Bulk && MaxStreamsExponent > 0 ? 1 << MaxStreamsExponent : 0;
 }
