@@ -30,7 +30,7 @@ internal sealed class TransportBenchmark : IBenchmark
     {
         var seconds = TimeSpan.FromSeconds(options.Seconds);
         Console.WriteLine($"transport benchmark: 127.0.0.1 TCP, {InFlight} transfers in flight, best of {options.Rounds} runs of {options.Seconds:0.#} s");
-        Console.WriteLine($"{"workload",-30} {"usbredir",12} {"raw TCP",12} {"ratio",7}   peak RSS / managed heap (usbredir | raw)");
+        Console.WriteLine($"{"workload",-30} {"usbredir",12} {"raw TCP",12} {"ratio",7} {"B/op",6}   peak RSS / managed heap (usbredir | raw)");
         foreach (var size in new[] { 16 * 1024, 64 * 1024 })
         {
             await BulkInAsync(size, seconds); // warm-up: JIT, pools, socket buffers
@@ -43,7 +43,7 @@ internal sealed class TransportBenchmark : IBenchmark
                 if (o.Value > ours.Value) ours = o;
                 if (r.Value > raw.Value) raw = r;
             }
-            Console.WriteLine($"{$"bulk IN {size / 1024} KiB (MB/s)",-30} {ours.Value,12:0} {raw.Value,12:0} {ours.Value / raw.Value,6:0%}   {ours.Memory} | {raw.Memory}");
+            Console.WriteLine($"{$"bulk IN {size / 1024} KiB (MB/s)",-30} {ours.Value,12:0} {raw.Value,12:0} {ours.Value / raw.Value,6:0%} {ours.AllocatedPerOperation,6:0}   {ours.Memory} | {raw.Memory}");
         }
 
         await ControlRoundTripAsync(seconds);
@@ -56,18 +56,23 @@ internal sealed class TransportBenchmark : IBenchmark
             if (o.Value < rtt.Value) rtt = o;
             if (r.Value < rawRtt.Value) rawRtt = r;
         }
-        Console.WriteLine($"{"control round trip (us)",-30} {rtt.Value,12:0.0} {rawRtt.Value,12:0.0} {rtt.Value / rawRtt.Value,6:0.00}x   {rtt.Memory} | {rawRtt.Memory}");
+        Console.WriteLine($"{"control round trip (us)",-30} {rtt.Value,12:0.0} {rawRtt.Value,12:0.0} {rtt.Value / rawRtt.Value,6:0.00}x {rtt.AllocatedPerOperation,6:0}   {rtt.Memory} | {rawRtt.Memory}");
         return 0;
     }
 
-    /// <summary>A figure (MB/s or microseconds) and the peak memory seen while it was measured.</summary>
-    private readonly record struct Measured(double Value, MemoryPeak? Memory);
+    /// <summary>A figure (MB/s or microseconds), the peak memory seen while it was measured, and managed bytes allocated per
+    /// transfer or round trip (whole process: both roles, the loops and the workers; nothing else runs meanwhile).</summary>
+    private readonly record struct Measured(double Value, MemoryPeak? Memory, double AllocatedPerOperation = 0);
+
+    private static double PerOperation(long allocatedBefore, long operations) =>
+        operations == 0 ? 0 : (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)operations;
 
     private static async Task<Measured> BulkInAsync(int size, TimeSpan duration)
     {
         await using var pair = await SessionPair.StartAsync();
         using var memory = MemoryPeak.Sample();
         long bytes = 0;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var sw = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, InFlight).Select(_ => Task.Run(async () =>
         {
@@ -84,7 +89,7 @@ internal sealed class TransportBenchmark : IBenchmark
         })).ToArray();
         await Task.WhenAll(workers);
         var elapsed = sw.Elapsed;
-        return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop());
+        return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop(), PerOperation(allocated, bytes / size));
     }
 
     private static async Task<Measured> RawStreamAsync(int size, TimeSpan duration)
@@ -124,6 +129,7 @@ internal sealed class TransportBenchmark : IBenchmark
         var buffer = new byte[18];
         var setup = new UsbSetupPacket(0x80, 6, 0x0100, 0, 18);
         long count = 0;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < duration)
         {
@@ -132,7 +138,7 @@ internal sealed class TransportBenchmark : IBenchmark
                 throw new InvalidOperationException($"GET_DESCRIPTOR failed: {result}; {pair.Describe()}");
             count++;
         }
-        return new Measured(sw.Elapsed.TotalMicroseconds / count, memory.Stop());
+        return new Measured(sw.Elapsed.TotalMicroseconds / count, memory.Stop(), PerOperation(allocated, count));
     }
 
     private static async Task<Measured> RawPingPongAsync(TimeSpan duration)

@@ -15,6 +15,8 @@ public sealed partial class UsbRedirGuestSession
     private readonly Dictionary<ulong, PendingRequest> _requests = new();
     private readonly HashSet<ulong> _abandoned = new();
     private readonly SemaphoreSlim _sendTurn = new(1, 1);
+    // Every completion goes through it, so no caller's continuation runs on the read loop, a timer or a canceller.
+    private readonly CompletionDispatcher<RequestReply> _completions;
     private long _nextId;
     private bool _ids64;
     private bool _requestsClosed;
@@ -31,7 +33,8 @@ public sealed partial class UsbRedirGuestSession
         public Memory<byte> InBuffer { get; } = inBuffer;
         public int OutLength { get; } = outLength;
         public bool IsIn { get; } = isIn;
-        public TaskCompletionSource<RequestReply> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed only through _completions, which runs the continuation synchronously on a drainer thread.
+        public TaskCompletionSource<RequestReply> Completion { get; } = new();
     }
 
     /// <summary>Requests still waiting for the peer.</summary>
@@ -94,7 +97,7 @@ public sealed partial class UsbRedirGuestSession
             if (!send(request.Id))
             {
                 Abandon(request, UsbStatus.Invalid);
-                return await request.Completion.Task;
+                return new(UsbStatus.Invalid, 0, 0, false);
             }
         }
         finally
@@ -196,8 +199,11 @@ public sealed partial class UsbRedirGuestSession
                 _abandoned.Clear();
             _abandoned.Add(request.Id);
         }
-        request.Completion.TrySetResult(new(status, 0, 0, false));
+        Deliver(request, new(status, 0, 0, false));
     }
+
+    /// <summary>Hands the result to the caller on a drainer thread (see <see cref="CompletionDispatcher{T}"/>).</summary>
+    private void Deliver(PendingRequest request, RequestReply reply) => _completions.Complete(request.Completion, reply);
 
     /// <summary>Completes every request of <paramref name="device"/> locally with <paramref name="status"/>.</summary>
     internal void AbandonAll(RemoteUsbDevice device, UsbStatus status)
@@ -219,7 +225,7 @@ public sealed partial class UsbRedirGuestSession
             _requests.Clear();
         }
         foreach (var r in all)
-            r.Completion.TrySetResult(new(UsbStatus.IoError, 0, 0, false));
+            Deliver(r, new(UsbStatus.IoError, 0, 0, false));
     }
 
     /// <summary>Delivers an answer from the peer (read loop); an answer nobody asked for is reported.</summary>
@@ -241,7 +247,7 @@ public sealed partial class UsbRedirGuestSession
         if (request.AnswerType != type)
         {
             Log.Error($"the peer answered {PacketNames.Of(request.AnswerType)} request {id} with {PacketNames.Of(type)}");
-            request.Completion.TrySetResult(new(UsbStatus.IoError, 0, 0, true));
+            Deliver(request, new(UsbStatus.IoError, 0, 0, true));
             return true;
         }
         int actual;
@@ -260,7 +266,7 @@ public sealed partial class UsbRedirGuestSession
         {
             actual = Math.Clamp(length, 0, request.OutLength);
         }
-        request.Completion.TrySetResult(new(status, actual, value, true));
+        Deliver(request, new(status, actual, value, true));
         return true;
     }
 
