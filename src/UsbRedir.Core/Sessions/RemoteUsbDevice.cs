@@ -151,8 +151,8 @@ public sealed class RemoteUsbDevice : IUsbDevice
         CancellationToken cancellationToken) where THeader : IUsbRedirHeader
     {
         ReadOnlyMemory<byte> payload = isIn ? default : buffer;
-        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, payload.Span), type,
-            isIn ? buffer : default, buffer.Length, isIn, isDataPacket: true, timeout: null, cancellationToken);
+        var reply = await _session.RequestAsync(this, static (id, s) => s.Session.SendData(id, s.Header, s.Payload.Span), (Session: _session, Header: header, Payload: payload),
+            type, isIn ? buffer : default, buffer.Length, isIn, isDataPacket: true, timeout: null, cancellationToken);
         return new(reply.Status, reply.Length);
     }
 
