@@ -68,21 +68,23 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
     /// <summary>A drainer: delivers what is queued, a round at a time, writing what the callers sent after each round.</summary>
     void IThreadPoolWorkItem.Execute()
     {
-        var previous = _session.BeginSendBatch();
-        try
+        while (true)
         {
-            while (true)
+            int round;
+            lock (_gate)
             {
-                int round;
-                lock (_gate)
+                round = _ready.Count;
+                if (round == 0)
                 {
-                    round = _ready.Count;
-                    if (round == 0)
-                    {
-                        _drainers--;
-                        return;
-                    }
+                    _drainers--;
+                    return;
                 }
+            }
+            // A lone result gains nothing from a batch: what its caller sends leaves at once, as it would anywhere.
+            var batch = round > 1;
+            var previous = batch ? _session.BeginSendBatch() : null;
+            try
+            {
                 // Only what was queued when the round began: results keep arriving while callers run, and the
                 // requests those callers made must leave before the drainer looks at more.
                 for (var i = 0; i < round; i++)
@@ -101,12 +103,12 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
                     }
                     Interlocked.Increment(ref _delivered);
                 }
-                _session.Connection.Flush();
             }
-        }
-        finally
-        {
-            _session.EndSendBatch(previous);
+            finally
+            {
+                if (batch)
+                    _session.EndSendBatch(previous); // writes what the round's callers sent, in one write
+            }
         }
     }
 

@@ -95,17 +95,25 @@ public class GuestCompletionTests
         await using var _g = guest;
         await using var _h = host;
         var a = remote.TransferAsync(0x81, new byte[8], default);
-        // A's caller submits C and waits for it synchronously: C's request was sent inside the drainer's send batch,
-        // which would only be written when the batch ends, after the caller returns.
+        var d = remote.TransferAsync(0x81, new byte[8], default);
+        // A's caller submits C and waits for it synchronously. A and D are answered in one write, so they are delivered
+        // in one round, inside a send batch: C's request waits in the send queue for the end of the round, which
+        // comes only after A's caller returns.
         var blocked = a.ContinueWith(_ => remote.TransferAsync(0x81, new byte[4], default).GetAwaiter().GetResult(),
             TaskContinuationOptions.ExecuteSynchronously);
         var requestA = await host.ExpectAsync(T.BulkPacket);
-        host.Do(c => AnswerBulkIn(c, requestA, 0xAA));
+        var requestD = await host.ExpectAsync(T.BulkPacket);
+        host.Do(c =>
+        {
+            AnswerBulkIn(c, requestA, 0xAA);
+            AnswerBulkIn(c, requestD, 0xDD);
+        });
 
         var requestC = await host.ExpectAsync(T.BulkPacket);
         Assert.Equal(4u, requestC.As<BulkPacketHeader>().Length);
         host.Do(c => AnswerBulkIn(c, requestC, 0xCC));
         Assert.Equal(UsbTransferResult.Ok(4), await blocked.WaitAsync(Quick));
+        Assert.Equal(UsbTransferResult.Ok(8), await d.WaitAsync(Quick));
     }
 
     [Fact]
