@@ -41,18 +41,26 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
     /// Completes <paramref name="completion"/> (created without RunContinuationsAsynchronously) with <paramref name="result"/>
     /// on a drainer, never on this thread. Results are delivered in the order they were queued.
     /// </summary>
-    public void Complete(TaskCompletionSource<T> completion, T result)
+    /// <param name="later">True on the read loop while it handles a chunk: the result waits for <see cref="StartDelivering"/>
+    /// at the end of the chunk, so the drainer's first round holds every answer the chunk brought.</param>
+    public void Complete(TaskCompletionSource<T> completion, T result, bool later = false)
     {
-        bool start;
+        lock (_gate)
+            _ready.Enqueue((completion, result));
+        if (!later)
+            StartDelivering();
+    }
+
+    /// <summary>Starts a drainer for what is queued, unless one is running.</summary>
+    public void StartDelivering()
+    {
         lock (_gate)
         {
-            _ready.Enqueue((completion, result));
-            start = _drainers == 0;
-            if (start)
-                StartDrainerLocked();
+            if (_drainers != 0 || _ready.Count == 0)
+                return;
+            StartDrainerLocked();
         }
-        if (start)
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     private void StartDrainerLocked()

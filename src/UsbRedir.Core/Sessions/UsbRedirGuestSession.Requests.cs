@@ -270,7 +270,10 @@ public sealed partial class UsbRedirGuestSession
     }
 
     /// <summary>Hands the result to the caller on a drainer thread (see <see cref="CompletionDispatcher{T}"/>).</summary>
-    private void Deliver(PendingRequest request, RequestReply reply) => _completions.Complete(request.Completion, reply);
+    private void Deliver(PendingRequest request, RequestReply reply, bool later = false) => _completions.Complete(request.Completion, reply, later);
+
+    /// <summary>The read loop handled a chunk: the answers it brought go to their callers together.</summary>
+    protected override void OnChunkHandled() => _completions.StartDelivering();
 
     /// <summary>Completes every request of <paramref name="device"/> locally with <paramref name="status"/>.</summary>
     internal void AbandonAll(RemoteUsbDevice device, UsbStatus status)
@@ -314,7 +317,7 @@ public sealed partial class UsbRedirGuestSession
         if (request.AnswerType != type)
         {
             Log.Error($"the peer answered {PacketNames.Of(request.AnswerType)} request {id} with {PacketNames.Of(type)}");
-            Deliver(request, new(UsbStatus.IoError, 0, 0, true));
+            Deliver(request, new(UsbStatus.IoError, 0, 0, true), later: true);
             return true;
         }
         int actual;
@@ -333,7 +336,7 @@ public sealed partial class UsbRedirGuestSession
         {
             actual = Math.Clamp(length, 0, request.OutLength);
         }
-        Deliver(request, new(status, actual, value, true));
+        Deliver(request, new(status, actual, value, true), later: true); // read loop: started at the end of the chunk
         return true;
     }
 

@@ -177,12 +177,20 @@ public abstract class UsbRedirSession : IAsyncDisposable
             }
             if (!handled.IsCompletedSuccessfully)
             {
+                OnChunkHandled();
                 Connection.Flush(); // the handler waits (for send space): what it and earlier ones said goes now
                 await handled;
             }
         }
+        OnChunkHandled();
         Connection.Flush();
     }
+
+    /// <summary>
+    /// Called on the read loop once the packets of a received chunk have been handled (or before it waits for a handler
+    /// that went asynchronous), so work they produced can be handed on in one piece.
+    /// </summary>
+    protected virtual void OnChunkHandled() { }
 
     private void OnProtocolError(UsbRedirProtocolError error)
     {
