@@ -11,7 +11,7 @@ namespace UsbRedir.Sessions;
 /// <para>A caller may still block the drainer (sync-over-async, a long computation). A watchdog that runs while a
 /// drainer does notices a delivery that has not returned for a whole check interval, writes what the held caller sent
 /// before it stopped, and starts a second drainer for the results queued behind it, so one held caller delays the
-/// others by at most about one interval and never deadlocks them.</para>
+/// others by at most about two intervals and never deadlocks them.</para>
 /// </summary>
 internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
 {
@@ -34,12 +34,10 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
             _watchdog = new Timer(static state => ((CompletionDispatcher<T>)state!).Check(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
-    /// <summary>Drainers that currently hold a result (started and not finished).</summary>
-    internal int Drainers { get { lock (_gate) return _drainers; } }
-
     /// <summary>
     /// Completes <paramref name="completion"/> (created without RunContinuationsAsynchronously) with <paramref name="result"/>
-    /// on a drainer, never on this thread. Results are delivered in the order they were queued.
+    /// on a drainer, never on this thread. Results are delivered in the order they were queued (the backlog behind a
+    /// held caller that a second drainer takes over may overtake that one caller).
     /// </summary>
     /// <param name="later">True on the read loop while it handles a chunk: the result waits for <see cref="StartDelivering"/>
     /// at the end of the chunk, so the drainer's first round holds every answer the chunk brought.</param>
