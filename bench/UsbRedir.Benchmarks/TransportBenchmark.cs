@@ -30,7 +30,7 @@ internal sealed class TransportBenchmark : IBenchmark
     {
         var seconds = TimeSpan.FromSeconds(options.Seconds);
         Console.WriteLine($"transport benchmark: 127.0.0.1 TCP, {InFlight} transfers in flight, best of {options.Rounds} runs of {options.Seconds:0.#} s");
-        Console.WriteLine($"{"workload",-30} {"usbredir",12} {"raw TCP",12} {"ratio",7}   peak RSS / managed heap (usbredir | raw)");
+        Console.WriteLine($"{"workload",-30} {"usbredir",12} {"raw TCP",12} {"ratio",7} {"B/op",6}   {"CPU time, voluntary switches per op (usbredir | raw)",-40}   peak RSS / managed heap (usbredir | raw)");
         foreach (var size in new[] { 16 * 1024, 64 * 1024 })
         {
             await BulkInAsync(size, seconds); // warm-up: JIT, pools, socket buffers
@@ -43,7 +43,7 @@ internal sealed class TransportBenchmark : IBenchmark
                 if (o.Value > ours.Value) ours = o;
                 if (r.Value > raw.Value) raw = r;
             }
-            Console.WriteLine($"{$"bulk IN {size / 1024} KiB (MB/s)",-30} {ours.Value,12:0} {raw.Value,12:0} {ours.Value / raw.Value,6:0%}   {ours.Memory} | {raw.Memory}");
+            Console.WriteLine($"{$"bulk IN {size / 1024} KiB (MB/s)",-30} {ours.Value,12:0} {raw.Value,12:0} {ours.Value / raw.Value,6:0%} {ours.AllocatedPerOperation,6:0}   {$"{ours.Cost} | {raw.Cost}",-40}   {ours.Memory} | {raw.Memory}");
         }
 
         await ControlRoundTripAsync(seconds);
@@ -56,18 +56,24 @@ internal sealed class TransportBenchmark : IBenchmark
             if (o.Value < rtt.Value) rtt = o;
             if (r.Value < rawRtt.Value) rawRtt = r;
         }
-        Console.WriteLine($"{"control round trip (us)",-30} {rtt.Value,12:0.0} {rawRtt.Value,12:0.0} {rtt.Value / rawRtt.Value,6:0.00}x   {rtt.Memory} | {rawRtt.Memory}");
+        Console.WriteLine($"{"control round trip (us)",-30} {rtt.Value,12:0.0} {rawRtt.Value,12:0.0} {rtt.Value / rawRtt.Value,6:0.00}x {rtt.AllocatedPerOperation,6:0}   {$"{rtt.Cost} | {rawRtt.Cost}",-40}   {rtt.Memory} | {rawRtt.Memory}");
         return 0;
     }
 
-    /// <summary>A figure (MB/s or microseconds) and the peak memory seen while it was measured.</summary>
-    private readonly record struct Measured(double Value, MemoryPeak? Memory);
+    /// <summary>A figure (MB/s or microseconds), the peak memory seen while it was measured, and managed bytes allocated per
+    /// transfer or round trip (whole process: both roles, the loops and the workers; nothing else runs meanwhile).</summary>
+    private readonly record struct Measured(double Value, MemoryPeak? Memory, double AllocatedPerOperation = 0, ProcessCost Cost = default);
+
+    private static double PerOperation(long allocatedBefore, long operations) =>
+        operations == 0 ? 0 : (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)operations;
 
     private static async Task<Measured> BulkInAsync(int size, TimeSpan duration)
     {
         await using var pair = await SessionPair.StartAsync();
         using var memory = MemoryPeak.Sample();
         long bytes = 0;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var cost = ProcessCost.Start();
         var sw = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, InFlight).Select(_ => Task.Run(async () =>
         {
@@ -84,7 +90,7 @@ internal sealed class TransportBenchmark : IBenchmark
         })).ToArray();
         await Task.WhenAll(workers);
         var elapsed = sw.Elapsed;
-        return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop());
+        return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop(), PerOperation(allocated, bytes / size), cost.PerOperation(bytes / size));
     }
 
     private static async Task<Measured> RawStreamAsync(int size, TimeSpan duration)
@@ -94,6 +100,7 @@ internal sealed class TransportBenchmark : IBenchmark
         using var sender = new NetworkStream(a, ownsSocket: true);
         using var receiver = new NetworkStream(b, ownsSocket: true);
         var stop = new CancellationTokenSource();
+        var cost = ProcessCost.Start();
         var sw = Stopwatch.StartNew();
         var send = Task.Run(async () =>
         {
@@ -110,11 +117,12 @@ internal sealed class TransportBenchmark : IBenchmark
         while (sw.Elapsed < duration)
             bytes += await receiver.ReadAsync(buffer);
         var elapsed = sw.Elapsed;
+        var perChunk = cost.PerOperation(bytes / size);
         stop.Cancel();
         a.Shutdown(SocketShutdown.Both);
         while (await receiver.ReadAsync(buffer) > 0) { }
         await send;
-        return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop());
+        return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop(), Cost: perChunk);
     }
 
     private static async Task<Measured> ControlRoundTripAsync(TimeSpan duration)
@@ -124,6 +132,8 @@ internal sealed class TransportBenchmark : IBenchmark
         var buffer = new byte[18];
         var setup = new UsbSetupPacket(0x80, 6, 0x0100, 0, 18);
         long count = 0;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var cost = ProcessCost.Start();
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < duration)
         {
@@ -132,7 +142,7 @@ internal sealed class TransportBenchmark : IBenchmark
                 throw new InvalidOperationException($"GET_DESCRIPTOR failed: {result}; {pair.Describe()}");
             count++;
         }
-        return new Measured(sw.Elapsed.TotalMicroseconds / count, memory.Stop());
+        return new Measured(sw.Elapsed.TotalMicroseconds / count, memory.Stop(), PerOperation(allocated, count), cost.PerOperation(count));
     }
 
     private static async Task<Measured> RawPingPongAsync(TimeSpan duration)
@@ -151,6 +161,7 @@ internal sealed class TransportBenchmark : IBenchmark
         var ping = new byte[PingSize];
         var pong = new byte[PongSize];
         long count = 0;
+        var cost = ProcessCost.Start();
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < duration)
         {
@@ -159,9 +170,10 @@ internal sealed class TransportBenchmark : IBenchmark
             count++;
         }
         var elapsed = sw.Elapsed;
+        var perRoundTrip = cost.PerOperation(count);
         a.Shutdown(SocketShutdown.Send);
         await echo;
-        return new Measured(elapsed.TotalMicroseconds / count, memory.Stop());
+        return new Measured(elapsed.TotalMicroseconds / count, memory.Stop(), Cost: perRoundTrip);
     }
 
     private static async Task<bool> ReadExactlyOrEndAsync(Stream stream, byte[] buffer)

@@ -146,8 +146,10 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         CancellationToken cancellationToken) where THeader : IUsbRedirHeader
     {
         ReadOnlyMemory<byte> payload = isIn ? default : buffer;
-        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, payload.Span), type,
-            isIn ? buffer : default, buffer.Length, isIn, isDataPacket: true, timeout: null, cancellationToken);
+        // A static lambda over a value-tuple state: no closure or delegate allocated per transfer.
+        var reply = await _session.RequestAsync(this, static (id, s) => s.Session.SendData(id, s.Header, s.Payload.Span),
+            (Session: _session, Header: header, Payload: payload), type, isIn ? buffer : default, buffer.Length, isIn,
+            isDataPacket: true, timeout: null, cancellationToken);
         return new(reply.Status, reply.Length);
     }
 

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using UsbRedir.Devices;
 using UsbRedir.Transport;
 
@@ -16,16 +17,23 @@ public sealed class UsbRedirConnection
     private readonly ReconnectPolicy _reconnect;
     private readonly TcpKeepAlive? _keepAlive;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Func<CancellationToken, Task<Socket>> _connect;
+    // Publishing a new session and stopping are atomic under it: either the opener sees the stop and closes its fresh
+    // socket, or DisconnectAsync sees the session and closes it. Without it a reconnect whose connect finished just
+    // as DisconnectAsync ran could start a session nobody would ever close.
+    private readonly object _sessionGate = new();
     private volatile UsbRedirHostSession? _session;
     private int _reconnects;
     private long _bytesSentBefore, _bytesReceivedBefore, _packetsSentBefore, _packetsReceivedBefore;
 
-    private UsbRedirConnection(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy reconnect, TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener)
+    private UsbRedirConnection(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy reconnect, TcpKeepAlive? keepAlive,
+        Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect)
     {
         Device = device;
         Server = server;
         _reconnect = reconnect;
         _keepAlive = keepAlive;
+        _connect = connect ?? (token => TcpConnector.ConnectAsync(Server, _keepAlive, TimeSpan.FromSeconds(10), token));
         Log = new SessionLog(logListener);
         Id = ConnectionRegistry.Add(this);
     }
@@ -34,10 +42,15 @@ public sealed class UsbRedirConnection
     /// Starts pushing <paramref name="device"/> to <paramref name="server"/>. Returns once the first attempt has connected,
     /// or throws its error (a wrong address should fail at once, not retry silently); later drops are retried in the background.
     /// </summary>
-    public static async Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect = null,
-        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default)
+    public static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect = null,
+        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(device, server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
+
+    /// <param name="connect">Opens the socket to <paramref name="server"/> (null: TCP); tests pass one that holds a connected socket back.</param>
+    internal static async Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken)
     {
-        var connection = new UsbRedirConnection(device, server, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener);
+        var connection = new UsbRedirConnection(device, server, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect);
         try
         {
             var first = await connection.OpenSessionAsync(isReconnect: false, cancellationToken);
@@ -91,17 +104,25 @@ public sealed class UsbRedirConnection
     private async Task<UsbRedirHostSession> OpenSessionAsync(bool isReconnect, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        var socket = await TcpConnector.ConnectAsync(Server, _keepAlive, TimeSpan.FromSeconds(10), linked.Token);
-        var session = new UsbRedirHostSession(Device, ByteStreamConnection.FromSocket(socket), Log);
-        _session = session;
-        // Counter and state are updated before Start: once the session sends its hello the peer (and anyone watching
-        // it) can observe this connection, and must then see the reconnect counted and the state Connected.
-        if (isReconnect)
-            Interlocked.Increment(ref _reconnects);
-        State = ConnectionState.Connected;
-        Log.Info($"connected to {Server}");
-        session.Start();
-        return session;
+        var socket = await _connect(linked.Token);
+        lock (_sessionGate)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                socket.Dispose(); // disconnected while connecting: the peer sees the connection end before any hello
+                throw new OperationCanceledException(_stop.Token);
+            }
+            var session = new UsbRedirHostSession(Device, ByteStreamConnection.FromSocket(socket), Log);
+            _session = session;
+            // Counter and state are updated before Start: once the session sends its hello the peer (and anyone watching
+            // it) can observe this connection, and must then see the reconnect counted and the state Connected.
+            if (isReconnect)
+                Interlocked.Increment(ref _reconnects);
+            State = ConnectionState.Connected;
+            Log.Info($"connected to {Server}");
+            session.Start();
+            return session;
+        }
     }
 
     private async Task RunAsync(UsbRedirHostSession session)
@@ -192,8 +213,13 @@ public sealed class UsbRedirConnection
             ConnectionRegistry.Remove(this);
             return;
         }
-        _stop.Cancel();
-        if (_session is { } session)
+        UsbRedirHostSession? current;
+        lock (_sessionGate)
+        {
+            _stop.Cancel(); // under the lock: no session can be published after this without seeing it
+            current = _session;
+        }
+        if (current is { } session)
         {
             await session.ReleaseDeviceAsync(timeout);
             session.Close();

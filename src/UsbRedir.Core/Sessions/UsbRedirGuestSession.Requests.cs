@@ -15,6 +15,8 @@ public sealed partial class UsbRedirGuestSession
     private readonly Dictionary<ulong, PendingRequest> _requests = new();
     private readonly HashSet<ulong> _abandoned = new();
     private readonly SemaphoreSlim _sendTurn = new(1, 1);
+    // Every completion goes through it, so no caller's continuation runs on the read loop, a timer or a canceller.
+    private readonly CompletionDispatcher<RequestReply> _completions;
     private long _nextId;
     private bool _ids64;
     private bool _requestsClosed;
@@ -23,7 +25,10 @@ public sealed partial class UsbRedirGuestSession
     /// <summary>The answer to a request. <paramref name="Answered"/> is false when it completed locally.</summary>
     internal readonly record struct RequestReply(UsbStatus Status, int Length, byte Value, bool Answered);
 
-    private sealed class PendingRequest(ulong id, UsbRedirPacketType answerType, RemoteUsbDevice device, Memory<byte> inBuffer, int outLength, bool isIn)
+    // It is its own TaskCompletionSource (one object less per request), completed only through _completions, which
+    // runs the caller's continuation synchronously on a drainer thread.
+    private sealed class PendingRequest(UsbRedirGuestSession session, ulong id, UsbRedirPacketType answerType, RemoteUsbDevice device,
+        Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout) : TaskCompletionSource<RequestReply>
     {
         public ulong Id { get; } = id;
         public UsbRedirPacketType AnswerType { get; } = answerType;
@@ -31,7 +36,11 @@ public sealed partial class UsbRedirGuestSession
         public Memory<byte> InBuffer { get; } = inBuffer;
         public int OutLength { get; } = outLength;
         public bool IsIn { get; } = isIn;
-        public TaskCompletionSource<RequestReply> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Control, bulk or interrupt: the peer can be asked to cancel it.</summary>
+        public bool IsDataPacket { get; } = isDataPacket;
+        public TimeSpan? Timeout { get; } = timeout;
+        public UsbRedirGuestSession Session { get; } = session;
+        public TaskCompletionSource<RequestReply> Completion => this;
     }
 
     /// <summary>Requests still waiting for the peer.</summary>
@@ -52,24 +61,64 @@ public sealed partial class UsbRedirGuestSession
     /// <param name="outLength">Bytes of OUT data sent (the answer's length is clamped to it).</param>
     /// <param name="isDataPacket">True for control/bulk/interrupt packets, which the peer can cancel.</param>
     /// <param name="timeout">Give up after this long (null: wait as long as the transfer takes, as bulk does).</param>
-    internal async Task<RequestReply> RequestAsync(RemoteUsbDevice device, Func<ulong, bool> send, UsbRedirPacketType answerType,
-        Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, CancellationToken cancellationToken)
+    internal Task<RequestReply> RequestAsync(RemoteUsbDevice device, Func<ulong, bool> send, UsbRedirPacketType answerType,
+        Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        RequestAsync(device, static (id, send) => send(id), send, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RequestAsync(RemoteUsbDevice, Func{ulong, bool}, UsbRedirPacketType, Memory{byte}, int, bool, bool, TimeSpan?, CancellationToken)"/>
+    /// with the request's fields passed as <paramref name="state"/> to a static <paramref name="send"/>: no closure and no
+    /// delegate allocated per request. When the send turn is free and the queue has room (the usual case) the request is
+    /// sent on this thread and, with nothing to watch (no cancellable token, no timeout, as for bulk), the caller awaits
+    /// the request itself: no state machine is allocated either.
+    /// </summary>
+    internal Task<RequestReply> RequestAsync<TState>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
+        UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
+        CancellationToken cancellationToken)
     {
         if (device.Gone.IsCancellationRequested)
-            return new(UsbStatus.IoError, 0, 0, false);
+            return Task.FromResult(new RequestReply(UsbStatus.IoError, 0, 0, false));
         if (cancellationToken.IsCancellationRequested)
-            return new(UsbStatus.Cancelled, 0, 0, false);
-        // One sender at a time checks for space and sends, so a peer that does not read holds callers back and the
-        // send queue never exceeds its limit by more than one packet, however many callers there are.
+            return Task.FromResult(new RequestReply(UsbStatus.Cancelled, 0, 0, false));
+        if (!_sendTurn.Wait(0))
+            return RequestWhenSendableAsync(device, send, state, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken, haveTurn: false);
+        if (Connection.Outgoing.IsFull)
+            return RequestWhenSendableAsync(device, send, state, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken, haveTurn: true);
+        PendingRequest? request;
+        RequestReply refused;
         try
         {
-            await _sendTurn.WaitAsync(cancellationToken);
+            request = RegisterAndSend(device, send, state, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, out refused);
         }
-        catch (OperationCanceledException)
+        finally
         {
-            return new(UsbStatus.Cancelled, 0, 0, false);
+            _sendTurn.Release();
         }
-        PendingRequest request;
+        if (request is null)
+            return Task.FromResult(refused);
+        return cancellationToken.CanBeCanceled || timeout is not null ? WatchAsync(request, cancellationToken) : request.Task;
+    }
+
+    /// <summary>The slow path: waits for the send turn and for space in the send queue, then sends and waits.</summary>
+    private async Task<RequestReply> RequestWhenSendableAsync<TState>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
+        UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
+        CancellationToken cancellationToken, bool haveTurn)
+    {
+        // One sender at a time checks for space and sends, so a peer that does not read holds callers back and the
+        // send queue never exceeds its limit by more than one packet, however many callers there are.
+        if (!haveTurn)
+        {
+            try
+            {
+                await _sendTurn.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return new(UsbStatus.Cancelled, 0, 0, false);
+            }
+        }
+        PendingRequest? request;
+        RequestReply refused;
         try
         {
             if (Connection.Outgoing.IsFull)
@@ -84,38 +133,59 @@ public sealed partial class UsbRedirGuestSession
                     return new(device.Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Cancelled, 0, 0, false);
                 }
             }
-            lock (_requests)
-            {
-                if (_requestsClosed || device.Gone.IsCancellationRequested)
-                    return new(UsbStatus.IoError, 0, 0, false);
-                request = new PendingRequest(AllocateId(), answerType, device, inBuffer, outLength, isIn);
-                _requests.Add(request.Id, request);
-            }
-            if (!send(request.Id))
-            {
-                Abandon(request, UsbStatus.Invalid);
-                return await request.Completion.Task;
-            }
+            request = RegisterAndSend(device, send, state, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, out refused);
         }
         finally
         {
             _sendTurn.Release();
         }
+        if (request is null)
+            return refused;
+        return await WatchAsync(request, cancellationToken);
+    }
 
+    /// <summary>Registers the request under a fresh id and sends it; null (with the local result) when it cannot be. Call holding the send turn.</summary>
+    private PendingRequest? RegisterAndSend<TState>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
+        UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, out RequestReply refused)
+    {
+        PendingRequest request;
+        lock (_requests)
+        {
+            if (_requestsClosed || device.Gone.IsCancellationRequested)
+            {
+                refused = new(UsbStatus.IoError, 0, 0, false);
+                return null;
+            }
+            request = new PendingRequest(this, AllocateId(), answerType, device, inBuffer, outLength, isIn, isDataPacket, timeout);
+            _requests.Add(request.Id, request);
+        }
+        if (!send(request.Id, state))
+        {
+            Abandon(request, UsbStatus.Invalid);
+            refused = new(UsbStatus.Invalid, 0, 0, false);
+            return null;
+        }
+        refused = default;
+        return request;
+    }
+
+    /// <summary>Waits for the answer while watching the caller's token and the request's timeout.</summary>
+    private static async Task<RequestReply> WatchAsync(PendingRequest request, CancellationToken cancellationToken)
+    {
         // Both callbacks leave the caller's thread at once: whoever cancels may hold locks of its own.
         var onCancel = cancellationToken.CanBeCanceled
-            ? cancellationToken.Register(() => _ = Task.Run(() => OnCallerCancelledAsync(request, isDataPacket)))
+            ? cancellationToken.Register(static r => _ = Task.Run(() => ((PendingRequest)r!).Session.OnCallerCancelledAsync((PendingRequest)r!)), request)
             : default;
         CancellationTokenSource? timer = null;
         CancellationTokenRegistration onTimeout = default;
-        if (timeout is { } limit)
+        if (request.Timeout is { } limit)
         {
             timer = new CancellationTokenSource(limit);
-            onTimeout = timer.Token.Register(() => OnTimedOut(request, limit));
+            onTimeout = timer.Token.Register(static r => ((PendingRequest)r!).Session.OnTimedOut((PendingRequest)r!), request);
         }
         try
         {
-            return await request.Completion.Task;
+            return await request.Task;
         }
         finally
         {
@@ -138,11 +208,11 @@ public sealed partial class UsbRedirGuestSession
         }
     }
 
-    private async Task OnCallerCancelledAsync(PendingRequest request, bool isDataPacket)
+    private async Task OnCallerCancelledAsync(PendingRequest request)
     {
         try
         {
-            if (isDataPacket && IsPending(request))
+            if (request.IsDataPacket && IsPending(request))
             {
                 // The host answers a cancel at once (cancelled, or the real result if it was already done).
                 WithCodec(c => c.SendCancelDataPacket(request.Id));
@@ -158,13 +228,13 @@ public sealed partial class UsbRedirGuestSession
     }
 
     /// <summary>Runs on a timer thread, where an escaping exception would end the process: everything is caught.</summary>
-    private void OnTimedOut(PendingRequest request, TimeSpan timeout)
+    private void OnTimedOut(PendingRequest request)
     {
         try
         {
             if (!IsPending(request))
                 return;
-            Log.Warning($"the peer did not answer {PacketNames.Of(request.AnswerType)} request {request.Id} within {timeout.TotalSeconds:0.###} s");
+            Log.Warning($"the peer did not answer {PacketNames.Of(request.AnswerType)} request {request.Id} within {request.Timeout?.TotalSeconds:0.###} s");
             if (request.AnswerType is UsbRedirPacketType.ControlPacket)
                 WithCodec(c => c.SendCancelDataPacket(request.Id));
         }
@@ -196,8 +266,14 @@ public sealed partial class UsbRedirGuestSession
                 _abandoned.Clear();
             _abandoned.Add(request.Id);
         }
-        request.Completion.TrySetResult(new(status, 0, 0, false));
+        Deliver(request, new(status, 0, 0, false));
     }
+
+    /// <summary>Hands the result to the caller on a drainer thread (see <see cref="CompletionDispatcher{T}"/>).</summary>
+    private void Deliver(PendingRequest request, RequestReply reply, bool later = false) => _completions.Complete(request.Completion, reply, later);
+
+    /// <summary>The read loop handled a chunk: the answers it brought go to their callers together.</summary>
+    protected override void OnChunkHandled() => _completions.StartDelivering();
 
     /// <summary>Completes every request of <paramref name="device"/> locally with <paramref name="status"/>.</summary>
     internal void AbandonAll(RemoteUsbDevice device, UsbStatus status)
@@ -219,7 +295,7 @@ public sealed partial class UsbRedirGuestSession
             _requests.Clear();
         }
         foreach (var r in all)
-            r.Completion.TrySetResult(new(UsbStatus.IoError, 0, 0, false));
+            Deliver(r, new(UsbStatus.IoError, 0, 0, false));
     }
 
     /// <summary>Delivers an answer from the peer (read loop); an answer nobody asked for is reported.</summary>
@@ -241,7 +317,7 @@ public sealed partial class UsbRedirGuestSession
         if (request.AnswerType != type)
         {
             Log.Error($"the peer answered {PacketNames.Of(request.AnswerType)} request {id} with {PacketNames.Of(type)}");
-            request.Completion.TrySetResult(new(UsbStatus.IoError, 0, 0, true));
+            Deliver(request, new(UsbStatus.IoError, 0, 0, true), later: true);
             return true;
         }
         int actual;
@@ -260,7 +336,7 @@ public sealed partial class UsbRedirGuestSession
         {
             actual = Math.Clamp(length, 0, request.OutLength);
         }
-        request.Completion.TrySetResult(new(status, actual, value, true));
+        Deliver(request, new(status, actual, value, true), later: true); // read loop: started at the end of the chunk
         return true;
     }
 

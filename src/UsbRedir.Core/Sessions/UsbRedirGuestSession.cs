@@ -49,6 +49,7 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
     {
         Options = options ?? new UsbRedirGuestOptions();
         Options.Validate();
+        _completions = new CompletionDispatcher<RequestReply>(this);
         _filterText = Options.Filter is { } rules ? UsbRedirFilter.Format(rules) : null;
     }
 

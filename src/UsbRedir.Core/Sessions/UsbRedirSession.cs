@@ -83,6 +83,24 @@ public abstract class UsbRedirSession : IAsyncDisposable
     }
 
     /// <summary>
+    /// From now until <see cref="EndSendBatch"/> on this thread, what this session sends waits in the send queue and
+    /// leaves in one write at the end (as the replies to one received chunk do). Returns the batch it interrupts.
+    /// </summary>
+    internal UsbRedirSession? BeginSendBatch()
+    {
+        var previous = t_batching;
+        t_batching = this;
+        return previous;
+    }
+
+    /// <summary>Ends a <see cref="BeginSendBatch"/> scope: writes what it queued and restores <paramref name="previous"/>.</summary>
+    internal void EndSendBatch(UsbRedirSession? previous)
+    {
+        t_batching = previous;
+        Connection.Flush();
+    }
+
+    /// <summary>
     /// Moves what the codec encoded to the send queue without waking the write loop; the caller calls
     /// <see cref="ByteStreamConnection.Flush"/> once out of the lock, so the bytes usually leave on its own thread.
     /// Call under the codec lock.
@@ -159,12 +177,20 @@ public abstract class UsbRedirSession : IAsyncDisposable
             }
             if (!handled.IsCompletedSuccessfully)
             {
+                OnChunkHandled();
                 Connection.Flush(); // the handler waits (for send space): what it and earlier ones said goes now
                 await handled;
             }
         }
+        OnChunkHandled();
         Connection.Flush();
     }
+
+    /// <summary>
+    /// Called on the read loop once the packets of a received chunk have been handled (or before it waits for a handler
+    /// that went asynchronous), so work they produced can be handed on in one piece.
+    /// </summary>
+    protected virtual void OnChunkHandled() { }
 
     private void OnProtocolError(UsbRedirProtocolError error)
     {

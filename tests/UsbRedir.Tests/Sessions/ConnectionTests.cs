@@ -66,6 +66,47 @@ public class ConnectionTests
     }
 
     [Fact]
+    public async Task Disconnect_while_a_reconnect_has_just_connected_leaves_no_session_open()
+    {
+        await using var server = new GuestServer();
+        // The second connect completes (a real socket to the server) and then waits for the test before handing the
+        // socket over: the moment when a reconnect has connected but not yet started its session.
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var attempts = 0;
+        async Task<Socket> Connect(CancellationToken token)
+        {
+            var socket = await TcpConnector.ConnectAsync(server.Endpoint, null, TimeSpan.FromSeconds(10), token);
+            if (Interlocked.Increment(ref attempts) == 2)
+            {
+                reconnected.SetResult();
+                await handOver.Task; // deliberately deaf to the token: the connect finished before the disconnect came
+            }
+            return socket;
+        }
+        var connection = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), server.Endpoint,
+            new ReconnectPolicy(TimeSpan.Zero, TimeSpan.Zero, null), null, null, Connect, CancellationToken.None);
+        var first = await server.NextGuestAsync();
+        await first.ExpectAnnouncementAsync();
+        await first.DisposeAsync(); // the peer dies: the connection reconnects
+
+        await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var second = await server.NextGuestAsync();
+        await using var _ = second;
+        var disconnect = connection.DisconnectAsync(TimeSpan.FromSeconds(5)); // stops the connection before it returns
+        handOver.SetResult();
+        await disconnect.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The late socket must be closed unused: the server sees the connection end without a hello or an announcement.
+        await second.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null(second.Codec.PeerVersion); // no hello came
+        Assert.True(connection.Completion.IsCompleted);
+        Assert.Equal(ConnectionState.Disconnected, connection.State);
+        Assert.Equal(0, connection.Reconnects);
+        Assert.DoesNotContain(connection, ConnectionRegistry.All);
+    }
+
+    [Fact]
     public async Task A_rejected_device_is_not_retried()
     {
         await using var server = new GuestServer();
