@@ -48,6 +48,9 @@ internal sealed class ScriptedPeer : IAsyncDisposable
             UsbRedirPacketType.SetAltSetting => e.SetAltSetting,
             UsbRedirPacketType.GetAltSetting => e.GetAltSetting,
             UsbRedirPacketType.StartInterruptReceiving => e.StartInterruptReceiving,
+            UsbRedirPacketType.StartIsoStream => e.StartIsoStream,
+            UsbRedirPacketType.StopIsoStream => e.StopIsoStream,
+            UsbRedirPacketType.IsoPacket => e.IsoPacket,
             _ => null,
         };
     }
