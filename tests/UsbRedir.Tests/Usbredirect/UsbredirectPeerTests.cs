@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Text;
 using UsbRedir.Devices.Software.MassStorage;
 using UsbRedir.Server;
@@ -34,7 +33,7 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
         await File.WriteAllBytesAsync(image, content);
 
         var sink = new RecordingSink();
-        await using var server = StartOnFreePort(sink);
+        await using var server = UsbredirectHarness.StartServer(sink, FirstPort, LastPort);
         var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(3) };
         options.ReadWriteDirs.Add(shared);
         options.Modules.Add("xhci_pci");
@@ -52,7 +51,7 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
             // test runs on this machine may hold for a while), not by a guess of how long that wait takes.
             var attach = sink.NextAttachedAsync(TimeSpan.FromMinutes(30));
             if (await Task.WhenAny(attach, guest) == guest)
-                throw new Xunit.Sdk.XunitException($"the guest ended before usbredirect's device reached our server:\n{guest.Result}\n{Logs(server)}");
+                throw new Xunit.Sdk.XunitException($"the guest ended before usbredirect's device reached our server:\n{guest.Result}\n{UsbredirectHarness.Logs(server)}");
             var (connection, attached) = await attach;
             var device = Assert.IsType<RemoteUsbDevice>(attached);
             output.WriteLine($"attached: {device.Description}, {device.Speed} speed, peer \"{connection.PeerVersion}\"");
@@ -94,7 +93,7 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
         }
         var result = await guest;
         output.WriteLine(result.ToString());
-        output.WriteLine(Logs(server));
+        output.WriteLine(UsbredirectHarness.Logs(server));
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.False(result.KernelProblem, result.ToString());
         await server.StopAsync(TimeSpan.FromSeconds(5));
@@ -116,23 +115,6 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
 
     private static IEnumerable<byte[]> Windows(byte[] bytes, int size) =>
         Enumerable.Range(0, Math.Max(0, bytes.Length - size + 1)).Select(i => bytes[i..(i + size)]);
-
-    private static string Logs(UsbRedirServer server) =>
-        "--- server ---\n" + string.Join("\n", server.Log.Entries)
-        + string.Concat(server.Connections.Select(c => $"\n--- connection {c.Id} ---\n" + string.Join("\n", c.Log.Entries)));
-
-    private static UsbRedirServer StartOnFreePort(RecordingSink sink)
-    {
-        for (var port = FirstPort; port <= LastPort; port++)
-        {
-            try
-            {
-                return UsbRedirServer.Start(sink, new UsbRedirServerOptions { Address = IPAddress.Loopback, Port = port });
-            }
-            catch (UsbRedirException e) when (e.ErrorId == "ServerPortInUse") { }
-        }
-        throw new Xunit.Sdk.XunitException($"no free port in {FirstPort}-{LastPort}");
-    }
 }
 
 /// <summary>A VM fact that also needs usbredirect and socat (in the host root the guest shares).</summary>

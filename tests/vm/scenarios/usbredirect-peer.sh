@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Guest side of the usbredirect-peer test. usbredirect (the reference usb-host) exports QEMU's emulated usb-storage
-# (46f4:0001) to 127.0.0.1:4000 inside the guest, where socat carries the stream to the virtio-serial port "redir",
-# which qemu connects to the host's UsbRedir server. Keeps exporting until the host writes "host-done".
-# $1 = shared directory.
+# Guest side of the usbredirect-peer tests. usbredirect (the reference usb-host) exports one of QEMU's emulated devices
+# (usb-storage 46f4:0001 by default, usb-audio 46f4:0002) to 127.0.0.1:4000 inside the guest, where socat carries the
+# stream to the virtio-serial port "redir", which qemu connects to the host's UsbRedir server. Keeps exporting until the
+# host writes "host-done".
+# $1 = shared directory, $2 = the device's vid:pid (default 46f4:0001).
 set -euo pipefail
 shared=$1
-present() { grep -qsx 46f4 /sys/bus/usb/devices/*/idVendor; }
+device=${2:-46f4:0001}
+present() { grep -qsx "${device#*:}" /sys/bus/usb/devices/*/idProduct && grep -qsx "${device%:*}" /sys/bus/usb/devices/*/idVendor; }
 for _ in $(seq 120); do present && break; sleep 0.5; done
-present || { echo "qemu's usb-storage did not enumerate in the guest" >&2; exit 1; }
+present || { echo "qemu's device $device did not enumerate in the guest" >&2; exit 1; }
 
 socat TCP-LISTEN:4000,bind=127.0.0.1,reuseaddr /dev/virtio-ports/redir &
 bridge=$!
 sleep 0.5
-usbredirect --device 46f4:0001 --to 127.0.0.1:4000 -v 3 &
+usbredirect --device "$device" --to 127.0.0.1:4000 -v 3 &
 redirect=$!
 for _ in $(seq 360); do
   [ -e "$shared/host-done" ] && break
