@@ -16,7 +16,8 @@ namespace UsbRedir.Sessions;
 /// Beyond the <see cref="IUsbDevice"/> contract: SET_ADDRESS is answered locally (the far host addressed the device
 /// long ago); SET_CONFIGURATION and SET_INTERFACE sent as control transfers are routed to the dedicated calls; interrupt IN
 /// uses usbredir's interrupt receiving (started by the first read); isochronous transfers use usbredir's iso streams
-/// (<see cref="IsoInStream"/>, <see cref="IsoOutStream"/>: started by the first transfer, paced by the endpoint's bus time); control and configuration requests give up with
+/// (<see cref="IsoInStream"/>, <see cref="IsoOutStream"/>: started by the first transfer, paced by the endpoint's bus
+/// time, stopped by configuration, alternate-setting and reset); control and configuration requests give up with
 /// <see cref="UsbStatus.Timeout"/> when the peer does not answer within <see cref="UsbRedirGuestOptions.RequestTimeout"/>;
 /// bulk and interrupt transfers wait as long as the device takes, like on a real bus. Disposing the device closes its connection.
 /// </remarks>
@@ -424,12 +425,16 @@ public sealed class RemoteUsbDevice : IUsbDevice
     internal void OnIsoStreamStatus(ulong id, byte endpoint, UsbStatus status)
     {
         IsoStream? stream;
+        bool warn;
         lock (_gate)
+        {
             _isoStreams.TryGetValue(endpoint, out stream);
-        if (stream is null)
-            _session.Log.Warning($"iso_stream_status {status} for endpoint 0x{endpoint:x2}, which never streamed; ignored");
-        else
+            warn = stream is null && _isoDropWarned.Add(endpoint);
+        }
+        if (stream is not null)
             stream.OnStatus(id, status);
+        else if (warn)
+            _session.Log.Warning($"iso_stream_status {status} for endpoint 0x{endpoint:x2}, which never streamed; ignoring it and any more");
     }
 
     /// <summary>
