@@ -3,10 +3,12 @@
 # exports QEMU's emulated usb-audio (46f4:0002) to `usbredir server` on our vhci-ctrl module, which plugs it (our usb-guest
 # role) into a virtual port; snd-usb-audio binds the redirected device there and aplay plays a raw PCM file to it, so
 # the kernel's iso OUT URBs cross our module, the URB router, RemoteUsbDevice and usbredir back to usbredirect and qemu.
-#   usbredirect-audio-chain.sh MODULE.ko CLI.dll SIGNAL.raw
+#   usbredirect-audio-chain.sh MODULE.ko CLI.dll SIGNAL.raw WAV
+# WAV is where qemu's wav audiodev writes (in a shared directory): the guest waits until it stops growing before it
+# stops usbredirect, since a slow TCG guest may still be passing the end of the signal along when aplay returns.
 # Prints PASS/FAIL lines and exits non-zero if anything failed.
 set -u
-ko=$1 cli=$2 signal=$3
+ko=$1 cli=$2 signal=$3 wav=$4
 fails=0
 check() {
   local name=$1; shift
@@ -36,7 +38,13 @@ check server.plugged poll 60 grep -q '^plugged: QEMU USB Audio (46f4:0002)' /tmp
 check card.on-vhci poll 30 vhci_card
 card=$(vhci_card)
 check aplay.played aplay -q -D "plughw:CARD=$card,DEV=0" -t raw -f S16_LE -r 48000 -c 2 "$signal"
-sleep 0.5 # what usbredirhost and usb-audio still buffer plays out
+# what usbredirect, usbredirhost and usb-audio still buffer plays out: the file grows no more for a second
+settled() {
+  local before after
+  before=$(stat -c %s "$wav" 2>/dev/null || echo 0); sleep 1; after=$(stat -c %s "$wav" 2>/dev/null || echo 0)
+  [ "$before" = "$after" ]
+}
+check wav.settled poll 60 settled
 stop "$redirect"
 stop "$server"
 if [ "$fails" -ne 0 ]; then
