@@ -24,15 +24,12 @@ internal sealed class IsoInStream(RemoteUsbDevice device, UsbRedirGuestSession s
     private bool _dropWarned;
     private long _dropped;
 
-    private sealed class Reader(Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets)
+    private sealed class Reader(Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets) : PendingTransfer(packets.Count)
     {
         public Memory<byte> Buffer { get; } = buffer;
         public IReadOnlyList<UsbIsoPacket> Packets { get; } = packets;
         public UsbIsoPacketResult[] Results { get; } = new UsbIsoPacketResult[packets.Count];
         public int Next { get; set; }
-        public bool Done { get; set; }
-        public ITimer? Timer { get; set; }
-        public TaskCompletionSource<UsbIsoTransferResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool Full => Next == Packets.Count;
     }
 
@@ -59,16 +56,7 @@ internal sealed class IsoInStream(RemoteUsbDevice device, UsbRedirGuestSession s
             deadline = _busTimeEnd + plan.Slack;
             _readers.AddLast(reader);
         }
-        var timer = Timer(deadline, () => OnDeadline(reader));
-        lock (Gate)
-        {
-            if (reader.Done)
-                timer.Dispose();
-            else
-                reader.Timer = timer;
-        }
-        await using var onCancel = cancellationToken.Register(() => Finish(reader, UsbIsoTransferResult.Failed(UsbStatus.Cancelled, packets.Count)));
-        return await reader.Completion.Task.ConfigureAwait(false);
+        return await WaitAsync(reader, deadline, () => OnDeadline(reader), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>An iso_packet from the host (read loop). The data is copied before this returns.</summary>
@@ -146,20 +134,9 @@ internal sealed class IsoInStream(RemoteUsbDevice device, UsbRedirGuestSession s
         }
     }
 
-    private void Finish(Reader reader, UsbIsoTransferResult result)
-    {
-        lock (Gate)
-            if (!reader.Done)
-                Complete(reader, result);
-    }
+    private void Complete(Reader reader) => Complete(reader, Result(reader));
 
-    private void Complete(Reader reader, UsbIsoTransferResult? result = null)
-    {
-        reader.Done = true;
-        _readers.Remove(reader);
-        reader.Timer?.Dispose();
-        reader.Completion.TrySetResult(result ?? Result(reader));
-    }
+    protected override void Forget(PendingTransfer pending) => _readers.Remove((Reader)pending);
 
     private static UsbIsoTransferResult Result(Reader reader) => new(UsbStatus.Success, reader.Results);
 

@@ -21,12 +21,9 @@ internal sealed class IsoOutStream(RemoteUsbDevice device, UsbRedirGuestSession 
     private readonly LinkedList<Writer> _writers = new();
     private TimeSpan _busTimeEnd;
 
-    private sealed class Writer(UsbIsoPacketResult[] results)
+    private sealed class Writer(UsbIsoPacketResult[] results) : PendingTransfer(results.Length)
     {
         public UsbIsoPacketResult[] Results { get; } = results;
-        public bool Done { get; set; }
-        public ITimer? Timer { get; set; }
-        public TaskCompletionSource<UsbIsoTransferResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public async Task<UsbIsoTransferResult> TransferAsync(ReadOnlyMemory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets, IsoStreamPlan plan,
@@ -53,16 +50,7 @@ internal sealed class IsoOutStream(RemoteUsbDevice device, UsbRedirGuestSession 
             due = _busTimeEnd;
             _writers.AddLast(writer);
         }
-        var timer = Timer(due, () => Finish(writer, new UsbIsoTransferResult(UsbStatus.Success, writer.Results)));
-        lock (Gate)
-        {
-            if (writer.Done)
-                timer.Dispose();
-            else
-                writer.Timer = timer;
-        }
-        await using var onCancel = cancellationToken.Register(() => Finish(writer, UsbIsoTransferResult.Failed(UsbStatus.Cancelled, packets.Count)));
-        return await writer.Completion.Task.ConfigureAwait(false);
+        return await WaitAsync(writer, due, () => OnBusTimePassed(writer), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The packets already sent are the host's now; the error waits for the next transfer.</summary>
@@ -75,18 +63,12 @@ internal sealed class IsoOutStream(RemoteUsbDevice device, UsbRedirGuestSession 
             Complete(writer, UsbIsoTransferResult.Failed(status, writer.Results.Length));
     }
 
-    private void Finish(Writer writer, UsbIsoTransferResult result)
+    private void OnBusTimePassed(Writer writer)
     {
         lock (Gate)
             if (!writer.Done)
-                Complete(writer, result);
+                Complete(writer, new UsbIsoTransferResult(UsbStatus.Success, writer.Results));
     }
 
-    private void Complete(Writer writer, UsbIsoTransferResult result)
-    {
-        writer.Done = true;
-        _writers.Remove(writer);
-        writer.Timer?.Dispose();
-        writer.Completion.TrySetResult(result);
-    }
+    protected override void Forget(PendingTransfer pending) => _writers.Remove((Writer)pending);
 }

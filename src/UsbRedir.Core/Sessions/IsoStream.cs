@@ -160,15 +160,51 @@ internal abstract class IsoStream(RemoteUsbDevice device, UsbRedirGuestSession s
         }
     }
 
-    /// <summary>
-    /// A timer that fires once at <paramref name="due"/> on the stream's clock. Never create one under the gate: a timer
-    /// already due may fire on the creating thread (a fake clock does), which would re-enter the gate mid-change.
-    /// </summary>
-    protected ITimer Timer(TimeSpan due, Action fire)
+    /// <summary>A transfer waiting for its bus time (and, for IN, its data); completed exactly once, under the gate.</summary>
+    protected class PendingTransfer(int packetCount)
     {
-        var delay = due - Now;
-        return Time.CreateTimer(_ => Guarded(fire), null, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        public int PacketCount { get; } = packetCount;
+        public bool Done { get; set; }
+        public ITimer? Timer { get; set; }
+        public TaskCompletionSource<UsbIsoTransferResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    /// <summary>
+    /// Waits for <paramref name="pending"/> (already queued under the gate): <paramref name="due"/> runs at
+    /// <paramref name="dueTime"/> on the stream's clock, cancelling completes it Cancelled. Call outside the gate: a timer
+    /// already due may fire on the creating thread (a fake clock does), which must not re-enter the gate mid-change.
+    /// </summary>
+    protected async Task<UsbIsoTransferResult> WaitAsync(PendingTransfer pending, TimeSpan dueTime, Action due, CancellationToken cancellationToken)
+    {
+        var delay = dueTime - Now;
+        var timer = Time.CreateTimer(_ => Guarded(due), null, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        lock (Gate)
+        {
+            if (pending.Done)
+                timer.Dispose();
+            else
+                pending.Timer = timer;
+        }
+        await using var onCancel = cancellationToken.Register(() =>
+        {
+            lock (Gate)
+                if (!pending.Done)
+                    Complete(pending, UsbIsoTransferResult.Failed(UsbStatus.Cancelled, pending.PacketCount));
+        });
+        return await pending.Completion.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Completes a pending transfer: drops it from the stream's queue and stops its timer. Call under the gate.</summary>
+    protected void Complete(PendingTransfer pending, UsbIsoTransferResult result)
+    {
+        pending.Done = true;
+        Forget(pending);
+        pending.Timer?.Dispose();
+        pending.Completion.TrySetResult(result);
+    }
+
+    /// <summary>Removes a completed transfer from the subclass's queue. Call under the gate.</summary>
+    protected abstract void Forget(PendingTransfer pending);
 
     protected bool DeviceGone => device.Gone.IsCancellationRequested;
 }

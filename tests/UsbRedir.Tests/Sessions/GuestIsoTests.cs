@@ -371,6 +371,31 @@ public class GuestIsoTests
     }
 
     [Fact]
+    public async Task Cancelled_iso_transfers_complete_cancelled_at_once_and_the_stream_runs_on()
+    {
+        await using var rig = await StartAsync();
+        using var cancelIn = new CancellationTokenSource();
+        var reading = In(rig.Remote, new byte[2 * PacketSize], 2, cancelIn.Token);
+        await ExpectStartAsync(rig.Host, IsoIn);
+        using var cancelOut = new CancellationTokenSource();
+        var writing = Out(rig.Remote, 1, 2, cancelOut.Token);
+        await ExpectStartAsync(rig.Host, IsoOut);
+        await ExpectOutPacketAsync(rig.Host, 1);
+        await ExpectOutPacketAsync(rig.Host, 2);
+
+        cancelIn.Cancel();
+        cancelOut.Cancel();
+        Assert.All((await reading.WaitAsync(Quick)).Packets, p => Assert.Equal(new UsbIsoPacketResult(UsbStatus.Cancelled, 0), p));
+        Assert.Equal(UsbStatus.Cancelled, (await writing.WaitAsync(Quick)).Status);
+        // The stream was not stopped for it: the next read takes the next packet, with no new start.
+        var buffer = new byte[PacketSize];
+        var next = In(rig.Remote, buffer, 1);
+        SendIn(rig.Host, 3);
+        AssertInPackets(buffer, await next.WaitAsync(Quick), 3);
+        Assert.True(await rig.Host.NothingWithinAsync(TimeSpan.FromMilliseconds(100)));
+    }
+
+    [Fact]
     public async Task A_device_that_goes_away_fails_pending_and_later_iso_transfers_with_io_error_and_nothing_is_stopped()
     {
         await using var rig = await StartAsync();
