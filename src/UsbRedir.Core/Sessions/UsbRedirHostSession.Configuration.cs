@@ -59,12 +59,15 @@ public sealed partial class UsbRedirHostSession
             TrySend(id, new AltSettingStatusHeader(UsbStatus.Success, interfaceNumber, Device.GetAlternateSetting(interfaceNumber)));
     }
 
-    /// <summary>Stops the receiving streams of an interface's endpoints; other pending transfers are left to the device, which cancels them on the change.</summary>
+    /// <summary>Stops the receiving and iso streams of an interface's endpoints; other pending transfers are left to the device, which cancels them on the change.</summary>
     private void CancelInterface(byte interfaceNumber)
     {
         for (var i = 1; i < 32; i++)
             if (i != 16 && _layout.EndpointInterface[i] == interfaceNumber && _layout.EndpointType[i] != UsbEndpointType.Invalid)
+            {
                 StopStream(DeviceLayout.EndpointAddress(i), reportStall: false);
+                StopIsoStream(DeviceLayout.EndpointAddress(i), reportStall: false);
+            }
     }
 
     /// <summary>reset is never answered. Like usbredirhost, a reset right after another with no transfer in between is skipped.</summary>

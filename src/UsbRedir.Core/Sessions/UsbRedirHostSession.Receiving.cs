@@ -63,27 +63,6 @@ public sealed partial class UsbRedirHostSession
         TrySend(id, new BulkReceivingStatusHeader(0, h.Endpoint, UsbStatus.Success));
     }
 
-    /// <summary>Iso needs device support that software devices lack; answer like usbredirhost does for a mismatched endpoint.</summary>
-    private void RefuseIsoStream(ulong id, byte endpoint)
-    {
-        var type = _layout.EndpointType[DeviceLayout.EndpointIndex(endpoint)];
-        var status = IsConnected ? UsbStatus.Stall : UsbStatus.IoError;
-        // usbredirhost picks the status packet from the endpoint's real type; control or invalid endpoints get no reply.
-        switch (type)
-        {
-            case UsbEndpointType.Isochronous:
-                Log.Warning($"isochronous streams are not supported by {Device.Description}");
-                TrySend(id, new IsoStreamStatusHeader(status, endpoint));
-                break;
-            case UsbEndpointType.Interrupt when (endpoint & 0x80) != 0:
-                TrySend(id, new InterruptReceivingStatusHeader(status, endpoint));
-                break;
-            case UsbEndpointType.Bulk when (endpoint & 0x80) != 0:
-                TrySend(id, new BulkReceivingStatusHeader(0, endpoint, status));
-                break;
-        }
-    }
-
     /// <summary>Returns the status to send now, or null when no reply is due.</summary>
     private UsbStatus? StartStream(byte endpoint, bool buffered, UsbEndpointType expected, int transferSize, int inFlight)
     {
@@ -202,5 +181,6 @@ public sealed partial class UsbRedirHostSession
             endpoints = _streams.Keys.ToArray();
         foreach (var ep in endpoints)
             StopStream(ep, reportStall);
+        StopAllIsoStreams(reportStall);
     }
 }

@@ -74,10 +74,13 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
                 GetAltSetting(packet.Id, packet.GetAltSetting.Interface);
                 break;
             case UsbRedirPacketType.StartIsoStream:
-                RefuseIsoStream(packet.Id, packet.StartIsoStream.Endpoint);
+                StartIsoStream(packet.Id, packet.StartIsoStream);
                 break;
             case UsbRedirPacketType.StopIsoStream:
-                RefuseIsoStream(packet.Id, packet.StopIsoStream.Endpoint);
+                StopIsoStreamRequest(packet.Id, packet.StopIsoStream.Endpoint);
+                break;
+            case UsbRedirPacketType.IsoPacket:
+                ReceiveIsoPacket(packet);
                 break;
             case UsbRedirPacketType.StartInterruptReceiving:
                 StartInterruptReceiving(packet.Id, packet.StartInterruptReceiving.Endpoint);

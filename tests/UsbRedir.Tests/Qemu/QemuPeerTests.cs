@@ -81,7 +81,7 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
     }
 
     /// <summary>Waits until qemu listens, without connecting (a probe connection would be taken as the usb-redir peer).</summary>
-    private static async Task WaitForListenerAsync(int port, Task<GuestRunResult> guest)
+    internal static async Task WaitForListenerAsync(int port, Task<GuestRunResult> guest)
     {
         // qemu starts only once this guest has the machine-wide guest lock, which other VM tests (in this process or
         // another) may hold for minutes; the guest task ends by itself (run-vm's timeout) if qemu never comes up.

@@ -43,6 +43,7 @@ internal sealed class ScriptedPeer : IAsyncDisposable
             UsbRedirPacketType.BulkPacket => e.BulkPacket,
             UsbRedirPacketType.InterruptPacket => e.InterruptPacket,
             UsbRedirPacketType.BufferedBulkPacket => e.BufferedBulkPacket,
+            UsbRedirPacketType.IsoPacket => e.IsoPacket,
             UsbRedirPacketType.FilterFilter => e.FilterString,
             UsbRedirPacketType.SetConfiguration => e.SetConfiguration,
             UsbRedirPacketType.SetAltSetting => e.SetAltSetting,

@@ -77,9 +77,10 @@ public static class DescriptorBuilder
             {
                 if ((endpoint.Address & 0x0F) == 0)
                     throw new ArgumentException($"Endpoint address 0x{endpoint.Address:x2} is endpoint 0, which is not described.");
+                CheckEndpoint(endpoint);
                 var packet = new byte[2];
-                BinaryPrimitives.WriteUInt16LittleEndian(packet, endpoint.MaxPacketSize);
-                bytes.AddRange([7, UsbDescriptorTypes.Endpoint, endpoint.Address, (byte)endpoint.Type, packet[0], packet[1], endpoint.Interval]);
+                BinaryPrimitives.WriteUInt16LittleEndian(packet, endpoint.WMaxPacketSize);
+                bytes.AddRange([7, UsbDescriptorTypes.Endpoint, endpoint.Address, endpoint.Attributes, packet[0], packet[1], endpoint.Interval]);
             }
         }
 
@@ -96,6 +97,20 @@ public static class DescriptorBuilder
         // bMaxPower counts 2 mA units at USB 2.0 speeds.
         result[8] = (byte)Math.Min(250, (configuration.MaxPowerMilliamps + 1) / 2);
         return result;
+    }
+
+    /// <summary>The fields that only some transfer types may use, and their ranges (USB 2.0 9.6.6).</summary>
+    private static void CheckEndpoint(UsbEndpointDefinition endpoint)
+    {
+        if (endpoint.MaxPacketSize > 0x7FF)
+            throw new ArgumentException($"Endpoint 0x{endpoint.Address:x2}: MaxPacketSize {endpoint.MaxPacketSize} does not fit 11 bits; use AdditionalTransactions for high-bandwidth endpoints.");
+        if (endpoint.AdditionalTransactions > 2 ||
+            (endpoint.AdditionalTransactions != 0 && endpoint.Type is not (UsbEndpointType.Isochronous or UsbEndpointType.Interrupt)))
+            throw new ArgumentException($"Endpoint 0x{endpoint.Address:x2}: AdditionalTransactions {endpoint.AdditionalTransactions} needs an iso or interrupt endpoint and at most 2.");
+        if ((endpoint.Synchronization != UsbIsoSynchronization.None || endpoint.Usage != UsbIsoUsage.Data) && endpoint.Type != UsbEndpointType.Isochronous)
+            throw new ArgumentException($"Endpoint 0x{endpoint.Address:x2}: synchronization and usage bits belong to isochronous endpoints only.");
+        if (!Enum.IsDefined(endpoint.Synchronization) || !Enum.IsDefined(endpoint.Usage))
+            throw new ArgumentException($"Endpoint 0x{endpoint.Address:x2}: unknown synchronization or usage value.");
     }
 
     /// <summary>Collects distinct strings in first-use order; index 0 is reserved for the language table.</summary>

@@ -22,4 +22,10 @@ internal sealed class EndpointState
     public bool Wedged { get; set; }
 
     public LinkedList<PendingTransfer> Pending { get; } = new();
+
+    /// <summary>Isochronous transfers scheduled on this endpoint, in bus order (each completes after its last interval).</summary>
+    public LinkedList<PendingIsoTransfer> IsoPending { get; } = new();
+
+    /// <summary>The first service interval no scheduled isochronous transfer occupies yet (intervals count from the device's clock start).</summary>
+    public long NextIsoInterval { get; set; }
 }

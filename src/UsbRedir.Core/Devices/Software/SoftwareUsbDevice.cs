@@ -177,6 +177,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
                 return;
             _disposed = true;
             CompleteAllPending(UsbStatus.IoError);
+            StopIsoClock();
         }
         try
         {
@@ -266,6 +267,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
         state.Wedged |= wedge;
         while (state.Pending.First is { } node)
             Complete(node.Value, UsbTransferResult.Failed(UsbStatus.Stall));
+        CompletePendingIso(state, UsbStatus.Stall);
     }
 
     /// <summary>Lets the next CLEAR_FEATURE(ENDPOINT_HALT) clear the halt again.</summary>
@@ -326,6 +328,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
     {
         while (state.Pending.First is { } node)
             Complete(node.Value, UsbTransferResult.Failed(status));
+        CompletePendingIso(state, status);
     }
 
     private UsbStatus SetConfigurationLocked(byte value)
