@@ -51,7 +51,6 @@ internal sealed class ScriptedPeer : IAsyncDisposable
             UsbRedirPacketType.StartInterruptReceiving => e.StartInterruptReceiving,
             UsbRedirPacketType.StartIsoStream => e.StartIsoStream,
             UsbRedirPacketType.StopIsoStream => e.StopIsoStream,
-            UsbRedirPacketType.IsoPacket => e.IsoPacket,
             _ => null,
         };
     }
