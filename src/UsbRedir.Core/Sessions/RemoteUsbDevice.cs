@@ -15,7 +15,9 @@ namespace UsbRedir.Sessions;
 /// <remarks>
 /// Beyond the <see cref="IUsbDevice"/> contract: SET_ADDRESS is answered locally (the far host addressed the device
 /// long ago); SET_CONFIGURATION and SET_INTERFACE sent as control transfers are routed to the dedicated calls; interrupt IN
-/// uses usbredir's interrupt receiving (started by the first read); control and configuration requests give up with
+/// uses usbredir's interrupt receiving (started by the first read); isochronous transfers use usbredir's iso streams
+/// (<see cref="IsoInStream"/>, <see cref="IsoOutStream"/>: started by the first transfer, paced by the endpoint's bus
+/// time, stopped by configuration, alternate-setting and reset); control and configuration requests give up with
 /// <see cref="UsbStatus.Timeout"/> when the peer does not answer within <see cref="UsbRedirGuestOptions.RequestTimeout"/>;
 /// bulk and interrupt transfers wait as long as the device takes, like on a real bus. Disposing the device closes its connection.
 /// </remarks>
@@ -26,6 +28,8 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     private readonly object _gate = new();
     private readonly Dictionary<byte, byte> _alternates = new();
     private readonly Dictionary<byte, InterruptReceiver> _receivers = new();
+    private readonly Dictionary<byte, IsoStream> _isoStreams = new();
+    private readonly HashSet<byte> _isoDropWarned = new();
     private DeviceLayout _layout;
     private byte _configuration;
     private byte[] _deviceDescriptor = [];
@@ -130,7 +134,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
                 var interrupt = new InterruptPacketHeader(endpoint, UsbStatus.Success, (ushort)buffer.Length);
                 return DataAsync(interrupt, UsbRedirPacketType.InterruptPacket, buffer, isIn: false, cancellationToken);
             case UsbEndpointType.Isochronous:
-                return Refuse($"endpoint 0x{endpoint:x2} is isochronous, which remote devices do not support yet");
+                return Refuse($"endpoint 0x{endpoint:x2} is isochronous: it takes isochronous transfers (IsoTransferAsync), not bulk or interrupt ones");
             default:
                 return Refuse($"endpoint 0x{endpoint:x2} is not a bulk or interrupt endpoint of the active configuration");
         }
@@ -151,6 +155,48 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
             (Session: _session, Header: header, Payload: payload), type, isIn ? buffer : default, buffer.Length, isIn,
             isDataPacket: true, timeout: null, cancellationToken);
         return new(reply.Status, reply.Length);
+    }
+
+    public Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,
+        CancellationToken cancellationToken)
+    {
+        if (Gone.IsCancellationRequested)
+            return Task.FromResult(UsbIsoTransferResult.Failed(UsbStatus.IoError, packets.Count));
+        var layout = Snapshot();
+        var index = DeviceLayout.EndpointIndex(endpoint);
+        if (layout.EndpointType[index] != UsbEndpointType.Isochronous)
+            return RefuseIso($"endpoint 0x{endpoint:x2} is not an isochronous endpoint of the active configuration", packets.Count);
+        var plan = IsoStreamPlan.For(Speed, endpoint, layout.EndpointInterval[index], layout.EndpointMaxPacketSize[index]);
+        if (plan.Refusal(buffer.Length, packets) is { } why)
+            return RefuseIso($"isochronous transfer on endpoint 0x{endpoint:x2} refused: {why}", packets.Count);
+        return IsoStream(endpoint) switch
+        {
+            IsoInStream input => input.TransferAsync(buffer, packets, plan, cancellationToken),
+            IsoOutStream output => output.TransferAsync(buffer, packets, plan, cancellationToken),
+            _ => throw new InvalidOperationException("an iso stream is either IN or OUT"),
+        };
+    }
+
+    private Task<UsbIsoTransferResult> RefuseIso(string why, int packetCount)
+    {
+        _session.Log.Error($"{Description}: {why}");
+        return Task.FromResult(UsbIsoTransferResult.Failed(UsbStatus.Invalid, packetCount));
+    }
+
+    private IsoStream IsoStream(byte endpoint)
+    {
+        lock (_gate)
+        {
+            if (!_isoStreams.TryGetValue(endpoint, out var stream))
+            {
+                var time = _session.Options.TimeProvider;
+                _isoStreams[endpoint] = stream = (endpoint & 0x80) != 0
+                    ? new IsoInStream(this, _session, endpoint, time)
+                    : new IsoOutStream(this, _session, endpoint, time);
+                _isoDropWarned.Remove(endpoint);
+            }
+            return stream;
+        }
     }
 
     private async Task<UsbStatus> StartInterruptReceivingAsync(byte endpoint)
@@ -358,13 +404,53 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         receiver.Stop(status == UsbStatus.Success ? UsbStatus.IoError : status);
     }
 
+    internal void OnIsoData(byte endpoint, UsbStatus status, ReadOnlySpan<byte> data)
+    {
+        IsoStream? stream;
+        bool warn;
+        lock (_gate)
+        {
+            _isoStreams.TryGetValue(endpoint, out stream);
+            warn = stream is not IsoInStream && _isoDropWarned.Add(endpoint); // once per endpoint: a flood must not flood the log
+        }
+        if (stream is IsoInStream input)
+            input.OnPacket(status, data);
+        else if (warn)
+            _session.Log.Warning($"iso data for endpoint 0x{endpoint:x2}, which is not an IN stream we started; dropping it and any more");
+    }
+
+    internal void OnIsoStreamStatus(ulong id, byte endpoint, UsbStatus status)
+    {
+        IsoStream? stream;
+        bool warn;
+        lock (_gate)
+        {
+            _isoStreams.TryGetValue(endpoint, out stream);
+            warn = stream is null && _isoDropWarned.Add(endpoint);
+        }
+        if (stream is not null)
+            stream.OnStatus(id, status);
+        else if (warn)
+            _session.Log.Warning($"iso_stream_status {status} for endpoint 0x{endpoint:x2}, which never streamed; ignoring it and any more");
+    }
+
+    /// <summary>
+    /// Stops interrupt receiving and iso streams: their pending transfers complete with <paramref name="status"/>. Iso
+    /// streams that run are stopped at the host too, unless the device is gone (IoError), where there is no one to tell.
+    /// </summary>
     private void StopReceivers(Func<byte, bool> which, UsbStatus status)
     {
         InterruptReceiver[] receivers;
+        IsoStream[] streams;
         lock (_gate)
+        {
             receivers = _receivers.Values.Where(r => which(r.Endpoint)).ToArray();
+            streams = _isoStreams.Values.Where(s => which(s.Endpoint)).ToArray();
+        }
         foreach (var r in receivers)
             r.Stop(status);
+        foreach (var s in streams)
+            s.Stop(status, tellPeer: status != UsbStatus.IoError);
     }
 
     /// <summary>The device is gone for good: every pending and later transfer fails with IoError.</summary>

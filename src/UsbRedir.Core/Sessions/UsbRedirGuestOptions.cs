@@ -27,6 +27,9 @@ public sealed record UsbRedirGuestOptions
     /// <summary>Interrupt IN packets kept per endpoint while nobody reads them; older ones are dropped beyond this.</summary>
     public int InterruptQueueLimit { get; init; } = 64;
 
+    /// <summary>The clock isochronous transfers are paced by (a fake one in tests).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>
     /// True (the default, as a server wants) to close the connection once a device the filter refused has been
     /// disconnected by the peer; false to stay connected and wait for the next device, as QEMU does.
@@ -40,5 +43,6 @@ public sealed record UsbRedirGuestOptions
         if (CancelGrace < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(CancelGrace), "CancelGrace must not be negative.");
         ArgumentOutOfRangeException.ThrowIfLessThan(InterruptQueueLimit, 1);
+        ArgumentNullException.ThrowIfNull(TimeProvider);
     }
 }

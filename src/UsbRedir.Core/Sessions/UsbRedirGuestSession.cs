@@ -137,12 +137,21 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
             case UsbRedirPacketType.InterruptPacket:
                 OnInterruptPacket(packet.Id, packet.InterruptPacket, packet.Payload.Span);
                 break;
+            case UsbRedirPacketType.IsoPacket:
+                var iso = packet.IsoPacket; // only IN data: the codec refuses iso_packets on OUT endpoints from a host
+                if (Device is { } isoDevice)
+                    isoDevice.OnIsoData(iso.Endpoint, iso.Status, packet.Payload.Span);
+                break;
+            case UsbRedirPacketType.IsoStreamStatus:
+                var isoStatus = packet.IsoStreamStatus;
+                Device?.OnIsoStreamStatus(packet.Id, isoStatus.Endpoint, isoStatus.Status);
+                break;
             case UsbRedirPacketType.FilterFilter:
                 PeerFilter = packet.FilterString;
                 Log.Info($"peer filter: {PeerFilter}");
                 break;
             default:
-                // iso and buffered bulk packets answer requests this guest never makes.
+                // buffered bulk packets answer requests this guest never makes.
                 Log.Warning($"ignored {PacketNames.Of(packet.PacketType)} from the peer: this guest never asked for it");
                 break;
         }

@@ -140,20 +140,83 @@ public sealed class UrbRouterTests : IAsyncLifetime
         Assert.Equal(0, _keyboard.ActiveConfiguration);
     }
 
-    [Fact]
-    public async Task Isochronous_urbs_fail_packet_by_packet_because_devices_have_no_isochronous_transfers()
+    private static Urb Iso(byte endpoint, int packetSize, int count, UrbFlags flags = default) => new()
     {
-        var urb = new Urb
-        {
-            Id = 1, Endpoint = 0x83, Type = UrbTransferType.Isochronous, Buffer = new byte[3 * 192],
-            IsoPackets = [new(0, 192), new(192, 192), new(384, 192)],
-        };
+        Id = 1, Endpoint = endpoint, Type = UrbTransferType.Isochronous, Buffer = new byte[count * packetSize], Flags = flags, Interval = 1,
+        IsoPackets = Enumerable.Range(0, count).Select(i => new IsoPacket(i * packetSize, packetSize)).ToArray(),
+    };
 
-        var result = await Submit(urb);
+    [Fact]
+    public async Task Isochronous_urbs_become_iso_transfers_with_linux_packet_statuses()
+    {
+        var device = new IsoScriptedDevice(_keyboard,
+        [
+            new(UsbStatus.Success, 192), new(UsbStatus.Success, 100), new(UsbStatus.Babble, 192), new(UsbStatus.Stall, 0),
+            new(UsbStatus.IoError, 0), new(UsbStatus.Timeout, 0), new(UsbStatus.Cancelled, 0), new(UsbStatus.Success, 5000),
+        ]);
+        var router = new UrbRouter(device);
 
+        var result = await router.SubmitAsync(Iso(0x83, 192, 9), default).WaitAsync(Timeout);
+
+        var call = Assert.Single(device.Calls);
+        Assert.Equal(0x83, call.Endpoint);
+        Assert.Equal(Enumerable.Range(0, 9).Select(i => new UsbIsoPacket(i * 192, 192)), call.Packets);
+        Assert.Equal(9 * 192, call.BufferLength);
+        Assert.Equal(UrbStatus.Success, result.Status);
+        Assert.Equal(
+        [
+            new(UrbStatus.Success, 192), new(UrbStatus.Success, 100), new(UrbStatus.Babble, 192), new(UrbStatus.Stall, 0),
+            new(UrbStatus.ProtocolError, 0), new(UrbStatus.ProtocolError, 0), new(UrbStatus.NotTransferred, 0),
+            new(UrbStatus.Success, 192), // the device claimed more than the packet holds: clamped
+            new(UrbStatus.NotTransferred, 0), // the device reported only 8 of 9 packets
+        ], result.IsoPackets!);
+        Assert.Equal(new[] { 0, 0, -75, -32, -71, -71, -18, 0, -18 }, result.IsoPackets!.Select(p => UrbStatusCodes.ToLinuxErrno(p.Status)));
+        Assert.Equal(192 + 100 + 192 + 192, result.ActualLength); // Linux counts an iso URB's length as the sum of its packets'
+        Assert.Equal(6, result.IsoErrorCount);
+    }
+
+    [Fact]
+    public async Task Short_iso_in_packets_fail_with_remote_io_when_the_urb_says_short_not_ok()
+    {
+        var device = new IsoScriptedDevice(_keyboard, [new(UsbStatus.Success, 192), new(UsbStatus.Success, 10)]);
+        var router = new UrbRouter(device);
+
+        var result = await router.SubmitAsync(Iso(0x83, 192, 2, UrbFlags.ShortNotOk), default).WaitAsync(Timeout);
+
+        Assert.Equal([new(UrbStatus.Success, 192), new(UrbStatus.ShortPacket, 10)], result.IsoPackets!);
+        Assert.Equal(-121, UrbStatusCodes.ToLinuxErrno(result.IsoPackets![1].Status));
+        // OUT packets are never "short".
+        var output = await router.SubmitAsync(Iso(0x03, 192, 2, UrbFlags.ShortNotOk), default).WaitAsync(Timeout);
+        Assert.Equal([new(UrbStatus.Success, 192), new(UrbStatus.Success, 10)], output.IsoPackets!);
+    }
+
+    [Fact]
+    public async Task Iso_urbs_to_a_device_without_iso_endpoints_fail_as_invalid_with_no_packet_transferred()
+    {
+        var result = await Submit(Iso(0x83, 192, 3));
+
+        Assert.Equal(UrbStatus.Invalid, result.Status);
+        Assert.Equal(-22, result.LinuxStatus);
         Assert.Equal(0, result.ActualLength);
-        Assert.Equal(3, result.IsoErrorCount);
         Assert.All(result.IsoPackets!, p => Assert.Equal(new IsoPacketResult(UrbStatus.NotTransferred, 0), p));
+    }
+
+    [Fact]
+    public async Task Iso_urbs_pass_the_unlink_token_and_a_throwing_device_fails_only_that_urb()
+    {
+        var device = new IsoScriptedDevice(_keyboard, []) { Hold = true };
+        var router = new UrbRouter(device);
+        using var unlink = new CancellationTokenSource();
+        var pending = router.SubmitAsync(Iso(0x83, 192, 2), unlink.Token);
+        Assert.False(pending.IsCompleted);
+        unlink.Cancel();
+        var cancelled = await pending.WaitAsync(Timeout);
+        Assert.Equal(UrbStatus.Cancelled, cancelled.Status);
+        Assert.All(cancelled.IsoPackets!, p => Assert.Equal(UrbStatus.NotTransferred, p.Status));
+
+        var throwing = await new UrbRouter(new ThrowingDevice()).SubmitAsync(Iso(0x83, 192, 2), default).WaitAsync(Timeout);
+        Assert.Equal(UrbStatus.ProtocolError, throwing.Status);
+        Assert.Equal(2, throwing.IsoPackets!.Count);
     }
 
     [Fact]
@@ -207,6 +270,44 @@ public sealed class UrbRouterTests : IAsyncLifetime
         }
         public Task<UsbStatus> ClearHaltAsync(byte endpoint, CancellationToken cancellationToken) => throw new InvalidOperationException();
         public Task<UsbStatus> ResetAsync(CancellationToken cancellationToken) => throw new InvalidOperationException();
+        public Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,
+            CancellationToken cancellationToken) => throw new InvalidOperationException("sync failure");
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The keyboard with isochronous endpoints: every iso transfer is recorded and answered with the scripted packet results
+    /// (or, with <see cref="Hold"/>, left pending until its token is cancelled, as a device answers an unlinked transfer).
+    /// </summary>
+    private sealed class IsoScriptedDevice(IUsbDevice inner, UsbIsoPacketResult[] answer) : IUsbDevice
+    {
+        public List<(byte Endpoint, int BufferLength, UsbIsoPacket[] Packets)> Calls { get; } = [];
+        public bool Hold { get; init; }
+        public string Description => inner.Description;
+        public UsbSpeed Speed => inner.Speed;
+        public ReadOnlyMemory<byte> DeviceDescriptor => inner.DeviceDescriptor;
+        public IReadOnlyList<ReadOnlyMemory<byte>> ConfigurationDescriptors => inner.ConfigurationDescriptors;
+        public byte ActiveConfiguration => inner.ActiveConfiguration;
+        public CancellationToken Gone => inner.Gone;
+        public byte GetAlternateSetting(byte interfaceNumber) => inner.GetAlternateSetting(interfaceNumber);
+        public Task<UsbStatus> SetConfigurationAsync(byte value, CancellationToken ct) => inner.SetConfigurationAsync(value, ct);
+        public Task<UsbStatus> SetAlternateSettingAsync(byte i, byte alt, CancellationToken ct) => inner.SetAlternateSettingAsync(i, alt, ct);
+        public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken ct) =>
+            inner.ControlTransferAsync(setup, data, ct);
+        public Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken ct) => inner.TransferAsync(endpoint, buffer, ct);
+        public Task<UsbStatus> ClearHaltAsync(byte endpoint, CancellationToken ct) => inner.ClearHaltAsync(endpoint, ct);
+        public Task<UsbStatus> ResetAsync(CancellationToken ct) => inner.ResetAsync(ct);
+
+        public async Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,
+            CancellationToken cancellationToken)
+        {
+            Calls.Add((endpoint, buffer.Length, packets.ToArray()));
+            if (!Hold)
+                return new UsbIsoTransferResult(UsbStatus.Success, answer);
+            await Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, cancellationToken).ContinueWith(_ => { });
+            return UsbIsoTransferResult.Failed(UsbStatus.Cancelled, packets.Count);
+        }
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

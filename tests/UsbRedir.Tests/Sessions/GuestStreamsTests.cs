@@ -18,7 +18,7 @@ public sealed class GuestStreamsTests
         var (host, guestSide) = await ScriptedPeer.ConnectHostAsync(hostCaps);
         var guest = new UsbRedirGuestSession(ByteStreamConnection.FromSocket(guestSide), new SessionLog(), options);
         guest.Start();
-        var remote = await ScriptedHostDevice.AttachAsync(host, guest, bulkStreams);
+        var remote = await ScriptedHostDevice.AttachAsync(host, guest, h => ScriptedHostDevice.Announce(h, bulkStreams));
         return (guest, host, remote);
     }
 

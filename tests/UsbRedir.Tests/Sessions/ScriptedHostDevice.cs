@@ -28,10 +28,10 @@ internal static class ScriptedHostDevice
         host.Send(0, new DeviceConnectHeader(UsbSpeed.High, 0xFF, 0, 0, 0x1234, 0x5678, 0x0201));
     }
 
-    /// <summary>Announces the device and answers until <paramref name="guest"/> hands it out.</summary>
-    public static async Task<RemoteUsbDevice> AttachAsync(ScriptedPeer host, UsbRedirGuestSession guest, uint bulkStreams = 0)
+    /// <summary>Announces the device (<paramref name="announce"/>, or the loopback test device) and answers until <paramref name="guest"/> hands it out.</summary>
+    public static async Task<RemoteUsbDevice> AttachAsync(ScriptedPeer host, UsbRedirGuestSession guest, Action<ScriptedPeer>? announce = null)
     {
-        Announce(host, bulkStreams);
+        (announce ?? (h => Announce(h)))(host);
         var ready = guest.NextDeviceAsync(default);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (!ready.IsCompleted && DateTime.UtcNow < deadline)

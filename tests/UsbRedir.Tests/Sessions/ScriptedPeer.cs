@@ -52,6 +52,8 @@ internal sealed class ScriptedPeer : IAsyncDisposable
             UsbRedirPacketType.SetAltSetting => e.SetAltSetting,
             UsbRedirPacketType.GetAltSetting => e.GetAltSetting,
             UsbRedirPacketType.StartInterruptReceiving => e.StartInterruptReceiving,
+            UsbRedirPacketType.StartIsoStream => e.StartIsoStream,
+            UsbRedirPacketType.StopIsoStream => e.StopIsoStream,
             _ => null,
         };
     }

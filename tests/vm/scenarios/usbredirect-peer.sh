@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Guest side of the usbredirect peer tests. usbredirect (the reference usb-host) exports one of QEMU's emulated disks
-# (usb-storage 46f4:0001 by default, usb-uas 46f4:0003) to 127.0.0.1:4000 inside the guest, where socat carries the stream
-# to the virtio-serial port "redir", which qemu connects to the host's UsbRedir server. Keeps exporting until the host
-# writes "host-done".
-# $1 = shared directory, $2 = vendor:product of the device to export (default 46f4:0001).
+# Guest side of the usbredirect-peer tests. usbredirect (the reference usb-host) exports one of QEMU's emulated devices
+# (usb-storage 46f4:0001 by default, usb-audio 46f4:0002, usb-uas 46f4:0003) to 127.0.0.1:4000 inside the guest, where
+# socat carries the stream to the virtio-serial port "redir", which qemu connects to the host's UsbRedir server. Keeps
+# exporting until the host writes "host-done".
+# $1 = shared directory, $2 = the device's vid:pid (default 46f4:0001).
 set -euo pipefail
 shared=$1
 device=${2:-46f4:0001}
-present() { grep -qsx 46f4 /sys/bus/usb/devices/*/idVendor; }
+present() { grep -qsx "${device#*:}" /sys/bus/usb/devices/*/idProduct && grep -qsx "${device%:*}" /sys/bus/usb/devices/*/idVendor; }
 for _ in $(seq 120); do present && break; sleep 0.5; done
-present || { echo "qemu's disk did not enumerate in the guest" >&2; exit 1; }
+present || { echo "qemu's device $device did not enumerate in the guest" >&2; exit 1; }
 # usbredirect detaches any kernel driver that got there first; say which one, to read the run's log.
 for i in /sys/bus/usb/devices/*:*; do
   [ -e "$i/driver" ] && echo "$(basename "$i") bound to $(basename "$(readlink "$i/driver")") before usbredirect"

@@ -13,8 +13,9 @@ namespace UsbRedir.Controllers.Urbs;
 ///   the kernel's address is only the bus's business). <see cref="Address"/> shows it.</item>
 /// <item>SET_CONFIGURATION, SET_INTERFACE and CLEAR_FEATURE(ENDPOINT_HALT) go to the dedicated device methods, as the
 ///   <see cref="IUsbDevice"/> contract requires; every other control request is a control transfer.</item>
-/// <item>Bulk and interrupt URBs are <see cref="IUsbDevice.TransferAsync"/> calls. <see cref="IUsbDevice"/> has no
-///   isochronous transfers, so isochronous URBs fail at once, each packet <see cref="UrbStatus.NotTransferred"/>.</item>
+/// <item>Bulk and interrupt URBs are <see cref="IUsbDevice.TransferAsync"/> calls; isochronous URBs are
+///   <see cref="IUsbDevice.IsoTransferAsync"/> calls, packet for packet, with the statuses a Linux HCD gives iso packets
+///   (see <see cref="IsoPacketStatus"/>) and the URB's actual length the sum of its packets', as Linux counts it.</item>
 /// <item><see cref="SubmitAsync"/> starts the device call before it returns, so URBs reach the device in the order the
 ///   backend submits them (per-endpoint FIFO order is what bulk protocols depend on).</item>
 /// <item>The unlink token cancels the device call; a port reset is <see cref="ResetAsync"/>.</item>
@@ -46,7 +47,7 @@ public sealed class UrbRouter(IUsbDevice device)
                 UrbTransferType.Control => Control(urb, unlink),
                 UrbTransferType.Bulk or UrbTransferType.Interrupt =>
                     Finish(urb, Device.TransferAsync(urb.Endpoint, urb.Buffer, unlink)),
-                _ => Task.FromResult(Isochronous(urb)),
+                _ => Isochronous(urb, unlink),
             };
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
@@ -131,9 +132,54 @@ public sealed class UrbRouter(IUsbDevice device)
         }
     }
 
-    private static UrbResult Isochronous(Urb urb) => new(
-        UrbStatus.Success, 0,
-        urb.IsoPackets.Select(_ => new IsoPacketResult(UrbStatus.NotTransferred, 0)).ToArray());
+    private async Task<UrbResult> Isochronous(Urb urb, CancellationToken unlink)
+    {
+        var count = urb.IsoPackets.Count;
+        var packets = new UsbIsoPacket[count];
+        for (var i = 0; i < count; i++)
+            packets[i] = new UsbIsoPacket(urb.IsoPackets[i].Offset, urb.IsoPackets[i].Length);
+        UsbIsoTransferResult result;
+        try
+        {
+            result = await Device.IsoTransferAsync(urb.Endpoint, urb.Buffer, packets, unlink).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            var failed = FailedBy(exception);
+            return failed with { IsoPackets = packets.Select(_ => new IsoPacketResult(UrbStatus.NotTransferred, 0)).ToArray() };
+        }
+        var gone = Device.Gone.IsCancellationRequested;
+        var results = new IsoPacketResult[count];
+        var total = 0;
+        for (var i = 0; i < count; i++)
+        {
+            // A device that reports fewer packets than it was given did not transfer the rest.
+            var r = i < result.Packets.Count ? result.Packets[i] : new UsbIsoPacketResult(UsbStatus.Cancelled, 0);
+            var actual = Math.Clamp(r.ActualLength, 0, packets[i].Length); // never more than the packet asked for
+            var status = IsoPacketStatus(r.Status);
+            if (status == UrbStatus.Success && urb.IsIn && actual < packets[i].Length && urb.Flags.HasFlag(UrbFlags.ShortNotOk))
+                status = UrbStatus.ShortPacket;
+            if (status == UrbStatus.NotTransferred)
+                actual = 0;
+            results[i] = new IsoPacketResult(status, actual);
+            total += actual;
+        }
+        return new UrbResult(UrbStatusCodes.FromUsbStatus(result.Status, gone), total, results);
+    }
+
+    /// <summary>
+    /// A packet's status as Linux HCDs report iso packets (Documentation/driver-api/usb/error-codes.rst): babble is
+    /// -EOVERFLOW, a stall -EPIPE, a transfer error -EPROTO, and a packet that never went over the bus (cancelled,
+    /// refused, device gone) -EXDEV, the iso-only "not transferred" code.
+    /// </summary>
+    private static UrbStatus IsoPacketStatus(UsbStatus status) => status switch
+    {
+        UsbStatus.Success => UrbStatus.Success,
+        UsbStatus.Babble => UrbStatus.Babble,
+        UsbStatus.Stall => UrbStatus.Stall,
+        UsbStatus.IoError or UsbStatus.Timeout => UrbStatus.ProtocolError,
+        _ => UrbStatus.NotTransferred,
+    };
 
     private static UrbResult FailedBy(Exception exception) =>
         UrbResult.Failed(exception is OperationCanceledException ? UrbStatus.Cancelled : UrbStatus.ProtocolError);
