@@ -6,13 +6,7 @@
 # Prints PASS/FAIL lines and exits non-zero if anything failed.
 set -u
 ko=$1 cli=$2 img=$3 known=$4
-fails=0
-check() {
-  local name=$1; shift
-  if "$@"; then echo "PASS $name ($(cut -d' ' -f1 /proc/uptime) s)"; else echo "FAIL $name ($(cut -d' ' -f1 /proc/uptime) s)"; fails=$((fails + 1)); fi
-}
-# poll SECONDS COMMAND...: retries every 0.1 s
-poll() { local left=$(( $1 * 10 )); shift; until "$@"; do left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 0.1; done; }
+. "$(dirname "$0")/checks.sh"
 # The sdX of the UsbRedir disk (vendor 1209), found from its USB device down to the SCSI disk.
 usb_disk() {
   local u b

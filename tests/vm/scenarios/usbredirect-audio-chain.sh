@@ -9,12 +9,7 @@
 # Prints PASS/FAIL lines and exits non-zero if anything failed.
 set -u
 ko=$1 cli=$2 signal=$3 wav=$4
-fails=0
-check() {
-  local name=$1; shift
-  if "$@"; then echo "PASS $name ($(cut -d' ' -f1 /proc/uptime) s)"; else echo "FAIL $name ($(cut -d' ' -f1 /proc/uptime) s)"; fails=$((fails + 1)); fi
-}
-poll() { local left=$(( $1 * 10 )); shift; until "$@"; do left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 0.1; done; }
+. "$(dirname "$0")/checks.sh"
 present() { grep -qsx 0002 /sys/bus/usb/devices/*/idProduct; }
 # The ALSA id of the sound card whose USB device hangs below our controller.
 vhci_card() {
