@@ -36,9 +36,7 @@ internal sealed record IsoStreamPlan(byte Endpoint, TimeSpan Period, byte Packet
 
     public static IsoStreamPlan For(UsbSpeed speed, byte endpoint, byte interval, ushort maxPacketSize)
     {
-        // Full-speed iso counts 1 ms frames, high and super speed 125 µs microframes; both as 2^(bInterval-1).
-        var unit = speed is UsbSpeed.High or UsbSpeed.Super ? TimeSpan.FromMicroseconds(125) : TimeSpan.FromMilliseconds(1);
-        var period = unit * (1 << (Math.Clamp((int)interval, 1, 16) - 1));
+        var period = UsbIsoServiceInterval.For(speed, interval);
         var perSecond = Math.Max(1, (int)(TimeSpan.FromSeconds(1).Ticks / period.Ticks));
         var target = perSecond * (int)BufferTarget.TotalMilliseconds / 1000;
         var perUrb = Math.Clamp(perSecond / 100, 1, 32);

@@ -8,9 +8,6 @@ namespace UsbRedir.Devices.Software;
 // interval is over; only then are the IN packets produced and the OUT packets consumed, through the hooks below.
 public abstract partial class SoftwareUsbDevice
 {
-    private static readonly TimeSpan Microframe = TimeSpan.FromTicks(1250); // 125 us
-    private static readonly TimeSpan Frame = TimeSpan.FromMilliseconds(1);
-
     private ITimer? _isoTimer;
     private long _isoClockStart;
     private bool _isoClockStarted;
@@ -61,9 +58,7 @@ public abstract partial class SoftwareUsbDevice
     /// <summary>Iso transfers scheduled on an endpoint and not yet completed. Call with <see cref="SyncRoot"/> held.</summary>
     protected int ScheduledIsoTransfers(byte endpoint) => _endpoints.TryGetValue(endpoint, out var state) ? state.IsoPending.Count : 0;
 
-    /// <summary>Full and low speed count 1 ms frames, high and super speed 125 us microframes; bInterval is an exponent for iso at every speed.</summary>
-    private TimeSpan ServiceInterval(UsbEndpointDefinition endpoint) =>
-        (Speed is UsbSpeed.High or UsbSpeed.Super ? Microframe : Frame) * (1L << (Math.Clamp((int)endpoint.Interval, 1, 16) - 1));
+    private TimeSpan ServiceInterval(UsbEndpointDefinition endpoint) => UsbIsoServiceInterval.For(Speed, endpoint.Interval);
 
     /// <summary>Offsets and lengths inside the buffer, no overlaps, and OUT packets no larger than one interval carries.</summary>
     private static bool PacketsFit(IReadOnlyList<UsbIsoPacket> packets, int bufferLength, UsbEndpointDefinition endpoint)
