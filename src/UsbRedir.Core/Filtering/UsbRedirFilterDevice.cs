@@ -75,15 +75,12 @@ public sealed class UsbRedirFilterDevice
                 "Re-plug the device or check its driver; its descriptors could not be read correctly.");
         var interfaces = new List<UsbRedirFilterInterface>();
         var seen = new HashSet<byte>();
-        for (var offset = 0; offset + 2 <= activeConfiguration.Length && interfaces.Count < 32;)
+        foreach (var d in new UsbDescriptorWalk(activeConfiguration))
         {
-            int length = activeConfiguration[offset];
-            if (length < 2 || offset + length > activeConfiguration.Length)
+            if (interfaces.Count >= 32)
                 break;
-            var d = activeConfiguration.Slice(offset, length);
-            if (d[1] == 4 && length >= 9 && seen.Add(d[2]))
+            if (d[1] == 4 && d.Length >= 9 && seen.Add(d[2]))
                 interfaces.Add(new UsbRedirFilterInterface(d[5], d[6], d[7]));
-            offset += length;
         }
         return new UsbRedirFilterDevice(deviceDescriptor[4], deviceDescriptor[5], deviceDescriptor[6],
             BinaryPrimitives.ReadUInt16LittleEndian(deviceDescriptor[8..]), BinaryPrimitives.ReadUInt16LittleEndian(deviceDescriptor[10..]),

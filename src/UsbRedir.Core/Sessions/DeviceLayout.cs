@@ -89,15 +89,10 @@ public sealed class DeviceLayout
         var inSelectedAlt = false;
         byte currentInterface = 0;
         int lastEndpointIndex = -1;
-        var offset = 0;
-        while (offset + 2 <= configuration.Length)
+        foreach (var d in new UsbDescriptorWalk(configuration)) // a corrupt descriptor ends the walk, as in libusb
         {
-            int length = configuration[offset];
-            var type = configuration[offset + 1];
-            if (length < 2 || offset + length > configuration.Length)
-                break; // a corrupt descriptor ends the walk, as in libusb
-            var d = configuration.Slice(offset, length);
-            switch (type)
+            var length = d.Length;
+            switch (d[1])
             {
                 case 4 when length >= 9: // INTERFACE
                     currentInterface = d[2];
@@ -127,7 +122,6 @@ public sealed class DeviceLayout
                         layout.EndpointMaxStreams[lastEndpointIndex] = 1u << exponent;
                     break;
             }
-            offset += length;
         }
         return layout;
     }

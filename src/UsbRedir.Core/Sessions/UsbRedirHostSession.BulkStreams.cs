@@ -23,24 +23,19 @@ public sealed partial class UsbRedirHostSession
     private static bool HasStreamEndpoint(ReadOnlySpan<byte> configuration)
     {
         var lastWasBulk = false;
-        for (var offset = 0; offset + 2 <= configuration.Length;)
+        foreach (var d in new UsbDescriptorWalk(configuration))
         {
-            int length = configuration[offset];
-            if (length < 2 || offset + length > configuration.Length)
-                return false; // a corrupt descriptor ends the walk, as in DeviceLayout
-            var d = configuration.Slice(offset, length);
             switch (d[1])
             {
-                case 5 when length >= 7:
+                case 5 when d.Length >= 7:
                     lastWasBulk = (d[3] & 0x03) == (byte)UsbEndpointType.Bulk;
                     break;
-                case 0x30 when length >= 6 && lastWasBulk && (d[3] & 0x1F) != 0:
+                case 0x30 when d.Length >= 6 && lastWasBulk && (d[3] & 0x1F) != 0:
                     return true;
                 case 4:
                     lastWasBulk = false;
                     break;
             }
-            offset += length;
         }
         return false;
     }
