@@ -111,6 +111,7 @@ internal sealed class TransportBenchmark : IBenchmark
                     await sender.WriteAsync(chunk, stop.Token);
             }
             catch (OperationCanceledException) { }
+            catch (IOException) when (stop.IsCancellationRequested) { } // the shutdown below can beat the cancellation
         });
         long bytes = 0;
         var buffer = new byte[256 * 1024]; // the read size ByteStreamConnection uses
