@@ -1,10 +1,12 @@
+using System.Buffers;
+
 namespace UsbRedir.Protocol;
 
 /// <summary>
 /// Encoded bytes waiting to be written, kept contiguous so a transport can write them with one call.
 /// Space consumed at the front is reclaimed by sliding the rest down or, when empty, by rewinding.
 /// </summary>
-internal sealed class OutputBuffer
+internal sealed class OutputBuffer : IBufferWriter<byte>
 {
     private byte[] _buffer = new byte[4096];
     private int _start;
@@ -37,6 +39,17 @@ internal sealed class OutputBuffer
     }
 
     public void Commit(int size) => _end += size;
+
+    Span<byte> IBufferWriter<byte>.GetSpan(int sizeHint) => Reserve(Math.Max(sizeHint, 1));
+
+    Memory<byte> IBufferWriter<byte>.GetMemory(int sizeHint)
+    {
+        var size = Math.Max(sizeHint, 1);
+        Reserve(size);
+        return _buffer.AsMemory(_end, size);
+    }
+
+    void IBufferWriter<byte>.Advance(int count) => Commit(count);
 
     public void Advance(int count)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -31,6 +32,29 @@ public sealed partial class UsbRedirCodec
     {
         if (header is null) throw new ArgumentNullException(nameof(header)); // no boxing for struct headers
         Submit(header.PacketType, id, header, payload);
+    }
+
+    /// <summary>
+    /// <see cref="Send{THeader}(ulong, in THeader, ReadOnlySpan{byte})"/>, encoding the packet straight into
+    /// <paramref name="destination"/> (a transport's send queue) instead of <see cref="PendingOutput"/>: a large payload is
+    /// then copied once, not once here and once more to the transport. Only when nothing waits in PendingOutput and the
+    /// peer's hello has come, so packets never overtake each other; otherwise it is queued as Send does, and the caller
+    /// moves PendingOutput on as usual.
+    /// </summary>
+    /// <returns>True when the packet went to <paramref name="destination"/>, false when it went to PendingOutput or the queue of packets awaiting the hello.</returns>
+    /// <exception cref="UsbRedirProtocolException">The packet breaks a rule; nothing is written.</exception>
+    public bool SendTo<THeader>(IBufferWriter<byte> destination, ulong id, in THeader header, ReadOnlySpan<byte> payload = default) where THeader : IUsbRedirHeader
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (header is null) throw new ArgumentNullException(nameof(header));
+        var type = header.PacketType;
+        if (type == UsbRedirPacketType.Hello || !HasPeerHello || _output.Length != 0)
+        {
+            Submit(type, id, header, payload);
+            return false;
+        }
+        Encode(type, id, header, payload, Capabilities & _peerCaps!.Value, _peerCaps!.Value, commit: true, destination);
+        return true;
     }
 
     /// <summary>Sends a header-only packet that carries a request id (a convenience for <see cref="Send{THeader}"/>).</summary>
@@ -99,8 +123,9 @@ public sealed partial class UsbRedirCodec
     }
 
     private void Encode<THeader>(UsbRedirPacketType type, ulong id, in THeader header, ReadOnlySpan<byte> payload,
-        UsbRedirCapabilities negotiated, UsbRedirCapabilities peerCaps, bool commit) where THeader : IUsbRedirHeader
+        UsbRedirCapabilities negotiated, UsbRedirCapabilities peerCaps, bool commit, IBufferWriter<byte>? destination = null) where THeader : IUsbRedirHeader
     {
+        destination ??= _output;
         var toHost = Role == UsbRedirRole.UsbGuest;
         var name = PacketNames.Of(type);
         var typeHeaderLength = PacketRules.TypeHeaderLength((uint)type, toHost, negotiated);
@@ -119,7 +144,7 @@ public sealed partial class UsbRedirCodec
 
         var headerSize = (negotiated & UsbRedirCapabilities.Ids64Bit) != 0 ? UsbRedirLimits.HeaderSize64 : UsbRedirLimits.HeaderSize32;
         var total = headerSize + (int)length;
-        var dest = _output.Reserve(total);
+        var dest = destination.GetSpan(total)[..total];
         var typeHeader = dest.Slice(headerSize, typeHeaderLength);
         header.WriteTo(typeHeader);
         if (!PacketRules.TryVerifyHeader((uint)type, typeHeader, payload.Length, toHost, negotiated, peerCaps, out var violation, out var message)
@@ -132,7 +157,7 @@ public sealed partial class UsbRedirCodec
         if (headerSize == UsbRedirLimits.HeaderSize64) BinaryPrimitives.WriteUInt64LittleEndian(dest[8..], id);
         else BinaryPrimitives.WriteUInt32LittleEndian(dest[8..], (uint)id); // truncated like libusbredirparser
         payload.CopyTo(dest[(headerSize + typeHeaderLength)..]);
-        _output.Commit(total);
+        destination.Advance(total);
     }
 
     /// <summary>A packet accepted before the peer's hello; encoded once the negotiated sizes are known.</summary>

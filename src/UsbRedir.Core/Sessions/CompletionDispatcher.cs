@@ -61,6 +61,22 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
+    /// <summary>
+    /// Delivers what is queued on this thread, unless a drainer is running (it takes these too). For a thread that is
+    /// free to run callers: the read loop's, once its next read is registered and reading goes on without it. The
+    /// watchdog covers this drainer as any other.
+    /// </summary>
+    public void DeliverOnThisThread()
+    {
+        lock (_gate)
+        {
+            if (_drainers != 0 || _ready.Count == 0)
+                return;
+            StartDrainerLocked();
+        }
+        Drain();
+    }
+
     private void StartDrainerLocked()
     {
         _drainers++;
@@ -71,8 +87,10 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
         _watchdog.Change(StallCheck, StallCheck);
     }
 
+    void IThreadPoolWorkItem.Execute() => Drain();
+
     /// <summary>A drainer: delivers what is queued, a round at a time, writing what the callers sent after each round.</summary>
-    void IThreadPoolWorkItem.Execute()
+    private void Drain()
     {
         while (true)
         {

@@ -21,6 +21,10 @@ public sealed partial class UsbRedirGuestSession
     private bool _ids64;
     private bool _requestsClosed;
     private int _unknownAnswers;
+    // Chunks handled since the answers were last handed on. Only a heuristic: the idle thread may reset it while the
+    // next chunk's handling counts, and either outcome is fine.
+    private int _chunksSinceDelivery;
+    private const int ChunksBeforeHandOff = 4;
 
     /// <summary>The answer to a request. <paramref name="Answered"/> is false when it completed locally.</summary>
     internal readonly record struct RequestReply(UsbStatus Status, int Length, byte Value, bool Answered);
@@ -272,8 +276,25 @@ public sealed partial class UsbRedirGuestSession
     /// <summary>Hands the result to the caller on a drainer thread (see <see cref="CompletionDispatcher{T}"/>).</summary>
     private void Deliver(PendingRequest request, RequestReply reply, bool later = false) => _completions.Complete(request.Completion, reply, later);
 
-    /// <summary>The read loop handled a chunk: the answers it brought go to their callers together.</summary>
-    protected override void OnChunkHandled() => _completions.StartDelivering();
+    /// <summary>
+    /// The read loop handled a chunk. Its answers wait for the read loop to find the stream empty, so the answers of
+    /// every chunk already there go to their callers in one round, on this thread (<see cref="OnReadLoopIdle"/>).
+    /// Should chunk after chunk be waiting, a drainer on the thread pool takes the answers after a few, so none waits long.
+    /// </summary>
+    protected override void OnChunkHandled()
+    {
+        if (++_chunksSinceDelivery < ChunksBeforeHandOff)
+            return;
+        _chunksSinceDelivery = 0;
+        _completions.StartDelivering();
+    }
+
+    /// <summary>Reading goes on elsewhere: this thread completes the callers (and sends what they ask next) meanwhile.</summary>
+    protected override void OnReadLoopIdle()
+    {
+        _chunksSinceDelivery = 0;
+        _completions.DeliverOnThisThread();
+    }
 
     /// <summary>Completes every request of <paramref name="device"/> locally with <paramref name="status"/>.</summary>
     internal void AbandonAll(RemoteUsbDevice device, UsbStatus status)

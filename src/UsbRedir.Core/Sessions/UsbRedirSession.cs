@@ -60,7 +60,7 @@ public abstract class UsbRedirSession : IAsyncDisposable
         if (Interlocked.Exchange(ref _started, 1) != 0)
             throw new InvalidOperationException("The session was already started.");
         WithCodec(_ => { }); // flush the hello the codec queued on construction
-        Connection.Start(OnReceivedAsync);
+        Connection.Start(OnReceivedAsync, OnReadLoopIdle);
         _ = Connection.Completion.ContinueWith(t => End(t.Result), TaskScheduler.Default);
         OnStarted();
     }
@@ -128,8 +128,19 @@ public abstract class UsbRedirSession : IAsyncDisposable
         {
             lock (_gate)
             {
-                Codec.Send(id, header, payload);
-                MovePendingOutput();
+                // Straight into the send queue: a transfer's data is copied once on its way to the socket, not twice.
+                var queue = Connection.Outgoing.TryOpenAppender();
+                if (queue is null)
+                {
+                    Codec.Send(id, header, payload); // closing: still checked, then dropped as every late packet is
+                    MovePendingOutput();
+                }
+                else
+                {
+                    using (queue)
+                        if (!Codec.SendTo(queue, id, header, payload))
+                            MovePendingOutput();
+                }
             }
             if (header.PacketType >= UsbRedirPacketType.ControlPacket)
                 Interlocked.Increment(ref _packetsOut); // before the bytes leave, so a peer's answer never finds the count behind
@@ -191,6 +202,13 @@ public abstract class UsbRedirSession : IAsyncDisposable
     /// that went asynchronous), so work they produced can be handed on in one piece.
     /// </summary>
     protected virtual void OnChunkHandled() { }
+
+    /// <summary>
+    /// Called on the thread that handled the last chunk when the stream had nothing more to read, after the next read was
+    /// registered (see <see cref="ReadPump"/>): the next chunk may be handled on another thread meanwhile, so work done
+    /// here never holds up reading.
+    /// </summary>
+    protected virtual void OnReadLoopIdle() { }
 
     private void OnProtocolError(UsbRedirProtocolError error)
     {

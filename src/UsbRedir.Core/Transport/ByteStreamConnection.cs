@@ -43,11 +43,16 @@ public sealed class ByteStreamConnection : IAsyncDisposable
     /// Starts both loops. <paramref name="onReceived"/> runs on the read loop, one chunk at a time, and must not
     /// keep the memory after it returns; if it throws, the connection closes with that exception.
     /// </summary>
-    public void Start(Func<ReadOnlyMemory<byte>, ValueTask> onReceived)
+    /// <param name="whileWaiting">
+    /// Runs on the thread that handled the last chunk when the next read found nothing there yet, after that read was
+    /// registered: the next chunk may be handled on another thread meanwhile, so it may do work the chunks produced
+    /// without holding up reading (see <see cref="ReadPump"/>). If it throws, the connection closes.
+    /// </param>
+    public void Start(Func<ReadOnlyMemory<byte>, ValueTask> onReceived, Action? whileWaiting = null)
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
             throw new InvalidOperationException("The connection was already started.");
-        _ = Task.Run(() => ReadLoopAsync(onReceived));
+        new ReadPump(_stream, onReceived, whileWaiting, n => Interlocked.Add(ref _bytesReceived, n), Finish, _stop.Token).Start();
         _ = Task.Run(WriteLoopAsync);
     }
 
@@ -125,29 +130,6 @@ public sealed class ByteStreamConnection : IAsyncDisposable
         finally
         {
             Outgoing.Release(chunk);
-        }
-    }
-
-    private async Task ReadLoopAsync(Func<ReadOnlyMemory<byte>, ValueTask> onReceived)
-    {
-        var buffer = new byte[256 * 1024];
-        try
-        {
-            while (true)
-            {
-                var n = await _stream.ReadAsync(buffer, _stop.Token);
-                if (n == 0)
-                {
-                    Finish(null);
-                    return;
-                }
-                Interlocked.Add(ref _bytesReceived, n);
-                await onReceived(buffer.AsMemory(0, n));
-            }
-        }
-        catch (Exception e)
-        {
-            Finish(e);
         }
     }
 

@@ -14,12 +14,18 @@ public sealed class SendQueue
     // Small messages queued while the writer is busy are appended to the last chunk still waiting, so one socket
     // write carries many of them: each write costs a system call and a wake-up of the peer, which is what limits small
     // transfers over loopback. Chunks are rented with room for this.
-    private const int CoalescingCapacity = 64 * 1024;
+    // 256 KiB: a burst of 16 KiB replies to the transfers a guest keeps in flight leaves in one or two writes (the
+    // peer reads 256 KiB at a time), where 64 KiB chunks, holding three such replies, took a write per three.
+    private const int CoalescingCapacity = 256 * 1024;
     private readonly Queue<Chunk> _chunks = new();
     // Message counts of chunks handed to the writer, in order: Release subtracts them from _messages.
     private readonly Queue<int> _writing = new();
     private int _messages;
     private Chunk? _tail; // the last chunk, while it still waits (appendable)
+    // A buffer handed out by Reserve for a new chunk, queued by Commit (kept if a reservation is not committed).
+    private byte[]? _reserved;
+    private Chunk? _reservedIn; // the tail chunk Reserve handed out space in, or null for _reserved
+    private readonly Appender _appender;
     // True from taking a chunk until its Release: one writer at a time owns the stream, either the write loop
     // (DequeueAsync) or a producer writing on its own thread (TryTakeForInlineWrite), so chunks go out in order.
     private bool _writerBusy;
@@ -31,6 +37,7 @@ public sealed class SendQueue
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
         MaxBytes = maxBytes;
+        _appender = new Appender(this);
     }
 
     public int MaxBytes { get; }
@@ -85,6 +92,38 @@ public sealed class SendQueue
             ThrowIfClosed();
             Add(data, wake: false);
         }
+    }
+
+    /// <summary>
+    /// Opens the queue for encoding messages straight into it (<see cref="Protocol.UsbRedirCodec.SendTo{THeader}"/>):
+    /// each GetSpan/Advance pair of the returned writer is one message, appended as <see cref="EnqueueWithoutWake"/>
+    /// appends, so the caller calls <see cref="ByteStreamConnection.Flush"/> after disposing it. The queue stays
+    /// locked until the writer is disposed: keep that short. Null when the queue is closed.
+    /// </summary>
+    internal Appender? TryOpenAppender()
+    {
+        Monitor.Enter(_gate);
+        if (_closed is null)
+            return _appender;
+        Monitor.Exit(_gate);
+        return null;
+    }
+
+    /// <summary>The writer <see cref="TryOpenAppender"/> hands out; one per queue, used only while its lock is held.</summary>
+    internal sealed class Appender(SendQueue queue) : IBufferWriter<byte>, IDisposable
+    {
+        public Span<byte> GetSpan(int sizeHint = 0) => queue.Reserve(Math.Max(sizeHint, 1));
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            var size = Math.Max(sizeHint, 1);
+            queue.Reserve(size);
+            return queue._reservedIn is { } tail ? tail.Buffer.AsMemory(tail.Length) : queue._reserved.AsMemory();
+        }
+
+        public void Advance(int count) => queue.Commit(count);
+
+        public void Dispose() => Monitor.Exit(queue._gate);
     }
 
     /// <summary>Waits until the queue holds less than <see cref="MaxBytes"/>.</summary>
@@ -207,23 +246,47 @@ public sealed class SendQueue
 
     private void Add(ReadOnlySpan<byte> data, bool wake = true)
     {
-        if (_tail is { } tail && tail.Buffer.Length - tail.Length >= data.Length)
+        data.CopyTo(Reserve(data.Length));
+        Commit(data.Length);
+        if (wake && !_writerBusy) // a busy writer's Release wakes the loop for what came meanwhile
+            Wake();
+    }
+
+    /// <summary>Room for a message of <paramref name="size"/> bytes: at the end of the waiting tail chunk, or in a new one. Call under the lock.</summary>
+    private Span<byte> Reserve(int size)
+    {
+        if (_tail is { } tail && tail.Buffer.Length - tail.Length >= size)
         {
-            data.CopyTo(tail.Buffer.AsSpan(tail.Length));
-            tail.Length += data.Length;
+            _reservedIn = tail;
+            return tail.Buffer.AsSpan(tail.Length);
+        }
+        _reservedIn = null;
+        if (_reserved is not null && _reserved.Length < size)
+        {
+            ArrayPool<byte>.Shared.Return(_reserved);
+            _reserved = null;
+        }
+        _reserved ??= ArrayPool<byte>.Shared.Rent(Math.Max(size, CoalescingCapacity));
+        return _reserved;
+    }
+
+    /// <summary>Queues the <paramref name="size"/> bytes written into the last <see cref="Reserve"/> as one message. Call under the lock.</summary>
+    private void Commit(int size)
+    {
+        if (_reservedIn is { } tail)
+        {
+            tail.Length += size;
             tail.Messages++;
         }
         else
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(data.Length, CoalescingCapacity));
-            data.CopyTo(buffer);
-            _tail = new Chunk(buffer) { Length = data.Length, Messages = 1 };
+            _tail = new Chunk(_reserved!) { Length = size, Messages = 1 };
             _chunks.Enqueue(_tail);
+            _reserved = null;
         }
-        QueuedBytes += data.Length;
+        _reservedIn = null;
+        QueuedBytes += size;
         _messages++;
-        if (wake && !_writerBusy) // a busy writer's Release wakes the loop for what came meanwhile
-            Wake();
     }
 
     /// <summary>Completes the signal the write loop waits on and arms a new one. Call under the lock.</summary>

@@ -75,4 +75,55 @@ public class SendQueueTests
         Assert.Equal(0, q.QueuedChunks);
         Assert.Equal(0, q.QueuedBytes);
     }
+
+    [Fact]
+    public async Task Messages_encoded_through_the_appender_join_enqueued_ones_in_order()
+    {
+        var q = new SendQueue();
+        q.Enqueue(new byte[] { 1 });
+        using (var appender = q.TryOpenAppender()!)
+        {
+            new byte[] { 2, 3 }.CopyTo(appender.GetSpan(2));
+            appender.Advance(2);
+            appender.GetSpan(1000); // reserved, never written: a message the encoder refused
+            new byte[] { 4 }.CopyTo(appender.GetSpan(1));
+            appender.Advance(1);
+        }
+        q.Enqueue(new byte[] { 5 });
+        Assert.Equal(4, q.QueuedChunks);
+        Assert.Equal(5, q.QueuedBytes);
+        var chunk = await q.DequeueAsync(CancellationToken.None);
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5 }, chunk.Buffer[..chunk.Length]);
+        q.Release(chunk);
+        Assert.Equal(0, q.QueuedChunks);
+    }
+
+    [Fact]
+    public async Task A_message_larger_than_the_room_left_starts_a_new_chunk()
+    {
+        var q = new SendQueue();
+        var big = new byte[300 * 1024];
+        big.AsSpan().Fill(9);
+        q.Enqueue(new byte[] { 1 });
+        using (var appender = q.TryOpenAppender()!)
+        {
+            big.CopyTo(appender.GetSpan(big.Length));
+            appender.Advance(big.Length);
+        }
+        var first = await q.DequeueAsync(CancellationToken.None);
+        Assert.Equal(new byte[] { 1 }, first.Buffer[..first.Length]);
+        q.Release(first);
+        var second = await q.DequeueAsync(CancellationToken.None);
+        Assert.Equal(big, second.Buffer[..second.Length]);
+        q.Release(second);
+    }
+
+    [Fact]
+    public void A_closed_queue_opens_no_appender_and_stays_usable_for_draining()
+    {
+        var q = new SendQueue();
+        q.Close(new IOException("test"));
+        Assert.Null(q.TryOpenAppender());
+        Assert.Throws<UsbRedirException>(() => q.Enqueue(new byte[] { 1 })); // the lock was not left held
+    }
 }
