@@ -12,7 +12,7 @@ namespace UsbRedir.Tests.Controllers.Usbip;
 /// <remarks>
 /// <para>Like vhci_hcd, whose vhci_rx and vhci_tx are separate kernel threads, it reads replies on a thread of its own
 /// while the test sends: a client that sent a long burst of commands before reading anything would fill both
-/// directions of the socketpair (AF_UNIX charges each small PDU ~768 bytes of buffer) and deadlock with the link,
+/// directions of the socketpair (AF_UNIX charges each small PDU ~760 bytes of send buffer) and deadlock with the link,
 /// whose receiving thread writes replies too.</para>
 /// <para>Every wait is bounded by <see cref="Deadline"/>: a lost reply fails the test naming the commands still
 /// unanswered, and a send the link stops taking fails it too, instead of hanging the test host.</para>
