@@ -19,6 +19,9 @@ namespace UsbRedir.Controllers.Usbip;
 /// <para>Every URB is a round trip through this process, so hand-offs between threads are kept out of the path: one
 /// thread reads the socket with blocking reads, and a reply is written by the thread that completed it (unless another
 /// one is writing already, which then takes it along).</para>
+/// <para>So the receiving thread writes replies too (RET_UNLINK always), and a client that stops reading replies stops
+/// this link reading commands: back-pressure, not a deadlock, because vhci_hcd reads replies on its own kernel thread
+/// (vhci_rx) while vhci_tx sends. A client sending a long burst before it reads anything deadlocks with it.</para>
 /// <para>Nothing here throws into a caller's thread: every failure ends the link with a reason in <see cref="Completion"/>.</para>
 /// </remarks>
 public sealed class UsbipDeviceLink : IAsyncDisposable
