@@ -1,13 +1,16 @@
 namespace UsbRedir.Sessions;
 
 /// <summary>
-/// Hands completed requests to their callers on a thread-pool thread, many per hand-off, and lets what those callers
-/// send next (typically the next transfer) leave in one write.
+/// Hands completed requests to their callers, many per hand-off, and lets what those callers send next (typically the
+/// next transfer) leave in one write.
 /// <para>Why: completing each caller with its own thread-pool hop costs a wake-up and a socket write per transfer,
-/// which is most of the cost of a 16 KiB bulk transfer over loopback. Running the callers on the read loop would save
-/// both but let user code hold the read loop: a caller that waited synchronously there for another transfer would wait
-/// for an answer only the read loop can deliver. So the read loop only queues results; a drainer completes them in
-/// order, running each caller's continuation synchronously inside a send batch.</para>
+/// which is most of the cost of a 16 KiB bulk transfer over loopback. Running the callers on the read loop while it
+/// reads would let user code hold the read loop: a caller that waited synchronously there for another transfer would
+/// wait for an answer only the read loop can deliver. So the read loop only queues results, and they are delivered by
+/// a drainer, in order, each caller's continuation running synchronously inside a send batch. The usual drainer is the
+/// read loop's own thread once its next read is registered and reading goes on without it
+/// (<see cref="DeliverOnThisThread"/>, from <see cref="Transport.ReadPump"/>'s idle hook); otherwise a thread-pool
+/// thread (<see cref="StartDelivering"/>).</para>
 /// <para>A caller may still block the drainer (sync-over-async, a long computation). A watchdog that runs while a
 /// drainer does notices a delivery that has not returned for a whole check interval, writes what the held caller sent
 /// before it stopped, and starts a second drainer for the results queued behind it, so one held caller delays the
