@@ -14,7 +14,7 @@ namespace UsbRedir.Transport;
 internal sealed class ReadPump
 {
     /// <summary>What one read asks for: a whole burst of replies to the transfers in flight fits.</summary>
-    internal const int ReadSize = 256 * 1024;
+    private const int ReadSize = 256 * 1024;
 
     private readonly Stream _stream;
     private readonly byte[] _buffer = new byte[ReadSize];
@@ -33,7 +33,7 @@ internal sealed class ReadPump
     /// <param name="onReceived">Handles a chunk; the memory is reused once the returned task completes.</param>
     /// <param name="whileWaiting">Runs when a read found the stream empty, after its continuation was registered.</param>
     /// <param name="received">Counts the bytes of each chunk.</param>
-    /// <param name="ended">Called once per end: null when the peer closed, else why reading stopped.</param>
+    /// <param name="ended">Called when reading stops: null when the peer closed, else why (a read failing after the end may call it again).</param>
     public ReadPump(Stream stream, Func<ReadOnlyMemory<byte>, ValueTask> onReceived, Action? whileWaiting,
         Action<int> received, Action<Exception?> ended, CancellationToken stop)
     {
