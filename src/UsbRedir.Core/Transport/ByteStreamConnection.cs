@@ -169,7 +169,14 @@ public sealed class ByteStreamConnection : IAsyncDisposable
         if (!_completion.TrySetResult(reason))
             return;
         Outgoing.Close(reason ?? new IOException("the connection was closed"));
-        _stop.Cancel();
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // DisposeAsync saw the completion set just above and disposed the source: nothing is left to stop.
+        }
         try { _stream.Dispose(); } catch (IOException) { } catch (SocketException) { }
     }
 

@@ -67,7 +67,7 @@ internal sealed class ReadPump
             }
             catch (Exception e)
             {
-                _ended(e);
+                End(e);
                 return;
             }
             if (!HandleRead())
@@ -79,7 +79,22 @@ internal sealed class ReadPump
         }
         catch (Exception e)
         {
-            _ended(e);
+            End(e);
+        }
+    }
+
+    /// <summary>
+    /// Reports the end. This runs on thread-pool threads, where an escaping exception would end the process (a pwsh
+    /// host with it), so a failure of the end callback itself is contained here: the connection has ended either way.
+    /// </summary>
+    private void End(Exception? reason)
+    {
+        try
+        {
+            _ended(reason);
+        }
+        catch (Exception)
+        {
         }
     }
 
@@ -97,7 +112,7 @@ internal sealed class ReadPump
             var n = _read.GetAwaiter().GetResult();
             if (n == 0)
             {
-                _ended(null);
+                End(null);
                 return false;
             }
             _received(n);
@@ -112,7 +127,7 @@ internal sealed class ReadPump
         }
         catch (Exception e)
         {
-            _ended(e);
+            End(e);
             return false;
         }
     }
@@ -125,7 +140,7 @@ internal sealed class ReadPump
         }
         catch (Exception e)
         {
-            _ended(e);
+            End(e);
             return;
         }
         ReadOn();
