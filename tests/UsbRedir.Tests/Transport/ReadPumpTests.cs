@@ -23,7 +23,7 @@ public class ReadPumpTests
         var secondSeen = new ManualResetEventSlim();
         var idleEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var idleSawSecond = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var idleCalls = 0;
+        var held = 0;
         receiver.Start(chunk =>
         {
             lock (chunks)
@@ -33,7 +33,8 @@ public class ReadPumpTests
             return ValueTask.CompletedTask;
         }, () =>
         {
-            if (Interlocked.Increment(ref idleCalls) != 1 || !firstSeen.Task.IsCompleted)
+            // The stream is empty before the first chunk too: hold only the first idle call after it.
+            if (!firstSeen.Task.IsCompleted || Interlocked.Exchange(ref held, 1) != 0)
                 return;
             idleEntered.TrySetResult();
             idleSawSecond.TrySetResult(secondSeen.Wait(Quick)); // holds the thread that handled the first chunk
