@@ -174,8 +174,10 @@ public sealed class UsbipDeviceLink : IAsyncDisposable
         bool queued;
         lock (_lock)
         {
-            // Gone from the table: it was unlinked (RET_UNLINK -ECONNRESET already queued) or the link closed.
-            queued = _inFlight.Remove(urb.Seqnum) && Enqueue(reply);
+            // Gone from the table: it was unlinked (RET_UNLINK -ECONNRESET already queued) or the link closed. Another
+            // URB under its seqnum (the client used it again after the unlink) is not this one: its answer is its own.
+            queued = _inFlight.TryGetValue(urb.Seqnum, out var current) && ReferenceEquals(current, cancel)
+                     && _inFlight.Remove(urb.Seqnum) && Enqueue(reply);
         }
         if (queued) Flush();
         else reply.Release();

@@ -10,6 +10,13 @@ namespace UsbRedir.Tests.Controllers.Usbip;
 internal sealed class CompletionCountingDevice(IUsbDevice inner) : IUsbDevice
 {
     private int _finished;
+    private TaskCompletionSource? _hold;
+
+    /// <summary>
+    /// The next bulk/interrupt transfer finishes only when the returned source is completed, cancelled or not (as real
+    /// hardware finishes a transfer it was told to cancel in its own time), with 4 bytes of 0xAA for an IN transfer.
+    /// </summary>
+    public TaskCompletionSource HoldNextTransfer() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public int FinishedTransfers => Volatile.Read(ref _finished);
 
@@ -41,6 +48,12 @@ internal sealed class CompletionCountingDevice(IUsbDevice inner) : IUsbDevice
     {
         try
         {
+            if (Interlocked.Exchange(ref _hold, null) is { } hold)
+            {
+                await hold.Task;
+                buffer.Span[..Math.Min(4, buffer.Length)].Fill(0xAA);
+                return UsbTransferResult.Ok((endpoint & 0x80) != 0 ? Math.Min(4, buffer.Length) : buffer.Length);
+            }
             return await inner.TransferAsync(endpoint, buffer, ct);
         }
         finally

@@ -62,9 +62,10 @@ internal sealed class FakeVhciClient : IDisposable
 
     public uint NextSeqnum() => ++_seqnum;
 
-    public uint Submit(bool dirIn, uint ep, int length, byte[]? setup = null, byte[]? outData = null, uint flags = 0)
+    /// <param name="seqnum">A seqnum to use again (vhci_hcd's wrap around); by default the next one.</param>
+    public uint Submit(bool dirIn, uint ep, int length, byte[]? setup = null, byte[]? outData = null, uint flags = 0, uint? seqnum = null)
     {
-        var seq = NextSeqnum();
+        var seq = seqnum ?? NextSeqnum();
         lock (_unanswered)
         {
             _submitted[seq] = (dirIn, false);

@@ -66,6 +66,29 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_seqnum_used_again_after_an_unlink_gets_its_own_reply_not_the_late_one_of_the_unlinked_urb()
+    {
+        _client.Submit(false, 0, 0, SetConfiguration1);
+        _client.Read();
+        var release = _counting.HoldNextTransfer();
+        var first = _client.Submit(true, 1, 4);
+        var unlink = _client.Unlink(first);
+        var unlinked = _client.Read()!;
+        Assert.Equal((unlink, -104), (unlinked.Seqnum, unlinked.Status)); // -ECONNRESET: the URB is the client's again
+
+        // The client may use the seqnum again (vhci_hcd does once its counter wraps); this URB waits for data.
+        _client.Submit(true, 1, 4, seqnum: first);
+        release.SetResult(); // only now does the device finish the unlinked URB: its result must not answer the new one
+        _counting.WaitForFinished(1);
+        var write = _client.Submit(false, 1, 4, outData: [1, 2, 3, 4]);
+
+        var replies = new[] { _client.Read()!, _client.Read()! }.ToDictionary(r => r.Seqnum);
+        Assert.Equal(2, replies.Count);
+        Assert.Equal((0, 4), (replies[write].Status, replies[write].ActualLength));
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, replies[first].Data);
+    }
+
+    [Fact]
     public void A_short_read_with_short_not_ok_fails_with_eremoteio()
     {
         _client.Submit(false, 0, 0, SetConfiguration1);
