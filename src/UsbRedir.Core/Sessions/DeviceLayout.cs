@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using UsbRedir.Devices;
+using UsbRedir.Protocol;
 
 namespace UsbRedir.Sessions;
 
@@ -14,10 +15,10 @@ public sealed class DeviceLayout
     /// <summary>usbredir allows at most 32 interfaces (the arrays in interface_info).</summary>
     public const int MaxInterfaces = 32;
 
-    /// <summary>Endpoint index as usbredir numbers them: OUT 0–15 are 0–15, IN 0x80–0x8F are 16–31.</summary>
-    public static int EndpointIndex(byte address) => (address & 0x0F) | ((address & 0x80) >> 3);
+    /// <summary>Endpoint index as usbredir numbers them: OUT 0–15 are 0–15, IN 0x80–0x8F are 16–31 (ep_info's order).</summary>
+    public static int EndpointIndex(byte address) => EpInfoHeader.IndexOf(address);
 
-    public static byte EndpointAddress(int index) => (byte)((index & 0x0F) | ((index & 0x10) << 3));
+    public static byte EndpointAddress(int index) => EpInfoHeader.AddressOf(index);
 
     public DeviceLayout()
     {
