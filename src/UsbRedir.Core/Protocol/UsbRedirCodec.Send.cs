@@ -47,14 +47,7 @@ public sealed partial class UsbRedirCodec
     {
         ArgumentNullException.ThrowIfNull(destination);
         if (header is null) throw new ArgumentNullException(nameof(header));
-        var type = header.PacketType;
-        if (type == UsbRedirPacketType.Hello || !HasPeerHello || _output.Length != 0)
-        {
-            Submit(type, id, header, payload);
-            return false;
-        }
-        Encode(type, id, header, payload, Capabilities & _peerCaps!.Value, _peerCaps!.Value, commit: true, destination);
-        return true;
+        return Submit(header.PacketType, id, header, payload, destination);
     }
 
     /// <summary>Sends a header-only packet that carries a request id (a convenience for <see cref="Send{THeader}"/>).</summary>
@@ -92,18 +85,23 @@ public sealed partial class UsbRedirCodec
         Submit(UsbRedirPacketType.FilterFilter, 0, default(NoHeader), bytes);
     }
 
-    private void Submit<THeader>(UsbRedirPacketType type, ulong id, in THeader header, ReadOnlySpan<byte> payload) where THeader : IUsbRedirHeader
+    /// <returns>True when the packet went to <paramref name="destination"/>, false when to PendingOutput or the deferred queue.</returns>
+    private bool Submit<THeader>(UsbRedirPacketType type, ulong id, in THeader header, ReadOnlySpan<byte> payload,
+        IBufferWriter<byte>? destination = null) where THeader : IUsbRedirHeader
     {
         if (type == UsbRedirPacketType.Hello)
             throw new UsbRedirProtocolException(type, UsbRedirViolation.DuplicateHello, "the codec sends hello itself when it is created");
         if (HasPeerHello)
         {
-            Encode(type, id, header, payload, Capabilities & _peerCaps!.Value, _peerCaps!.Value, commit: true);
-            return;
+            // Past PendingOutput only when nothing waits there, so no packet overtakes an earlier one.
+            var direct = destination is not null && _output.Length == 0;
+            Encode(type, id, header, payload, Capabilities & _peerCaps!.Value, _peerCaps!.Value, commit: true, direct ? destination : null);
+            return direct;
         }
         // The peer's caps are unknown: check now what we can (assuming it shares ours), encode for real on its hello.
         Encode(type, id, header, payload, Capabilities, UsbRedirCapabilities.All, commit: false);
         _deferred.Enqueue(new DeferredPacket(type, id, header, payload.ToArray()));
+        return false;
     }
 
     private void FlushDeferred()
