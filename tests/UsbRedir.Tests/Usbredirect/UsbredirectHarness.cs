@@ -16,6 +16,20 @@ namespace UsbRedir.Tests.Usbredirect;
 internal static class UsbredirectHarness
 {
     /// <summary>
+    /// A fresh shared folder holding <paramref name="fileName"/>, a disk image of <paramref name="blocks"/> 512-byte
+    /// sectors of seeded random bytes (known content for the sector checks; the seed keeps each test's image its own).
+    /// </summary>
+    public static async Task<(string Shared, string Image, byte[] Content)> RandomDiskImageAsync(string fileName, int blocks, int seed)
+    {
+        var shared = Directory.CreateTempSubdirectory("usbredir-usbredirect-").FullName;
+        var image = Path.Combine(shared, fileName);
+        var content = new byte[blocks * 512];
+        new Random(seed).NextBytes(content);
+        await File.WriteAllBytesAsync(image, content);
+        return (shared, image, content);
+    }
+
+    /// <summary>
     /// Boots the guest with <paramref name="qemuDevice"/> (qemu arguments adding the device on bus xhci.0), runs
     /// <paramref name="use"/> on the device usbredirect exports (vid:pid <paramref name="deviceId"/>), then lets the guest
     /// finish and checks it ended cleanly. The server listens on the first free port of the test's share of the fixed-port

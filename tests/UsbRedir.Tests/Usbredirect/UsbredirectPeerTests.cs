@@ -26,11 +26,7 @@ public sealed class UsbredirectPeerTests(ITestOutputHelper output)
     [UsbredirectVmFact]
     public async Task Our_server_reads_descriptors_and_sectors_that_usbredirect_exports()
     {
-        var shared = Directory.CreateTempSubdirectory("usbredir-usbredirect-").FullName;
-        var image = Path.Combine(shared, "stick.img");
-        var content = new byte[Blocks * 512];
-        new Random(1138).NextBytes(content);
-        await File.WriteAllBytesAsync(image, content);
+        var (shared, image, content) = await UsbredirectHarness.RandomDiskImageAsync("stick.img", Blocks, 1138);
 
         await UsbredirectHarness.RunAsync(output, (FirstPort, LastPort), shared, "46f4:0001",
             ["-drive", $"if=none,id=stick,format=raw,readonly=on,file={image}", "-device", "usb-storage,bus=xhci.0,drive=stick"],

@@ -22,11 +22,7 @@ public sealed class UsbredirectUasTests(ITestOutputHelper output)
     [UsbredirectVmFact]
     public async Task Our_guest_role_runs_uas_over_the_streams_usbredirect_allocates()
     {
-        var shared = Directory.CreateTempSubdirectory("usbredir-usbredirect-").FullName;
-        var image = Path.Combine(shared, "disk.img");
-        var content = new byte[Blocks * 512];
-        new Random(3030).NextBytes(content);
-        await File.WriteAllBytesAsync(image, content);
+        var (shared, image, content) = await UsbredirectHarness.RandomDiskImageAsync("disk.img", Blocks, 3030);
 
         await UsbredirectHarness.RunAsync(output, (FirstPort, LastPort), shared, "46f4:0003",
             [
