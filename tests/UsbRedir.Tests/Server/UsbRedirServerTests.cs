@@ -168,6 +168,11 @@ public class UsbRedirServerTests
         var attached = new[] { await sink.NextAttachedAsync(), await sink.NextAttachedAsync() };
         foreach (var (_, device) in attached)
             Assert.Equal(UsbStatus.Success, await device.SetConfigurationAsync(1, default));
+        // SET_IDLE 0, as usbhid sends it: otherwise the keyboard repeats its report every 500 ms, and on a slow
+        // machine that repeat, not the stop, could answer the keyboard's read below.
+        var keyboardSide = attached.Single(a => a.Device.Description.Contains("keyboard", StringComparison.OrdinalIgnoreCase)).Device;
+        Assert.Equal(UsbStatus.Success, (await keyboardSide.ControlTransferAsync(new UsbSetupPacket(0x21, 0x0A, 0, 0, 0), Memory<byte>.Empty, default)).Status);
+        Assert.Equal(0, keyboard.IdleRate);
         // Reads with nothing to read yet (no CBW sent, no key pressed): they must still complete when the server stops.
         var pending = attached.Select(a => a.Device.TransferAsync(0x81, new byte[64], default)).ToArray();
 
