@@ -127,7 +127,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
             case UsbEndpointType.Bulk:
                 return BulkAsync(endpoint, 0, buffer, cancellationToken);
             case UsbEndpointType.Interrupt when isIn:
-                return Receiver(endpoint).ReadAsync(buffer, () => StartInterruptReceivingAsync(endpoint), cancellationToken);
+                return ReadInterruptAsync(endpoint, buffer, cancellationToken);
             case UsbEndpointType.Interrupt:
                 if (buffer.Length > ushort.MaxValue)
                     return Refuse($"a {buffer.Length}-byte interrupt transfer exceeds 65535 bytes");
@@ -139,6 +139,10 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
                 return Refuse($"endpoint 0x{endpoint:x2} is not a bulk or interrupt endpoint of the active configuration");
         }
     }
+
+    // Its own method: the lambda's capture of endpoint, were it in TransferAsync, would cost a closure on every transfer.
+    private Task<UsbTransferResult> ReadInterruptAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        Receiver(endpoint).ReadAsync(buffer, () => StartInterruptReceivingAsync(endpoint), cancellationToken);
 
     private Task<UsbTransferResult> Refuse(string why)
     {
