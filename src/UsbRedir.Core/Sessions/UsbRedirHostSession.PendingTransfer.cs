@@ -65,9 +65,10 @@ public sealed partial class UsbRedirHostSession
             if (--transfer.Holders != 0)
                 return;
         }
-        // Nobody else can reach it now (see PendingTransfer). A source that was cancelled cannot be reset; one with a
-        // CancelAfter timer is not reused either, as TryReset cannot stop a timer that is already firing (it would
-        // cancel the next transfer). TryReset also drops any registration a device forgot to dispose.
+        // Nobody else can reach it now (see PendingTransfer), which is what TryReset requires: its owner alone, nobody
+        // left who may cancel. A source that was cancelled cannot be reset. One with a CancelAfter timer (control
+        // transfers) is not reused either: the timer may be firing at this moment, and TryReset is not safe against a
+        // concurrent cancel (it could cancel the next transfer). TryReset also drops registrations a device left behind.
         if (transfer.TimerArmed || !transfer.Cancellation.TryReset())
         {
             transfer.Cancellation.Dispose();
