@@ -167,7 +167,13 @@ public class UsbRedirServerTests
         };
         var attached = new[] { await sink.NextAttachedAsync(), await sink.NextAttachedAsync() };
         foreach (var (_, device) in attached)
+        {
             Assert.Equal(UsbStatus.Success, await device.SetConfigurationAsync(1, default));
+            // SET_IDLE(0), as a host's keyboard driver sends: else the keyboard repeats its report every 500 ms (HID
+            // default), and on a loaded machine one such report answered the read below before the stop did. The disk
+            // stalls this HID request, harmlessly.
+            await device.ControlTransferAsync(new UsbSetupPacket(0x21, 0x0A, 0, 0, 0), Memory<byte>.Empty, default);
+        }
         // Reads with nothing to read yet (no CBW sent, no key pressed): they must still complete when the server stops.
         var pending = attached.Select(a => a.Device.TransferAsync(0x81, new byte[64], default)).ToArray();
 
