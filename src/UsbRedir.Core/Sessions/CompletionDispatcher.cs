@@ -22,7 +22,7 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
     internal static readonly TimeSpan StallCheck = TimeSpan.FromMilliseconds(20);
 
     private readonly object _gate = new();
-    private readonly Queue<(TaskCompletionSource<T> Completion, T Result)> _ready = new();
+    private readonly Queue<(IDispatchedCompletion<T> Completion, T Result)> _ready = new();
     private readonly UsbRedirSession _session;
     private readonly Timer _watchdog;
     private int _drainers;
@@ -38,13 +38,13 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
     }
 
     /// <summary>
-    /// Completes <paramref name="completion"/> (created without RunContinuationsAsynchronously) with <paramref name="result"/>
+    /// Completes <paramref name="completion"/> with <paramref name="result"/>
     /// on a drainer, never on this thread. Results are delivered in the order they were queued (the backlog behind a
     /// held caller that a second drainer takes over may overtake that one caller).
     /// </summary>
     /// <param name="later">True on the read loop while it handles a chunk: the result waits for <see cref="StartDelivering"/>
     /// at the end of the chunk, so the drainer's first round holds every answer the chunk brought.</param>
-    public void Complete(TaskCompletionSource<T> completion, T result, bool later = false)
+    public void Complete(IDispatchedCompletion<T> completion, T result, bool later = false)
     {
         lock (_gate)
             _ready.Enqueue((completion, result));
@@ -116,13 +116,13 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
                 // requests those callers made must leave before the drainer looks at more.
                 for (var i = 0; i < round; i++)
                 {
-                    (TaskCompletionSource<T> Completion, T Result) next;
+                    (IDispatchedCompletion<T> Completion, T Result) next;
                     lock (_gate)
                         if (!_ready.TryDequeue(out next))
                             break; // a second drainer took it
                     try
                     {
-                        next.Completion.TrySetResult(next.Result); // runs the caller's continuation here
+                        next.Completion.Complete(next.Result); // runs the caller's continuation here
                     }
                     catch (Exception e)
                     {

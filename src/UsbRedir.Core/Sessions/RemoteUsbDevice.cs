@@ -92,30 +92,37 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
 
     private TimeSpan RequestTimeout => _session.Options.RequestTimeout;
 
-    public async Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken cancellationToken)
+    // Not async: the usual request returns the request's own task (see DataAsync).
+    public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken cancellationToken)
     {
         switch (setup)
         {
             case { RequestType: 0x00, Request: UsbStandardRequests.SetAddress }:
-                return Gone.IsCancellationRequested ? UsbTransferResult.Failed(UsbStatus.IoError) : UsbTransferResult.Ok(0);
+                return Task.FromResult(Gone.IsCancellationRequested ? UsbTransferResult.Failed(UsbStatus.IoError) : UsbTransferResult.Ok(0));
             case { RequestType: 0x00, Request: UsbStandardRequests.SetConfiguration, Length: 0 }:
-                return new(await SetConfigurationAsync((byte)setup.Value, cancellationToken), 0);
+                return NoDataAsync(SetConfigurationAsync((byte)setup.Value, cancellationToken));
             case { RequestType: 0x01, Request: UsbStandardRequests.SetInterface, Length: 0 }:
-                return new(await SetAlternateSettingAsync((byte)setup.Index, (byte)setup.Value, cancellationToken), 0);
+                return NoDataAsync(SetAlternateSettingAsync((byte)setup.Index, (byte)setup.Value, cancellationToken));
         }
         if (data.Length < setup.Length)
         {
             _session.Log.Error($"control transfer {setup}: the buffer holds {data.Length} bytes, less than wLength");
-            return UsbTransferResult.Failed(UsbStatus.Invalid);
+            return Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid));
         }
         var isIn = setup.IsDeviceToHost;
         var header = new ControlPacketHeader((byte)(isIn ? 0x80 : 0x00), setup.Request, setup.RequestType, UsbStatus.Success,
             setup.Value, setup.Index, setup.Length);
-        var payload = isIn ? default : data[..setup.Length];
-        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, payload.Span), UsbRedirPacketType.ControlPacket,
+        ReadOnlyMemory<byte> payload = isIn ? default : data[..setup.Length];
+        return _session.RequestAsync(this, static (id, s) => s.Session.SendData(id, s.Header, s.Payload.Span),
+            (Session: _session, Header: header, Payload: payload), AsTransferResult, UsbRedirPacketType.ControlPacket,
             isIn ? data[..setup.Length] : default, setup.Length, isIn, isDataPacket: true, RequestTimeout, cancellationToken);
-        return new(reply.Status, reply.Length);
     }
+
+    private static async Task<UsbTransferResult> NoDataAsync(Task<UsbStatus> request) => new(await request, 0);
+
+    /// <summary>A data packet's answer as its caller sees it (a static delegate: nothing allocated per transfer).</summary>
+    private static readonly Func<UsbRedirGuestSession.RequestReply, UsbTransferResult> AsTransferResult =
+        static reply => new(reply.Status, reply.Length);
 
     public Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken)
     {
@@ -127,7 +134,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
             case UsbEndpointType.Bulk:
                 return BulkAsync(endpoint, 0, buffer, cancellationToken);
             case UsbEndpointType.Interrupt when isIn:
-                return Receiver(endpoint).ReadAsync(buffer, () => StartInterruptReceivingAsync(endpoint), cancellationToken);
+                return ReadInterruptAsync(endpoint, buffer, cancellationToken);
             case UsbEndpointType.Interrupt:
                 if (buffer.Length > ushort.MaxValue)
                     return Refuse($"a {buffer.Length}-byte interrupt transfer exceeds 65535 bytes");
@@ -140,21 +147,27 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         }
     }
 
+    // Its own method: the lambda's capture of endpoint, were it in TransferAsync, would cost a closure on every transfer.
+    private Task<UsbTransferResult> ReadInterruptAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        Receiver(endpoint).ReadAsync(buffer, () => StartInterruptReceivingAsync(endpoint), cancellationToken);
+
     private Task<UsbTransferResult> Refuse(string why)
     {
         _session.Log.Error($"{Description}: {why}");
         return Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid));
     }
 
-    private async Task<UsbTransferResult> DataAsync<THeader>(THeader header, UsbRedirPacketType type, Memory<byte> buffer, bool isIn,
+    /// <summary>
+    /// Not async: a static lambda over a value-tuple state sends it (no closure or delegate per transfer) and the caller
+    /// awaits the request itself, which completes with the <see cref="UsbTransferResult"/> (no state machine per transfer).
+    /// </summary>
+    private Task<UsbTransferResult> DataAsync<THeader>(THeader header, UsbRedirPacketType type, Memory<byte> buffer, bool isIn,
         CancellationToken cancellationToken) where THeader : IUsbRedirHeader
     {
         ReadOnlyMemory<byte> payload = isIn ? default : buffer;
-        // A static lambda over a value-tuple state: no closure or delegate allocated per transfer.
-        var reply = await _session.RequestAsync(this, static (id, s) => s.Session.SendData(id, s.Header, s.Payload.Span),
-            (Session: _session, Header: header, Payload: payload), type, isIn ? buffer : default, buffer.Length, isIn,
+        return _session.RequestAsync(this, static (id, s) => s.Session.SendData(id, s.Header, s.Payload.Span),
+            (Session: _session, Header: header, Payload: payload), AsTransferResult, type, isIn ? buffer : default, buffer.Length, isIn,
             isDataPacket: true, timeout: null, cancellationToken);
-        return new(reply.Status, reply.Length);
     }
 
     public Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,

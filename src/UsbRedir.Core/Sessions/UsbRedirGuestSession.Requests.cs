@@ -12,7 +12,7 @@ public sealed partial class UsbRedirGuestSession
     /// <summary>How many given-up ids are remembered so their late answers are dropped quietly rather than reported.</summary>
     private const int AbandonedIdsKept = 4096;
 
-    private readonly Dictionary<ulong, PendingRequest> _requests = new();
+    private readonly Dictionary<ulong, IPendingRequest> _requests = new();
     private readonly HashSet<ulong> _abandoned = new();
     private readonly SemaphoreSlim _sendTurn = new(1, 1);
     // Every completion goes through it, so no caller's continuation runs on the read loop, a timer or a canceller.
@@ -29,10 +29,33 @@ public sealed partial class UsbRedirGuestSession
     /// <summary>The answer to a request. <paramref name="Answered"/> is false when it completed locally.</summary>
     internal readonly record struct RequestReply(UsbStatus Status, int Length, byte Value, bool Answered);
 
+    /// <summary>The answer as it is, for callers that need more than a transfer result (a configuration value).</summary>
+    private static readonly Func<RequestReply, RequestReply> AsReply = static reply => reply;
+
+    /// <summary>A request waiting for the peer, whatever its caller awaits.</summary>
+    private interface IPendingRequest : IDispatchedCompletion<RequestReply>
+    {
+        ulong Id { get; }
+        UsbRedirPacketType AnswerType { get; }
+        RemoteUsbDevice Device { get; }
+        Memory<byte> InBuffer { get; }
+        int OutLength { get; }
+        bool IsIn { get; }
+        /// <summary>Control, bulk or interrupt: the peer can be asked to cancel it.</summary>
+        bool IsDataPacket { get; }
+        TimeSpan? Timeout { get; }
+        UsbRedirGuestSession Session { get; }
+        /// <summary>Completes when the request does.</summary>
+        Task Completed { get; }
+    }
+
     // It is its own TaskCompletionSource (one object less per request), completed only through _completions, which
-    // runs the caller's continuation synchronously on a drainer thread.
-    private sealed class PendingRequest(UsbRedirGuestSession session, ulong id, UsbRedirPacketType answerType, RemoteUsbDevice device,
-        Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout) : TaskCompletionSource<RequestReply>
+    // runs the caller's continuation synchronously on a drainer thread. It completes with what the caller awaits
+    // (TResult, converted by a static toResult): a transfer's caller gets its UsbTransferResult from here, with no
+    // async method and no second task around the request.
+    private sealed class PendingRequest<TResult>(UsbRedirGuestSession session, ulong id, UsbRedirPacketType answerType,
+        RemoteUsbDevice device, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
+        Func<RequestReply, TResult> toResult) : TaskCompletionSource<TResult>, IPendingRequest
     {
         public ulong Id { get; } = id;
         public UsbRedirPacketType AnswerType { get; } = answerType;
@@ -40,11 +63,13 @@ public sealed partial class UsbRedirGuestSession
         public Memory<byte> InBuffer { get; } = inBuffer;
         public int OutLength { get; } = outLength;
         public bool IsIn { get; } = isIn;
-        /// <summary>Control, bulk or interrupt: the peer can be asked to cancel it.</summary>
         public bool IsDataPacket { get; } = isDataPacket;
         public TimeSpan? Timeout { get; } = timeout;
         public UsbRedirGuestSession Session { get; } = session;
-        public TaskCompletionSource<RequestReply> Completion => this;
+        public Task Completed => Task;
+        public Func<RequestReply, TResult> ToResult { get; } = toResult;
+
+        public void Complete(RequestReply reply) => TrySetResult(ToResult(reply));
     }
 
     /// <summary>Requests still waiting for the peer.</summary>
@@ -67,45 +92,46 @@ public sealed partial class UsbRedirGuestSession
     /// <param name="timeout">Give up after this long (null: wait as long as the transfer takes, as bulk does).</param>
     internal Task<RequestReply> RequestAsync(RemoteUsbDevice device, Func<ulong, bool> send, UsbRedirPacketType answerType,
         Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        RequestAsync(device, static (id, send) => send(id), send, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken);
+        RequestAsync(device, static (id, send) => send(id), send, AsReply, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken);
 
     /// <summary>
     /// <see cref="RequestAsync(RemoteUsbDevice, Func{ulong, bool}, UsbRedirPacketType, Memory{byte}, int, bool, bool, TimeSpan?, CancellationToken)"/>
     /// with the request's fields passed as <paramref name="state"/> to a static <paramref name="send"/>: no closure and no
-    /// delegate allocated per request. When the send turn is free and the queue has room (the usual case) the request is
+    /// delegate allocated per request; the answer reaches the caller as <paramref name="toResult"/> makes it (a static
+    /// lambda), so the caller needs no async method of its own to convert it. When the send turn is free and the queue has room (the usual case) the request is
     /// sent on this thread and, with nothing to watch (no cancellable token, no timeout, as for bulk), the caller awaits
     /// the request itself: no state machine is allocated either.
     /// </summary>
-    internal Task<RequestReply> RequestAsync<TState>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
-        UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
+    internal Task<TResult> RequestAsync<TState, TResult>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
+        Func<RequestReply, TResult> toResult, UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
         CancellationToken cancellationToken)
     {
         if (device.Gone.IsCancellationRequested)
-            return Task.FromResult(new RequestReply(UsbStatus.IoError, 0, 0, false));
+            return Task.FromResult(toResult(new RequestReply(UsbStatus.IoError, 0, 0, false)));
         if (cancellationToken.IsCancellationRequested)
-            return Task.FromResult(new RequestReply(UsbStatus.Cancelled, 0, 0, false));
+            return Task.FromResult(toResult(new RequestReply(UsbStatus.Cancelled, 0, 0, false)));
         if (!_sendTurn.Wait(0))
-            return RequestWhenSendableAsync(device, send, state, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken, haveTurn: false);
+            return RequestWhenSendableAsync(device, send, state, toResult, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken, haveTurn: false);
         if (Connection.Outgoing.IsFull)
-            return RequestWhenSendableAsync(device, send, state, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken, haveTurn: true);
-        PendingRequest? request;
+            return RequestWhenSendableAsync(device, send, state, toResult, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken, haveTurn: true);
+        PendingRequest<TResult>? request;
         RequestReply refused;
         try
         {
-            request = RegisterAndSend(device, send, state, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, out refused);
+            request = RegisterAndSend(device, send, state, toResult, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, out refused);
         }
         finally
         {
             _sendTurn.Release();
         }
         if (request is null)
-            return Task.FromResult(refused);
+            return Task.FromResult(toResult(refused));
         return cancellationToken.CanBeCanceled || timeout is not null ? WatchAsync(request, cancellationToken) : request.Task;
     }
 
     /// <summary>The slow path: waits for the send turn and for space in the send queue, then sends and waits.</summary>
-    private async Task<RequestReply> RequestWhenSendableAsync<TState>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
-        UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
+    private async Task<TResult> RequestWhenSendableAsync<TState, TResult>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
+        Func<RequestReply, TResult> toResult, UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
         CancellationToken cancellationToken, bool haveTurn)
     {
         // One sender at a time checks for space and sends, so a peer that does not read holds callers back and the
@@ -118,10 +144,10 @@ public sealed partial class UsbRedirGuestSession
             }
             catch (OperationCanceledException)
             {
-                return new(UsbStatus.Cancelled, 0, 0, false);
+                return toResult(new(UsbStatus.Cancelled, 0, 0, false));
             }
         }
-        PendingRequest? request;
+        PendingRequest<TResult>? request;
         RequestReply refused;
         try
         {
@@ -134,25 +160,25 @@ public sealed partial class UsbRedirGuestSession
                 }
                 catch (OperationCanceledException)
                 {
-                    return new(device.Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Cancelled, 0, 0, false);
+                    return toResult(new(device.Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Cancelled, 0, 0, false));
                 }
             }
-            request = RegisterAndSend(device, send, state, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, out refused);
+            request = RegisterAndSend(device, send, state, toResult, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, out refused);
         }
         finally
         {
             _sendTurn.Release();
         }
         if (request is null)
-            return refused;
+            return toResult(refused);
         return await WatchAsync(request, cancellationToken);
     }
 
     /// <summary>Registers the request under a fresh id and sends it; null (with the local result) when it cannot be. Call holding the send turn.</summary>
-    private PendingRequest? RegisterAndSend<TState>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
-        UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, out RequestReply refused)
+    private PendingRequest<TResult>? RegisterAndSend<TState, TResult>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
+        Func<RequestReply, TResult> toResult, UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, out RequestReply refused)
     {
-        PendingRequest request;
+        PendingRequest<TResult> request;
         lock (_requests)
         {
             if (_requestsClosed || device.Gone.IsCancellationRequested)
@@ -160,7 +186,7 @@ public sealed partial class UsbRedirGuestSession
                 refused = new(UsbStatus.IoError, 0, 0, false);
                 return null;
             }
-            request = new PendingRequest(this, AllocateId(), answerType, device, inBuffer, outLength, isIn, isDataPacket, timeout);
+            request = new PendingRequest<TResult>(this, AllocateId(), answerType, device, inBuffer, outLength, isIn, isDataPacket, timeout, toResult);
             _requests.Add(request.Id, request);
         }
         if (!send(request.Id, state))
@@ -174,18 +200,18 @@ public sealed partial class UsbRedirGuestSession
     }
 
     /// <summary>Waits for the answer while watching the caller's token and the request's timeout.</summary>
-    private static async Task<RequestReply> WatchAsync(PendingRequest request, CancellationToken cancellationToken)
+    private static async Task<TResult> WatchAsync<TResult>(PendingRequest<TResult> request, CancellationToken cancellationToken)
     {
         // Both callbacks leave the caller's thread at once: whoever cancels may hold locks of its own.
         var onCancel = cancellationToken.CanBeCanceled
-            ? cancellationToken.Register(static r => _ = Task.Run(() => ((PendingRequest)r!).Session.OnCallerCancelledAsync((PendingRequest)r!)), request)
+            ? cancellationToken.Register(static r => _ = Task.Run(() => ((IPendingRequest)r!).Session.OnCallerCancelledAsync((IPendingRequest)r!)), request)
             : default;
         CancellationTokenSource? timer = null;
         CancellationTokenRegistration onTimeout = default;
         if (request.Timeout is { } limit)
         {
             timer = new CancellationTokenSource(limit);
-            onTimeout = timer.Token.Register(static r => ((PendingRequest)r!).Session.OnTimedOut((PendingRequest)r!), request);
+            onTimeout = timer.Token.Register(static r => ((IPendingRequest)r!).Session.OnTimedOut((IPendingRequest)r!), request);
         }
         try
         {
@@ -212,7 +238,7 @@ public sealed partial class UsbRedirGuestSession
         }
     }
 
-    private async Task OnCallerCancelledAsync(PendingRequest request)
+    private async Task OnCallerCancelledAsync(IPendingRequest request)
     {
         try
         {
@@ -220,7 +246,7 @@ public sealed partial class UsbRedirGuestSession
             {
                 // The host answers a cancel at once (cancelled, or the real result if it was already done).
                 WithCodec(c => c.SendCancelDataPacket(request.Id));
-                await Task.WhenAny(request.Completion.Task, Task.Delay(Options.CancelGrace));
+                await Task.WhenAny(request.Completed, Task.Delay(Options.CancelGrace));
             }
             Abandon(request, UsbStatus.Cancelled);
         }
@@ -232,7 +258,7 @@ public sealed partial class UsbRedirGuestSession
     }
 
     /// <summary>Runs on a timer thread, where an escaping exception would end the process: everything is caught.</summary>
-    private void OnTimedOut(PendingRequest request)
+    private void OnTimedOut(IPendingRequest request)
     {
         try
         {
@@ -252,14 +278,14 @@ public sealed partial class UsbRedirGuestSession
         }
     }
 
-    private bool IsPending(PendingRequest request)
+    private bool IsPending(IPendingRequest request)
     {
         lock (_requests)
             return _requests.TryGetValue(request.Id, out var current) && ReferenceEquals(current, request);
     }
 
     /// <summary>Completes a request locally; its answer, should it still come, is dropped.</summary>
-    private void Abandon(PendingRequest request, UsbStatus status)
+    private void Abandon(IPendingRequest request, UsbStatus status)
     {
         lock (_requests)
         {
@@ -274,7 +300,7 @@ public sealed partial class UsbRedirGuestSession
     }
 
     /// <summary>Hands the result to the caller on a drainer thread (see <see cref="CompletionDispatcher{T}"/>).</summary>
-    private void Deliver(PendingRequest request, RequestReply reply, bool later = false) => _completions.Complete(request.Completion, reply, later);
+    private void Deliver(IPendingRequest request, RequestReply reply, bool later = false) => _completions.Complete(request, reply, later);
 
     /// <summary>
     /// The read loop handled a chunk. Its answers wait for the read loop to find the stream empty, so the answers of
@@ -299,7 +325,7 @@ public sealed partial class UsbRedirGuestSession
     /// <summary>Completes every request of <paramref name="device"/> locally with <paramref name="status"/>.</summary>
     internal void AbandonAll(RemoteUsbDevice device, UsbStatus status)
     {
-        PendingRequest[] mine;
+        IPendingRequest[] mine;
         lock (_requests)
             mine = _requests.Values.Where(r => ReferenceEquals(r.Device, device)).ToArray();
         foreach (var r in mine)
@@ -308,7 +334,7 @@ public sealed partial class UsbRedirGuestSession
 
     private void FailAllRequests()
     {
-        PendingRequest[] all;
+        IPendingRequest[] all;
         lock (_requests)
         {
             _requestsClosed = true;
@@ -328,7 +354,7 @@ public sealed partial class UsbRedirGuestSession
 
     private bool TryComplete(ulong id, UsbRedirPacketType type, UsbStatus status, int length, byte value, ReadOnlySpan<byte> payload)
     {
-        PendingRequest? request;
+        IPendingRequest? request;
         lock (_requests)
         {
             if (!_requests.Remove(id, out request))

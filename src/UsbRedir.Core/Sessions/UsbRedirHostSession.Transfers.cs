@@ -14,48 +14,50 @@ public sealed partial class UsbRedirHostSession
     private readonly Dictionary<ulong, PendingTransfer> _pending = new();
     private bool _resetSinceLastTransfer;
 
-    private sealed class PendingTransfer(ulong id, Func<UsbStatus, bool> sendCancelled, CancellationToken sessionEnded)
-    {
-        public ulong Id { get; } = id;
-        public CancellationTokenSource Cancellation { get; } = CancellationTokenSource.CreateLinkedTokenSource(sessionEnded);
-        public bool Answered { get; set; }
-        public Func<UsbStatus, bool> SendCancelled { get; } = sendCancelled;
-    }
-
     /// <summary>Transfers submitted to the device and not yet answered.</summary>
     public int PendingTransferCount { get { lock (_pending) return _pending.Count; } }
 
-    private PendingTransfer? Register(ulong id, Func<UsbStatus, bool> sendFailure)
+    /// <summary>
+    /// Makes <paramref name="transfer"/> pending; false (answered inval, or cancelled after session end, and released)
+    /// when it cannot run.
+    /// </summary>
+    private bool Register(PendingTransfer transfer)
     {
-        var transfer = new PendingTransfer(id, sendFailure, _sessionEnded.Token);
+        UsbStatus refusal;
         lock (_pending)
         {
-            if (_pending.ContainsKey(id))
+            // Session end cancels what is pending (OnEnded: _sessionEnded first, then CancelAll under this lock), so a
+            // transfer that comes in after it never runs.
+            if (_sessionEnded.IsCancellationRequested)
+                refusal = UsbStatus.Cancelled;
+            else if (_pending.ContainsKey(transfer.Id))
             {
-                Log.Error($"the peer reused id {id} while that transfer is still pending; answering it with inval");
-                transfer.Cancellation.Dispose();
-                sendFailure(UsbStatus.Invalid);
-                return null;
+                Log.Error($"the peer reused id {transfer.Id} while that transfer is still pending; answering it with inval");
+                refusal = UsbStatus.Invalid;
             }
-            _pending[id] = transfer;
-            _resetSinceLastTransfer = false;
+            else
+            {
+                _pending[transfer.Id] = transfer;
+                _resetSinceLastTransfer = false;
+                return true;
+            }
         }
-        return transfer;
+        Answer(transfer, refusal);
+        ReleaseTransfer(transfer);
+        return false;
     }
 
     /// <summary>Claims the right to answer; false when a cancel already answered the transfer.</summary>
     private bool Finish(PendingTransfer transfer)
     {
-        bool first;
         lock (_pending)
         {
-            first = !transfer.Answered;
+            var first = !transfer.Answered;
             transfer.Answered = true;
             if (_pending.TryGetValue(transfer.Id, out var current) && ReferenceEquals(current, transfer))
                 _pending.Remove(transfer.Id);
+            return first;
         }
-        transfer.Cancellation.Dispose();
-        return first;
     }
 
     private void CancelTransfer(ulong id)
@@ -66,12 +68,34 @@ public sealed partial class UsbRedirHostSession
             if (!_pending.Remove(id, out transfer) || transfer.Answered)
                 return; // already completed: its reply is on its way
             transfer.Answered = true;
+            transfer.Holders++; // until it is cancelled and answered (see PendingTransfer)
         }
-        TryCancel(transfer.Cancellation);
-        transfer.SendCancelled(UsbStatus.Cancelled);
+        CancelAndAnswer(transfer);
     }
 
-    /// <summary>Cancels unless the transfer finished (and disposed its source) in the meantime.</summary>
+    /// <summary>Cancels the device's work on a transfer this canceller holds, answers it "cancelled" and lets go.</summary>
+    private void CancelAndAnswer(PendingTransfer transfer)
+    {
+        try
+        {
+            transfer.Cancellation.Cancel();
+        }
+        catch (Exception e)
+        {
+            // A device's cancellation callback that throws must not stop this answer or the other cancellations.
+            Log.Error($"cancelling transfer {transfer.Id} on the device failed: {e.Message}");
+        }
+        try
+        {
+            Answer(transfer, UsbStatus.Cancelled);
+        }
+        finally
+        {
+            ReleaseTransfer(transfer);
+        }
+    }
+
+    /// <summary>Cancels unless the owner finished (and disposed the source) in the meantime.</summary>
     private static void TryCancel(CancellationTokenSource source)
     {
         try { source.Cancel(); } catch (ObjectDisposedException) { }
@@ -86,13 +110,13 @@ public sealed partial class UsbRedirHostSession
             all = _pending.Values.ToArray();
             _pending.Clear();
             foreach (var t in all)
+            {
                 t.Answered = true;
+                t.Holders++;
+            }
         }
         foreach (var t in all)
-        {
-            TryCancel(t.Cancellation);
-            t.SendCancelled(UsbStatus.Cancelled);
-        }
+            CancelAndAnswer(t);
         StopAllStreams(reportStreamsStalled);
     }
 
@@ -100,36 +124,34 @@ public sealed partial class UsbRedirHostSession
     {
         var h = packet.ControlPacket;
         var id = packet.Id;
-        bool Fail(UsbStatus s) => TrySend(id, h with { Status = s, Length = 0 });
-        if (!IsConnected)
+        var connected = IsConnected;
+        if (!connected || _layout.EndpointType[DeviceLayout.EndpointIndex(h.Endpoint)] != UsbEndpointType.Control)
         {
-            Fail(UsbStatus.IoError);
-            return;
-        }
-        if (_layout.EndpointType[DeviceLayout.EndpointIndex(h.Endpoint)] != UsbEndpointType.Control)
-        {
-            Fail(UsbStatus.Invalid);
+            TrySend(id, h with { Status = connected ? UsbStatus.Invalid : UsbStatus.IoError, Length = 0 });
             return;
         }
         var isIn = (h.Endpoint & 0x80) != 0;
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max((int)h.Length, 1));
         if (!isIn)
             packet.Payload.Span.CopyTo(buffer);
-        var transfer = Register(id, Fail);
-        if (transfer is null)
+        var transfer = RentTransfer(id, UsbRedirPacketType.ControlPacket);
+        transfer.Control = h;
+        if (!Register(transfer))
         {
             ArrayPool<byte>.Shared.Return(buffer);
             return;
         }
         await WaitForSendSpaceAsync(_sessionEnded.Token);
-        _ = RunControlAsync(transfer, h, buffer, isIn);
+        _ = RunControlAsync(transfer, buffer, isIn);
     }
 
-    private async Task RunControlAsync(PendingTransfer transfer, ControlPacketHeader h, byte[] buffer, bool isIn)
+    private async Task RunControlAsync(PendingTransfer transfer, byte[] buffer, bool isIn)
     {
+        var h = transfer.Control;
         var result = UsbTransferResult.Failed(UsbStatus.IoError);
         try
         {
+            transfer.TimerArmed = true;
             transfer.Cancellation.CancelAfter(ControlTimeout);
             var setup = new UsbSetupPacket(h.RequestType, h.Request, h.Value, h.Index, h.Length);
             result = await RunStandardOrControlAsync(setup, buffer.AsMemory(0, h.Length), transfer.Cancellation.Token);
@@ -142,17 +164,16 @@ public sealed partial class UsbRedirHostSession
         }
         try
         {
-            if (!Finish(transfer))
-                return;
-            var length = Math.Clamp(result.ActualLength, 0, h.Length);
-            if (isIn)
-                TrySend(transfer.Id, h with { Status = result.Status, Length = (ushort)length }, buffer.AsSpan(0, length));
-            else
-                TrySend(transfer.Id, h with { Status = result.Status, Length = (ushort)length });
+            if (Finish(transfer))
+            {
+                var length = Math.Clamp(result.ActualLength, 0, h.Length);
+                Answer(transfer, result.Status, length, isIn ? buffer.AsSpan(0, length) : default);
+            }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            ReleaseTransfer(transfer);
         }
     }
 
@@ -183,15 +204,10 @@ public sealed partial class UsbRedirHostSession
     {
         var h = packet.BulkPacket;
         var id = packet.Id;
-        bool Fail(UsbStatus s) => TrySend(id, h with { Status = s, Length = 0 });
-        if (!IsConnected)
+        var connected = IsConnected;
+        if (!connected || _layout.EndpointType[DeviceLayout.EndpointIndex(h.Endpoint)] != UsbEndpointType.Bulk)
         {
-            Fail(UsbStatus.IoError);
-            return;
-        }
-        if (_layout.EndpointType[DeviceLayout.EndpointIndex(h.Endpoint)] != UsbEndpointType.Bulk)
-        {
-            Fail(UsbStatus.Invalid);
+            TrySend(id, h with { Status = connected ? UsbStatus.Invalid : UsbStatus.IoError, Length = 0 });
             return;
         }
         var isIn = (h.Endpoint & 0x80) != 0;
@@ -199,51 +215,44 @@ public sealed partial class UsbRedirHostSession
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         if (!isIn)
             packet.Payload.Span.CopyTo(buffer);
-        var transfer = Register(id, Fail);
-        if (transfer is null)
+        var transfer = RentTransfer(id, UsbRedirPacketType.BulkPacket);
+        transfer.Bulk = h;
+        if (!Register(transfer))
         {
             ArrayPool<byte>.Shared.Return(buffer);
             return;
         }
         await WaitForSendSpaceAsync(_sessionEnded.Token);
-        _ = RunDataAsync(transfer, h.Endpoint, buffer, length, isIn,
-            (status, n, data) => TrySend(transfer.Id, h with { Status = status, Length = (uint)n }, data), h.StreamId);
+        _ = RunDataAsync(transfer, h.Endpoint, buffer, length, isIn, h.StreamId);
     }
 
     private async ValueTask SubmitInterruptOutAsync(UsbRedirEvent packet)
     {
         var h = packet.InterruptPacket;
         var id = packet.Id;
-        bool Fail(UsbStatus s) => TrySend(id, h with { Status = s, Length = 0 });
-        if (!IsConnected)
-        {
-            Fail(UsbStatus.IoError);
-            return;
-        }
         var index = DeviceLayout.EndpointIndex(h.Endpoint);
-        if (_layout.EndpointType[index] != UsbEndpointType.Interrupt || (h.Endpoint & 0x80) != 0 ||
+        var connected = IsConnected;
+        if (!connected || _layout.EndpointType[index] != UsbEndpointType.Interrupt || (h.Endpoint & 0x80) != 0 ||
             h.Length > _layout.EndpointMaxPacketSize[index])
         {
-            Fail(UsbStatus.Invalid);
+            TrySend(id, h with { Status = connected ? UsbStatus.Invalid : UsbStatus.IoError, Length = 0 });
             return;
         }
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max((int)h.Length, 1));
         packet.Payload.Span.CopyTo(buffer);
-        var transfer = Register(id, Fail);
-        if (transfer is null)
+        var transfer = RentTransfer(id, UsbRedirPacketType.InterruptPacket);
+        transfer.Interrupt = h;
+        if (!Register(transfer))
         {
             ArrayPool<byte>.Shared.Return(buffer);
             return;
         }
         await WaitForSendSpaceAsync(_sessionEnded.Token);
-        _ = RunDataAsync(transfer, h.Endpoint, buffer, h.Length, isIn: false,
-            (status, n, _) => TrySend(transfer.Id, h with { Status = status, Length = (ushort)n }));
+        _ = RunDataAsync(transfer, h.Endpoint, buffer, h.Length, isIn: false);
     }
 
-    private delegate bool Reply(UsbStatus status, int length, ReadOnlySpan<byte> data);
-
     /// <param name="streamId">The USB 3 bulk stream (0: none); the device refuses one that was never allocated.</param>
-    private async Task RunDataAsync(PendingTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, Reply reply, uint streamId = 0)
+    private async Task RunDataAsync(PendingTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, uint streamId = 0)
     {
         var result = UsbTransferResult.Failed(UsbStatus.IoError);
         try
@@ -258,16 +267,18 @@ public sealed partial class UsbRedirHostSession
         }
         try
         {
-            if (!Finish(transfer))
-                return;
-            var n = Math.Clamp(result.ActualLength, 0, length);
-            reply(result.Status, n, isIn ? buffer.AsSpan(0, n) : default);
-            if (Device.Gone.IsCancellationRequested)
-                ReleaseDevice("the device went away during a transfer");
+            if (Finish(transfer))
+            {
+                var n = Math.Clamp(result.ActualLength, 0, length);
+                Answer(transfer, result.Status, n, isIn ? buffer.AsSpan(0, n) : default);
+                if (Device.Gone.IsCancellationRequested)
+                    ReleaseDevice("the device went away during a transfer");
+            }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            ReleaseTransfer(transfer);
         }
     }
 }

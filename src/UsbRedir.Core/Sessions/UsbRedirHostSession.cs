@@ -61,17 +61,13 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
                 _ = Guarded("reset", ResetAsync);
                 break;
             case UsbRedirPacketType.SetConfiguration:
-                var config = packet.SetConfiguration.Configuration;
-                var setId = packet.Id;
-                _ = Guarded("set_configuration", () => SetConfigurationAsync(setId, config));
+                StartSetConfiguration(packet.Id, packet.SetConfiguration.Configuration);
                 break;
             case UsbRedirPacketType.GetConfiguration:
                 TrySend(packet.Id, new ConfigurationStatusHeader(IsConnected ? UsbStatus.Success : UsbStatus.IoError, Device.ActiveConfiguration));
                 break;
             case UsbRedirPacketType.SetAltSetting:
-                var alt = packet.SetAltSetting;
-                var altId = packet.Id;
-                _ = Guarded("set_alt_setting", () => SetAltSettingAsync(altId, alt.Interface, alt.Alt));
+                StartSetAltSetting(packet.Id, packet.SetAltSetting);
                 break;
             case UsbRedirPacketType.GetAltSetting:
                 GetAltSetting(packet.Id, packet.GetAltSetting.Interface);
@@ -127,6 +123,13 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
         }
         return ValueTask.CompletedTask;
     }
+
+    // Their own methods, not lambdas in OnPacket: a lambda's captured locals would cost a closure on every packet.
+    private void StartSetConfiguration(ulong id, byte configuration) =>
+        _ = Guarded("set_configuration", () => SetConfigurationAsync(id, configuration));
+
+    private void StartSetAltSetting(ulong id, SetAltSettingHeader alt) =>
+        _ = Guarded("set_alt_setting", () => SetAltSettingAsync(id, alt.Interface, alt.Alt));
 
     private bool IsConnected { get { lock (_stateGate) return _state == HostDeviceState.Connected; } }
 

@@ -29,8 +29,11 @@ public sealed class SendQueue
     // True from taking a chunk until its Release: one writer at a time owns the stream, either the write loop
     // (DequeueAsync) or a producer writing on its own thread (TryTakeForInlineWrite), so chunks go out in order.
     private bool _writerBusy;
-    private TaskCompletionSource _space = NewSignal();
-    private TaskCompletionSource _data = NewSignal();
+    // Signals for producers waiting for space and for the write loop waiting for data. Armed only by a waiter (under
+    // the lock, after it found it must wait) and taken by whoever completes it: a queue nobody waits on, as when every
+    // chunk is written inline or the loop is busy writing, allocates none per write.
+    private TaskCompletionSource? _space;
+    private TaskCompletionSource? _data;
     private Exception? _closed;
 
     public SendQueue(int maxBytes = 8 * 1024 * 1024)
@@ -61,7 +64,7 @@ public sealed class SendQueue
                     Add(data.Span);
                     return;
                 }
-                wait = _space.Task;
+                wait = (_space ??= NewSignal()).Task;
             }
             await wait.WaitAsync(cancellationToken);
         }
@@ -136,7 +139,7 @@ public sealed class SendQueue
             {
                 if (QueuedBytes < MaxBytes || _closed is not null)
                     return;
-                wait = _space.Task;
+                wait = (_space ??= NewSignal()).Task;
             }
             await wait.WaitAsync(cancellationToken);
         }
@@ -171,7 +174,7 @@ public sealed class SendQueue
                     return taken;
                 if (_closed is not null && !_writerBusy)
                     return default;
-                wait = _data.Task;
+                wait = (_data ??= NewSignal()).Task;
             }
             await wait.WaitAsync(cancellationToken);
         }
@@ -215,7 +218,7 @@ public sealed class SendQueue
     internal void Release((byte[] Buffer, int Length) chunk, bool wakeWriter)
     {
         ArrayPool<byte>.Shared.Return(chunk.Buffer);
-        TaskCompletionSource space;
+        TaskCompletionSource? space;
         lock (_gate)
         {
             QueuedBytes -= chunk.Length;
@@ -226,22 +229,23 @@ public sealed class SendQueue
             if (wakeWriter && (_chunks.Count > 0 || _closed is not null))
                 Wake();
             space = _space;
-            _space = NewSignal();
+            _space = null;
         }
-        space.TrySetResult();
+        space?.TrySetResult();
     }
 
     /// <summary>Refuses further chunks; producers waiting for space fail with <paramref name="reason"/>. Queued chunks may still be drained.</summary>
     public void Close(Exception reason)
     {
-        TaskCompletionSource space;
+        TaskCompletionSource? space;
         lock (_gate)
         {
             _closed ??= reason;
             space = _space;
+            _space = null;
             Wake();
         }
-        space.TrySetResult();
+        space?.TrySetResult();
     }
 
     private void Add(ReadOnlySpan<byte> data, bool wake = true)
@@ -289,12 +293,12 @@ public sealed class SendQueue
         _messages++;
     }
 
-    /// <summary>Completes the signal the write loop waits on and arms a new one. Call under the lock.</summary>
+    /// <summary>Completes the signal the write loop waits on, if it waits. Call under the lock.</summary>
     private void Wake()
     {
         var signal = _data;
-        _data = NewSignal();
-        signal.TrySetResult();
+        _data = null;
+        signal?.TrySetResult();
     }
 
     private void ThrowIfClosed()

@@ -135,6 +135,48 @@ public class HostSessionTests
         Assert.True(await guest.NothingWithinAsync(TimeSpan.FromMilliseconds(200)));
     }
 
+    /// <summary>
+    /// The host reuses its per-transfer records and their cancellation sources. Here each cancel races the device
+    /// completing the same transfer on another thread (the OUT data that completes the pending IN read arrives in the
+    /// same write as the cancel), with the same ids over and over: each transfer must still be answered exactly once,
+    /// and a transfer nobody cancelled must never inherit a cancellation from a record's earlier use.
+    /// </summary>
+    [Fact]
+    public async Task Cancels_racing_completions_answer_once_and_leave_no_cancellation_behind()
+    {
+        var (host, guest, _) = await StartAsync();
+        await using var _h = host;
+        await using var _g = guest;
+        await ExpectAnnouncementAsync(guest);
+        await ConfigureAsync(guest);
+
+        var outcomes = new Dictionary<UsbStatus, int>();
+        for (var round = 0; round < 150; round++)
+        {
+            guest.Send(30, new BulkPacketHeader(0x81, UsbStatus.Success, 512, 0));
+            guest.Do(c =>
+            {
+                c.Send(40, new BulkPacketHeader(0x01, UsbStatus.Success, 4, 0), BitConverter.GetBytes(round));
+                c.SendCancelDataPacket(30);
+            });
+            var answers = new[] { await guest.ExpectAsync(T.BulkPacket), await guest.ExpectAsync(T.BulkPacket) };
+            Assert.Equal([30ul, 40ul], answers.Select(a => a.Id).Order());
+            var cancelled = answers.Single(a => a.Id == 30).As<BulkPacketHeader>();
+            Assert.True(cancelled.Status is UsbStatus.Cancelled or UsbStatus.Success, $"round {round}: {cancelled}");
+            outcomes[cancelled.Status] = outcomes.GetValueOrDefault(cancelled.Status) + 1;
+
+            // Not cancelled: it must succeed (it reads this round's data, or what an earlier cancelled read left).
+            guest.Send(31, new BulkPacketHeader(0x81, UsbStatus.Success, 512, 0));
+            guest.Send(41, new BulkPacketHeader(0x01, UsbStatus.Success, 4, 0), BitConverter.GetBytes(round));
+            answers = [await guest.ExpectAsync(T.BulkPacket), await guest.ExpectAsync(T.BulkPacket)];
+            Assert.Equal([31ul, 41ul], answers.Select(a => a.Id).Order());
+            Assert.All(answers, a => Assert.Equal(UsbStatus.Success, a.As<BulkPacketHeader>().Status));
+        }
+        Assert.True(await guest.NothingWithinAsync(TimeSpan.FromMilliseconds(200)), "no transfer is answered twice");
+        Assert.Equal(0, host.PendingTransferCount);
+        Assert.Equal(150, outcomes.Values.Sum());
+    }
+
     [Fact]
     public async Task Interrupt_receiving_numbers_packets_from_zero_and_stops_on_request()
     {

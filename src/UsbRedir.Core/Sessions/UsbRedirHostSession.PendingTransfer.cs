@@ -1,0 +1,90 @@
+using UsbRedir.Devices;
+using UsbRedir.Protocol;
+
+namespace UsbRedir.Sessions;
+
+// The record of one transfer the device is running, and the per-session pool it comes from. A transfer used to cost
+// a PendingTransfer, a CancellationTokenSource linked to the session's, a failure closure and a reply closure (about
+// 300 bytes); a pooled record with its own reusable source costs nothing once the pool is warm.
+public sealed partial class UsbRedirHostSession
+{
+    /// <summary>Records kept for reuse: enough for the transfers a guest keeps in flight (QEMU: up to 32 per endpoint).</summary>
+    private const int PooledTransfersKept = 64;
+
+    private readonly Stack<PendingTransfer> _transferPool = new();
+
+    /// <summary>
+    /// A transfer submitted to the device and not yet answered. Which header answers it is kept as data (not as a
+    /// closure) so one record serves control, bulk and interrupt transfers and can be reused.
+    /// <para>Reuse is safe because a record goes back to the pool only when nothing can touch it any more: it counts its
+    /// <see cref="Holders"/> under the <c>_pending</c> lock. The runner (the code awaiting the device) holds it from
+    /// <see cref="RentTransfer"/> until it has sent its reply; a canceller (the guest's cancel, session end, device
+    /// release) takes a hold only while the record is still in <c>_pending</c>, which is before the runner lets go, so
+    /// the count never rises from zero; it lets go after its Cancel() and its "cancelled" reply. Whoever lets go last
+    /// returns it (<see cref="ReleaseTransfer"/>). The device's task has completed by then, so the device is done
+    /// with the token too.</para>
+    /// </summary>
+    private sealed class PendingTransfer
+    {
+        public ulong Id;
+        /// <summary>Control, bulk or interrupt: which of the headers below the answer is built from.</summary>
+        public UsbRedirPacketType Type;
+        public ControlPacketHeader Control;
+        public BulkPacketHeader Bulk;
+        public InterruptPacketHeader Interrupt;
+        /// <summary>Set under the <c>_pending</c> lock by whoever claims the answer (the runner or a canceller).</summary>
+        public bool Answered;
+        /// <summary>Runner plus cancellers still using the record; changed only under the <c>_pending</c> lock.</summary>
+        public int Holders;
+        /// <summary>True once CancelAfter armed a timer on <see cref="Cancellation"/>: that source is never reused.</summary>
+        public bool TimerArmed;
+        public CancellationTokenSource Cancellation = new();
+    }
+
+    /// <summary>A clean record for <paramref name="id"/>, held by the caller (the runner).</summary>
+    private PendingTransfer RentTransfer(ulong id, UsbRedirPacketType type)
+    {
+        PendingTransfer? transfer;
+        lock (_transferPool)
+            _transferPool.TryPop(out transfer);
+        transfer ??= new PendingTransfer();
+        transfer.Id = id;
+        transfer.Type = type;
+        transfer.Answered = false;
+        transfer.Holders = 1;
+        return transfer;
+    }
+
+    /// <summary>
+    /// Lets go of <paramref name="transfer"/>; the last holder resets it and returns it to the pool.
+    /// </summary>
+    private void ReleaseTransfer(PendingTransfer transfer)
+    {
+        lock (_pending)
+        {
+            if (--transfer.Holders != 0)
+                return;
+        }
+        // Nobody else can reach it now (see PendingTransfer), which is what TryReset requires: its owner alone, nobody
+        // left who may cancel. A source that was cancelled cannot be reset. One with a CancelAfter timer (control
+        // transfers) is not reused either: the timer may be firing at this moment, and TryReset is not safe against a
+        // concurrent cancel (it could cancel the next transfer). TryReset also drops registrations a device left behind.
+        if (transfer.TimerArmed || !transfer.Cancellation.TryReset())
+        {
+            transfer.Cancellation.Dispose();
+            transfer.Cancellation = new CancellationTokenSource();
+            transfer.TimerArmed = false;
+        }
+        lock (_transferPool)
+            if (_transferPool.Count < PooledTransfersKept)
+                _transferPool.Push(transfer);
+    }
+
+    /// <summary>Sends the transfer's answer: its header with <paramref name="status"/> and <paramref name="length"/>.</summary>
+    private bool Answer(PendingTransfer transfer, UsbStatus status, int length = 0, ReadOnlySpan<byte> data = default) => transfer.Type switch
+    {
+        UsbRedirPacketType.ControlPacket => TrySend(transfer.Id, transfer.Control with { Status = status, Length = (ushort)length }, data),
+        UsbRedirPacketType.BulkPacket => TrySend(transfer.Id, transfer.Bulk with { Status = status, Length = (uint)length }, data),
+        _ => TrySend(transfer.Id, transfer.Interrupt with { Status = status, Length = (ushort)length }, data),
+    };
+}
