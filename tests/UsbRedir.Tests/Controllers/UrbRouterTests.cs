@@ -2,13 +2,14 @@ using UsbRedir.Controllers.Urbs;
 using UsbRedir.Devices;
 using UsbRedir.Devices.Software;
 using UsbRedir.Devices.Software.Hid;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Controllers;
 
 /// <summary>The URB router against a real software device (the boot keyboard): what goes where, and what comes back.</summary>
 public sealed class UrbRouterTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Timeout = TestDeadline.Default;
     private readonly BootKeyboard _keyboard = VirtualDevices.CreateKeyboard();
     private readonly UrbRouter _router;
     private ulong _nextId = 1;
