@@ -48,14 +48,6 @@ internal sealed class LoopbackTestDevice : IUsbDevice
 
     public void QueueInterrupt(byte value) => _interrupts.Writer.TryWrite(value);
 
-    /// <summary>Bulk OUT transfers whose data bulk IN has not handed back yet.</summary>
-    public int BulkQueued => _loop.Reader.Count;
-
-    private int _bulkInWaiting;
-
-    /// <summary>Bulk IN transfers waiting in the device for data (cancelled ones too, until their cancel reaches them).</summary>
-    public int BulkInWaiting => Volatile.Read(ref _bulkInWaiting);
-
     public Task<UsbStatus> SetConfigurationAsync(byte configurationValue, CancellationToken cancellationToken)
     {
         if (configurationValue > 1) return Task.FromResult(UsbStatus.Stall);
@@ -113,16 +105,7 @@ internal sealed class LoopbackTestDevice : IUsbDevice
                     await _loop.Writer.WriteAsync(buffer.ToArray(), linked.Token);
                     return UsbTransferResult.Ok(buffer.Length);
                 case 0x81:
-                    Interlocked.Increment(ref _bulkInWaiting);
-                    byte[] data;
-                    try
-                    {
-                        data = await _loop.Reader.ReadAsync(linked.Token);
-                    }
-                    finally
-                    {
-                        Interlocked.Decrement(ref _bulkInWaiting);
-                    }
+                    var data = await _loop.Reader.ReadAsync(linked.Token);
                     var n = Math.Min(data.Length, buffer.Length);
                     data.AsSpan(0, n).CopyTo(buffer.Span);
                     return UsbTransferResult.Ok(n);
