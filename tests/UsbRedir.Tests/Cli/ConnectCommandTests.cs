@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using UsbRedir.Cli;
 using UsbRedir.Tests.Support;
 using T = UsbRedir.Protocol.UsbRedirPacketType;
@@ -34,13 +32,6 @@ public sealed class ConnectCommandTests
         return (exit, run.Out, run.Err);
     }
 
-    private static string ClosedPort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return $"127.0.0.1:{((IPEndPoint)probe.LocalEndPoint!).Port}";
-    }
-
     [Fact]
     public async Task Keyboard_types_its_keys_once_configured_and_Ctrl_C_disconnects_cleanly()
     {
@@ -59,7 +50,7 @@ public sealed class ConnectCommandTests
             // the key-up reports still in flight
         }
         guest.Do(c => c.SendDeviceDisconnectAck());
-        Assert.Equal(ExitCode.Success, await run.Exit.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ExitCode.Success, await run.Exit.WaitAsync(TestDeadline.Default));
         Assert.Contains("connected: UsbRedir virtual keyboard (Full speed)", run.Out);
         Assert.Contains("disconnected: sent", run.Out);
     }
@@ -120,7 +111,8 @@ public sealed class ConnectCommandTests
     public async Task Bad_settings_fail_before_connecting_and_name_the_cause(string[] args, string message)
     {
         // The port is closed: reaching the connect step would fail with ConnectionRefused instead.
-        var (exit, output, error) = await RunToEndAsync(["connect", .. args, "--server", ClosedPort()]);
+        using var closed = new ClosedLoopbackPort();
+        var (exit, output, error) = await RunToEndAsync(["connect", .. args, "--server", closed.Address]);
         Assert.Equal(ExitCode.Usage, exit);
         Assert.Empty(output);
         Assert.Contains(message, error);
@@ -131,10 +123,11 @@ public sealed class ConnectCommandTests
     public async Task A_low_speed_disk_is_refused_by_the_engine()
     {
         var image = Path.GetTempFileName();
+        using var closed = new ClosedLoopbackPort();
         try
         {
             File.WriteAllBytes(image, new byte[64 * 512]);
-            var (exit, _, error) = await RunToEndAsync("connect", "--disk", image, "--speed", "low", "--server", ClosedPort());
+            var (exit, _, error) = await RunToEndAsync("connect", "--disk", image, "--speed", "low", "--server", closed.Address);
             Assert.NotEqual(ExitCode.Success, exit);
             Assert.Contains("usbredir: error [", error);
             Assert.DoesNotContain("ConnectionRefused", error);

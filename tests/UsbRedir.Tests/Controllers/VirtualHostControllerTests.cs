@@ -2,6 +2,7 @@ using UsbRedir.Controllers;
 using UsbRedir.Controllers.Urbs;
 using UsbRedir.Devices;
 using UsbRedir.Devices.Software;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Controllers;
 
@@ -11,7 +12,7 @@ namespace UsbRedir.Tests.Controllers;
 /// </summary>
 public sealed class VirtualHostControllerTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Timeout = TestDeadline.Default;
 
     [Fact]
     public async Task Plug_takes_the_lowest_free_port_and_a_full_controller_says_so()

@@ -1,6 +1,7 @@
 using UsbRedir.Devices;
 using UsbRedir.Devices.Software;
 using UsbRedir.Devices.Software.Hid;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Devices;
 
@@ -20,7 +21,7 @@ public class KeyboardTypingTests
         var buffer = new byte[8];
         var keys = new List<byte>();
         // Read like a host does until typing reports every keystroke delivered.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TestDeadline.Default);
         while (!typing.IsCompleted || keyboard.QueuedReports > 0)
         {
             var result = await keyboard.TransferAsync(BootKeyboard.InterruptInEndpoint, buffer, timeout.Token);
@@ -29,7 +30,7 @@ public class KeyboardTypingTests
                 keys.Add(buffer[2]);
         }
         Assert.Equal([0x0B, 0x0C], keys); // h, i
-        Assert.True(await typing.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(await typing.WaitAsync(TestDeadline.Default));
     }
 
     [Fact]
@@ -43,6 +44,6 @@ public class KeyboardTypingTests
 
         var typing = keyboard.TypeWhenConfiguredAsync("a", TimeSpan.Zero);
         await keyboard.DisposeAsync();
-        Assert.False(await typing.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.False(await typing.WaitAsync(TestDeadline.Default));
     }
 }

@@ -40,12 +40,12 @@ public class SoftwareIsoTests
         time.Advance(8 * Ms + TimeSpan.FromTicks(9_999));
         Assert.False(a.IsCompleted);
         time.Advance(TimeSpan.FromTicks(1));
-        var ra = await a.WaitAsync(TimeSpan.FromSeconds(5));
+        var ra = await a.WaitAsync(TestDeadline.Default);
         Assert.False(b.IsCompleted);
         time.Advance(7 * Ms);
         Assert.False(b.IsCompleted);
         time.Advance(Ms);
-        var rb = await b.WaitAsync(TimeSpan.FromSeconds(5));
+        var rb = await b.WaitAsync(TestDeadline.Default);
 
         Assert.Equal(UsbStatus.Success, ra.Status);
         var all = ra.Packets.Select((p, i) => (p, first, i)).Concat(rb.Packets.Select((p, i) => (p, second, i))).ToArray();
@@ -68,13 +68,13 @@ public class SoftwareIsoTests
         time.Advance(7 * Ms); // interval 0 is in progress at submission: the packets get intervals 1, 2 and 3, done at 8 ms
         Assert.False(t.IsCompleted);
         time.Advance(Ms);
-        Assert.Equal(UsbStatus.Success, (await t.WaitAsync(TimeSpan.FromSeconds(5))).Status);
+        Assert.Equal(UsbStatus.Success, (await t.WaitAsync(TestDeadline.Default)).Status);
         Assert.Equal([1L, 2L, 3L], device.Intervals);
 
         time.Advance(10 * Ms); // idle: the intervals that passed are lost; at 18 ms (interval 9) the next transfer gets interval 10
         var late = device.IsoTransferAsync(0x83, new byte[64], Packets(1, 64), default);
         time.Advance(4 * Ms);
-        await late.WaitAsync(TimeSpan.FromSeconds(5));
+        await late.WaitAsync(TestDeadline.Default);
         Assert.Equal(10L, device.Intervals[3]);
     }
 
@@ -89,7 +89,7 @@ public class SoftwareIsoTests
         var packets = lengths.Select((l, i) => new UsbIsoPacket(i * IsoTestDevice.MaxPacketSize, l)).ToArray();
         var t = device.IsoTransferAsync(IsoTestDevice.OutEndpoint, buffer, packets, default);
         time.Advance(5 * Ms);
-        var result = await t.WaitAsync(TimeSpan.FromSeconds(5));
+        var result = await t.WaitAsync(TestDeadline.Default);
         Assert.Equal(lengths, result.Packets.Select(p => p.ActualLength));
         Assert.Equal(packets.Select(p => buffer.AsSpan(p.Offset, p.Length).ToArray()), device.Received);
 
@@ -110,14 +110,14 @@ public class SoftwareIsoTests
         var t = device.IsoTransferAsync(IsoTestDevice.InEndpoint, new byte[32 * IsoTestDevice.MaxPacketSize], Packets(32), cts.Token);
         time.Advance(3 * Ms);
         cts.Cancel();
-        var cancelled = await t.WaitAsync(TimeSpan.FromSeconds(5));
+        var cancelled = await t.WaitAsync(TestDeadline.Default);
         Assert.Equal(UsbStatus.Cancelled, cancelled.Status);
         Assert.All(cancelled.Packets, p => Assert.Equal(new UsbIsoPacketResult(UsbStatus.Cancelled, 0), p));
         Assert.Equal(0u, device.InProduced);
 
         var next = device.IsoTransferAsync(IsoTestDevice.InEndpoint, new byte[IsoTestDevice.MaxPacketSize], Packets(1), default);
         time.Advance(2 * Ms); // interval 4, not 33
-        Assert.Equal(UsbStatus.Success, (await next.WaitAsync(TimeSpan.FromSeconds(5))).Status);
+        Assert.Equal(UsbStatus.Success, (await next.WaitAsync(TestDeadline.Default)).Status);
     }
 
     [Fact]
@@ -128,26 +128,26 @@ public class SoftwareIsoTests
 
         var beforeAlt = Submit();
         Assert.Equal(UsbStatus.Success, await device.SetAlternateSettingAsync(0, 0, default));
-        Assert.Equal(UsbStatus.Cancelled, (await beforeAlt.WaitAsync(TimeSpan.FromSeconds(5))).Status);
+        Assert.Equal(UsbStatus.Cancelled, (await beforeAlt.WaitAsync(TestDeadline.Default)).Status);
         Assert.Equal(UsbStatus.Invalid, (await Submit()).Status); // alt 0 has no iso endpoints
 
         await device.SetAlternateSettingAsync(0, 1, default);
         var beforeHalt = Submit();
         device.Halt(IsoTestDevice.InEndpoint);
-        Assert.Equal(UsbStatus.Stall, (await beforeHalt.WaitAsync(TimeSpan.FromSeconds(5))).Status);
+        Assert.Equal(UsbStatus.Stall, (await beforeHalt.WaitAsync(TestDeadline.Default)).Status);
         Assert.Equal(UsbStatus.Stall, (await Submit()).Status);
         Assert.Equal(UsbStatus.Success, await device.ClearHaltAsync(IsoTestDevice.InEndpoint, default));
 
         var beforeReset = Submit();
         Assert.Equal(UsbStatus.Success, await device.ResetAsync(default));
-        Assert.Equal(UsbStatus.Cancelled, (await beforeReset.WaitAsync(TimeSpan.FromSeconds(5))).Status);
+        Assert.Equal(UsbStatus.Cancelled, (await beforeReset.WaitAsync(TestDeadline.Default)).Status);
         Assert.Equal(UsbStatus.Invalid, (await Submit()).Status); // unconfigured
 
         await device.SetConfigurationAsync(1, default);
         await device.SetAlternateSettingAsync(0, 1, default);
         var beforeUnplug = Submit();
         await device.DisposeAsync();
-        Assert.Equal(UsbStatus.IoError, (await beforeUnplug.WaitAsync(TimeSpan.FromSeconds(5))).Status);
+        Assert.Equal(UsbStatus.IoError, (await beforeUnplug.WaitAsync(TestDeadline.Default)).Status);
         Assert.Equal(UsbStatus.IoError, (await Submit()).Status);
         time.Advance(TimeSpan.FromSeconds(1)); // the clock is stopped: nothing fires after the unplug
         Assert.Equal(0u, device.InProduced);

@@ -9,7 +9,7 @@ namespace UsbRedir.Tests.Devices;
 /// <summary>SuperSpeed software devices: USB 3 descriptors (companions, BOS) and bulk streams in <see cref="SoftwareUsbDevice"/>.</summary>
 public sealed class SuperSpeedDeviceTests
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
     private static readonly byte[] Both = [StreamsTestDevice.BulkOut, StreamsTestDevice.BulkIn];
 
     private static async Task<StreamsTestDevice> ConfiguredAsync()

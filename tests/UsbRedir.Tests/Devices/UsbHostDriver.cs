@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
 using UsbRedir.Devices;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Devices;
 
 /// <summary>Plays the host side of chapter 9 against an <see cref="IUsbDevice"/>, the way Linux's hub driver enumerates.</summary>
 internal sealed class UsbHostDriver(IUsbDevice device)
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Timeout = TestDeadline.Default;
 
     public IUsbDevice Device { get; } = device;
 

@@ -29,7 +29,7 @@ public class ConnectionSelectionTests
         {
             // End the second connection from the peer's side: with no reconnects it fails and stays listed.
             await listener.DisposeAsync();
-            await ended.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+            await ended.Completion.WaitAsync(TestDeadline.Default);
             Assert.Equal(ConnectionState.Failed, ended.State);
             IReadOnlyList<UsbRedirConnection> all = [ended, live];
 

@@ -4,6 +4,7 @@ using UsbRedir.Devices.Software;
 using UsbRedir.Server;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.PowerShell.Support;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 
 namespace UsbRedir.Tests.PowerShell;
@@ -28,13 +29,6 @@ public class ControllerAndServerHelperTests
     private static UsbRedirServerOptions Loopback => new() { Address = IPAddress.Loopback, Port = 0 };
 
     private static UsbRedirEndpoint EndpointOf(UsbRedirServer server) => new("127.0.0.1", server.LocalEndPoint.Port);
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 200 && !condition(); i++)
-            await Task.Delay(50);
-        Assert.True(condition());
-    }
 
     [Fact]
     public async Task A_registered_controller_has_an_id_and_live_port_counts_and_a_plug_knows_its_bus_id()
@@ -82,8 +76,11 @@ public class ControllerAndServerHelperTests
             var server = (UsbRedirServer)ModuleInternals.Call(Launcher, "Start", controller, Loopback)!;
             await using var keyboard = VirtualDevices.CreateKeyboard();
             var client = await UsbRedirConnection.ConnectAsync(keyboard, EndpointOf(server), ReconnectPolicy.Never);
-            await WaitUntil(() => memory.GetPort(1).State == VirtualPortState.Plugged);
-            Assert.Equal(ServerConnectionState.Attached, Assert.Single(server.Connections).State);
+            await Eventually.TrueAsync(() => memory.GetPort(1).State == VirtualPortState.Plugged, "the server plugged the keyboard into the controller");
+            // The server plugs the device while its connection is Attaching and marks it Attached once the plug returned.
+            var connection = Assert.Single(server.Connections);
+            await Eventually.TrueAsync(() => connection.State != ServerConnectionState.Attaching, "the server connection is past attaching");
+            Assert.Equal(ServerConnectionState.Attached, connection.State);
 
             await (Task)ModuleInternals.Call(Launcher, "StopAsync", server, TimeSpan.FromSeconds(5))!;
             Assert.DoesNotContain(server, UsbRedirServerRegistry.All);

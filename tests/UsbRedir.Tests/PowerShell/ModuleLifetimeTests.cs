@@ -55,7 +55,7 @@ public class ModuleLifetimeTests
             .Invoke(Activator.CreateInstance(Lifetime), [null]));
         await guest.ExpectAsync(T.DeviceDisconnect);
         guest.Do(c => c.SendDeviceDisconnectAck());
-        await onRemove.WaitAsync(TimeSpan.FromSeconds(10));
+        await onRemove.WaitAsync(TestDeadline.Default);
 
         Assert.Equal(ConnectionState.Disconnected, connection.State);
         Assert.True(keyboard.Gone.IsCancellationRequested);
@@ -63,7 +63,7 @@ public class ModuleLifetimeTests
         Assert.True(served.Closed.IsCancellationRequested);
         Assert.True(users.Closed.IsCancellationRequested);
         // The pushed keyboard's connection ended when the server stopped, and removal took it off the list too.
-        await client.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await client.Completion.WaitAsync(TestDeadline.Default);
         Assert.Empty(ConnectionRegistry.All);
     }
 }

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.Support;
@@ -19,6 +17,9 @@ namespace UsbRedir.Tests.Qemu;
 /// </summary>
 public sealed partial class QemuIsoPeerTests(ITestOutputHelper output)
 {
+    /// <summary>This test's share of the project's fixed-port range (the usb-redir chardev listens on a fixed port).</summary>
+    private const int FirstPort = 47550, LastPort = 47599;
+
     private const int InPackets = 1500;
     private const int OutPackets = 1000;
     // Extra OUT packets after the counted ones: they push the counted ones through the host's ring (QEMU asks for up to
@@ -30,20 +31,21 @@ public sealed partial class QemuIsoPeerTests(ITestOutputHelper output)
     {
         var client = NativeHarness.Build("libusb_iso_client.c", "libusb-1.0");
         var shared = Directory.CreateTempSubdirectory("usbredir-qemu-iso-").FullName;
-        var port = FreePortInRange(47100, 47199);
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(2) };
-        options.ReadWriteDirs.Add(shared);
-        options.Modules.Add("xhci_pci");
-        options.QemuArgs.AddRange([
-            "-device", "qemu-xhci,id=xhci",
-            "-chardev", $"socket,id=iso,host=127.0.0.1,port={port},server=on,wait=off",
-            // The pcap (usbmon format, readable by Wireshark) is kept for debugging when the test fails.
-            "-device", $"usb-redir,chardev=iso,bus=xhci.0,pcap={Path.Combine(shared, "usb-redir.pcap")}",
-        ]);
         string[] command = [client, $"{IsoTestDevice.VendorId:x4}", $"{IsoTestDevice.ProductId:x4}", $"{InPackets}", $"{OutPackets}", $"{OutFlush}"];
-        var guest = Task.Run(() => GuestVm.Run(command, options));
-
-        await QemuPeerTests.WaitForListenerAsync(port, guest);
+        var (guest, ports) = await QemuChardevGuest.StartAsync((FirstPort, LastPort), 1, (ports, tag) =>
+        {
+            var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(6) };
+            options.ReadWriteDirs.Add(shared);
+            options.Modules.Add("xhci_pci");
+            options.QemuArgs.AddRange([
+                "-device", "qemu-xhci,id=xhci",
+                "-chardev", $"socket,id=iso-{tag},host=127.0.0.1,port={ports[0]},server=on,wait=off",
+                // The pcap (usbmon format, readable by Wireshark) is kept for debugging when the test fails.
+                "-device", $"usb-redir,chardev=iso-{tag},bus=xhci.0,pcap={Path.Combine(shared, "usb-redir.pcap")}",
+            ]);
+            return Task.Run(() => GuestVm.Run(command, options));
+        });
+        var port = ports[0];
         await using var device = new IsoTestDevice();
         var log = new ConcurrentQueue<SessionLogEntry>();
         var connection = await UsbRedirConnection.ConnectAsync(device, new UsbRedirEndpoint("127.0.0.1", port), logListener: log.Enqueue);
@@ -89,24 +91,6 @@ public sealed partial class QemuIsoPeerTests(ITestOutputHelper output)
         for (var i = 4; i < data.Length; i++)
             data[i] = (byte)(n * 11 + i);
         return data;
-    }
-
-    /// <summary>qemu's chardev needs a fixed port: the first free one of this test's range.</summary>
-    private static int FreePortInRange(int first, int last)
-    {
-        for (var port = first; port <= last; port++)
-        {
-            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                s.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        throw new Xunit.Sdk.XunitException($"no free port in {first}-{last}");
     }
 
     [GeneratedRegex(@"IN: data=(?<data>\d+) empty=(?<empty>\d+) gaps=(?<gaps>\d+) bad=(?<bad>\d+)")]

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using UsbRedir.Devices.Software;
 using UsbRedir.Sessions;
@@ -19,29 +17,30 @@ namespace UsbRedir.Tests.Qemu;
 /// </summary>
 public sealed class QemuPeerTests(ITestOutputHelper output)
 {
+    /// <summary>This test's share of the project's fixed-port range (the usb-redir chardevs listen on fixed ports).</summary>
+    private const int FirstPort = 47500, LastPort = 47549;
+
     [VmFact]
     public async Task Guest_kernel_uses_a_pushed_disk_and_keyboard()
     {
         var shared = Directory.CreateTempSubdirectory("usbredir-qemu-").FullName;
         var content = RandomNumberGenerator.GetBytes(300_000);
         var image = Ext2Image.Create(shared, "stick.img", "16M", ("known.bin", content));
-        var diskPort = FreePort();
-        var keyboardPort = FreePort();
-
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(4) };
-        options.ReadWriteDirs.Add(shared);
-        options.Modules.AddRange(["xhci_pci", "usb_storage", "sd_mod", "usbhid", "hid_generic", "evdev"]);
-        options.QemuArgs.AddRange([
-            "-device", "qemu-xhci,id=xhci",
-            "-chardev", $"socket,id=disk,host=127.0.0.1,port={diskPort},server=on,wait=off",
-            "-device", "usb-redir,chardev=disk,bus=xhci.0",
-            "-chardev", $"socket,id=kbd,host=127.0.0.1,port={keyboardPort},server=on,wait=off",
-            "-device", "usb-redir,chardev=kbd,bus=xhci.0",
-        ]);
-        var guest = Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-peer.sh"), shared], options));
-
-        await WaitForListenerAsync(diskPort, guest);
-        await WaitForListenerAsync(keyboardPort, guest);
+        var (guest, ports) = await QemuChardevGuest.StartAsync((FirstPort, LastPort), 2, (ports, tag) =>
+        {
+            var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(6) };
+            options.ReadWriteDirs.Add(shared);
+            options.Modules.AddRange(["xhci_pci", "usb_storage", "sd_mod", "usbhid", "hid_generic", "evdev"]);
+            options.QemuArgs.AddRange([
+                "-device", "qemu-xhci,id=xhci",
+                "-chardev", $"socket,id=disk-{tag},host=127.0.0.1,port={ports[0]},server=on,wait=off",
+                "-device", $"usb-redir,chardev=disk-{tag},bus=xhci.0",
+                "-chardev", $"socket,id=kbd-{tag},host=127.0.0.1,port={ports[1]},server=on,wait=off",
+                "-device", $"usb-redir,chardev=kbd-{tag},bus=xhci.0",
+            ]);
+            return Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-peer.sh"), shared], options));
+        });
+        var (diskPort, keyboardPort) = (ports[0], ports[1]);
         using var cli = StartCli("connect", "--disk", image, "--server", $"127.0.0.1:{diskPort}", "--verbose");
         await using var keyboard = VirtualDevices.CreateKeyboard();
         var kbdConnection = await UsbRedirConnection.ConnectAsync(keyboard, new UsbRedirEndpoint("127.0.0.1", keyboardPort));
@@ -71,28 +70,6 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
         Assert.Equal("written by the guest through usb-redir\n", Ext2Image.ReadFile(image, "/from-guest.txt"));
         Assert.Contains("disconnected:", cliOutput);
         Directory.Delete(shared, recursive: true);
-    }
-
-    private static int FreePort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
-    /// <summary>Waits until qemu listens, without connecting (a probe connection would be taken as the usb-redir peer).</summary>
-    internal static async Task WaitForListenerAsync(int port, Task<GuestRunResult> guest)
-    {
-        // qemu starts only once this guest has the machine-wide guest lock, which other VM tests (in this process or
-        // another) may hold for minutes; the guest task ends by itself (run-vm's timeout) if qemu never comes up.
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(20);
-        while (!guest.IsCompleted && DateTime.UtcNow < deadline)
-        {
-            if (File.ReadLines("/proc/net/tcp").Skip(1).Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is var f && f[1].EndsWith($":{port:X4}") && f[3] == "0A"))
-                return;
-            await Task.Delay(100);
-        }
-        throw new Xunit.Sdk.XunitException($"qemu never listened on port {port}{(guest.IsCompleted ? ": " + guest.Result : "")}");
     }
 
     private static Process StartCli(params string[] args)

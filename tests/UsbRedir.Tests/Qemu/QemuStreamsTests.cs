@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.Support;
 using UsbRedir.Tests.Vm;
@@ -22,17 +20,18 @@ public sealed class QemuStreamsTests(ITestOutputHelper output)
     public async Task A_libusb_program_in_the_guest_uses_the_streams_of_a_pushed_superspeed_device()
     {
         var client = NativeHarness.Build("libusb_streams_client.c", "libusb-1.0");
-        var port = FreePortInRange();
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(3) };
-        options.Modules.Add("xhci_pci");
-        options.QemuArgs.AddRange([
-            "-device", "qemu-xhci,id=xhci",
-            "-chardev", $"socket,id=streams,host=127.0.0.1,port={port},server=on,wait=off",
-            "-device", "usb-redir,chardev=streams,bus=xhci.0",
-        ]);
-        var guest = Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-streams.sh"), client, "16"], options));
-
-        await QemuPeerTests.WaitForListenerAsync(port, guest);
+        var (guest, ports) = await QemuChardevGuest.StartAsync((FirstPort, LastPort), 1, (ports, tag) =>
+        {
+            var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(6) };
+            options.Modules.Add("xhci_pci");
+            options.QemuArgs.AddRange([
+                "-device", "qemu-xhci,id=xhci",
+                "-chardev", $"socket,id=streams-{tag},host=127.0.0.1,port={ports[0]},server=on,wait=off",
+                "-device", $"usb-redir,chardev=streams-{tag},bus=xhci.0",
+            ]);
+            return Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-streams.sh"), client, "16"], options));
+        });
+        var port = ports[0];
         await using var device = new StreamsTestDevice();
         var connection = await UsbRedirConnection.ConnectAsync(device, new UsbRedirEndpoint("127.0.0.1", port));
         var result = await guest;
@@ -49,20 +48,6 @@ public sealed class QemuStreamsTests(ITestOutputHelper output)
         Assert.Contains((StreamsTestDevice.BulkIn, 0), device.StreamChanges);
     }
 
-    private static int FreePortInRange()
-    {
-        for (var port = FirstPort; port <= LastPort; port++)
-        {
-            try
-            {
-                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                probe.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException) { }
-        }
-        throw new Xunit.Sdk.XunitException($"no free port in {FirstPort}-{LastPort}");
-    }
 }
 
 /// <summary>A VM fact that also needs what builds the guest's libusb program on the host: gcc, pkg-config, libusb-1.0's headers.</summary>

@@ -62,7 +62,7 @@ public class ControllerDeviceSinkTests
         var second = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), endpoint, Never);
         await controller.PluggedAsync(2);
         var third = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), endpoint, Never);
-        await third.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await third.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ConnectionState.Failed, third.State);
         Assert.Contains(log, e => e.Level == SessionLogLevel.Error && e.Message.StartsWith("connection 3: refused") && e.Message.Contains("All 2 ports"));
 
@@ -71,7 +71,7 @@ public class ControllerDeviceSinkTests
         await controller.FreedAsync(1);
         // The controller frees the port itself when the device goes away, which can be just before the sink hears of it;
         // the server connection detaches its device from the sink before it completes.
-        await first.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await first.Completion.WaitAsync(TestDeadline.Default);
         Assert.Null(sink.PortOf(remote));
         Assert.Equal(VirtualPortState.Free, controller.GetPort(1).State);
         Assert.True(remote.Gone.IsCancellationRequested);
@@ -100,9 +100,9 @@ public class ControllerDeviceSinkTests
                 return _freed.TryGetValue(port, out var s) ? s : _freed[port] = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        public Task<UrbRouter> PluggedAsync(int port) => PluggedSignal(port).Task.WaitAsync(TimeSpan.FromSeconds(10));
+        public Task<UrbRouter> PluggedAsync(int port) => PluggedSignal(port).Task.WaitAsync(TestDeadline.Default);
 
-        public Task FreedAsync(int port) => FreedSignal(port).Task.WaitAsync(TimeSpan.FromSeconds(10));
+        public Task FreedAsync(int port) => FreedSignal(port).Task.WaitAsync(TestDeadline.Default);
 
         protected override Task AttachAsync(int port, UrbRouter router, CancellationToken cancellationToken)
         {

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using UsbRedir.Devices;
 using UsbRedir.Server;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Server;
 
@@ -36,13 +37,13 @@ internal sealed class RecordingSink : IDeviceSink
 
     public async Task<(UsbRedirServerConnection Connection, IUsbDevice Device)> NextAttachedAsync(TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(within ?? TestDeadline.Default);
         return await _attached.Reader.ReadAsync(timeout.Token);
     }
 
     public async Task<IUsbDevice> NextDetachedAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TestDeadline.Default);
         return await _detached.Reader.ReadAsync(timeout.Token);
     }
 }

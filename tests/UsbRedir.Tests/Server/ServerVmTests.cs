@@ -21,7 +21,7 @@ public sealed class ServerVmTests(ITestOutputHelper output)
         var image = Path.Combine(shared, "stick.img");
         Exec("mke2fs", "-q", "-F", "-t", "ext2", "-d", root, image, "8M");
 
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(3) };
+        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(8) };
         options.ReadWriteDirs.Add(shared);
         options.Modules.AddRange(["usb_storage", "sd_mod", "ext4"]);
         options.Environment["DOTNET_TieredPGO"] = "0"; // starts .NET faster under TCG (tests/vm measurements)

@@ -8,6 +8,7 @@ using UsbRedir.Filtering;
 using UsbRedir.Server;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.Devices;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 
 namespace UsbRedir.Tests.Server;
@@ -29,19 +30,14 @@ public class UsbRedirServerTests
     /// <summary>The server's first connection, running or already ended.</summary>
     private static async Task<UsbRedirServerConnection> FirstConnectionAsync(UsbRedirServer server)
     {
-        for (var i = 0; i < 250; i++)
-        {
-            if (server.Connections.Concat(server.EndedConnections).FirstOrDefault() is { } connection)
-                return connection;
-            await Task.Delay(20);
-        }
-        throw new Xunit.Sdk.XunitException("the server accepted no connection within 5 s");
+        UsbRedirServerConnection? First() => server.Connections.Concat(server.EndedConnections).FirstOrDefault();
+        await Eventually.TrueAsync(() => First() is not null, "the server accepted a connection");
+        return First()!;
     }
 
     private static async Task AttachedAsync(UsbRedirServerConnection connection)
     {
-        for (var i = 0; i < 250 && connection.State != ServerConnectionState.Attached; i++)
-            await Task.Delay(20);
+        await Eventually.TrueAsync(() => connection.State != ServerConnectionState.Attaching, "the connection is past attaching");
         Assert.Equal(ServerConnectionState.Attached, connection.State);
     }
 
@@ -78,7 +74,7 @@ public class UsbRedirServerTests
         await client.DisconnectAsync(TimeSpan.FromSeconds(5));
         Assert.Same(device, await sink.NextDetachedAsync());
         Assert.DoesNotContain(client.Log.Entries, e => e.Message.Contains("did not acknowledge"));
-        await connection.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await connection.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ServerConnectionState.Closed, connection.State);
         Assert.Null(connection.Device);
         Assert.Empty(server.Connections);
@@ -96,7 +92,7 @@ public class UsbRedirServerTests
         await using var server = StartServer(sink, "0x08,-1,-1,-1,0|-1,-1,-1,-1,1"); // no mass storage, anything else
 
         var refused = await UsbRedirConnection.ConnectAsync(disk, EndpointOf(server), FastReconnect);
-        await refused.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await refused.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ConnectionState.Rejected, refused.State);
         Assert.Equal(0, sink.AttachCount);
 
@@ -118,13 +114,13 @@ public class UsbRedirServerTests
         await using var server = StartServer(sink, "0x08,-1,-1,-1,0");
         var client = await UsbRedirConnection.ConnectAsync(disk, EndpointOf(server), FastReconnect);
         var seen = await FirstConnectionAsync(server);
-        await seen.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await seen.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ServerConnectionState.Rejected, seen.State);
         Assert.Equal(1, seen.DevicesRejected);
         Assert.Contains("00:1209:0001:0100 [08/06/50]", seen.LastRejection); // judged by its configuration descriptor
         Assert.Contains("Denied by rule 0", seen.LastRejection);
         Assert.Contains(seen.Log.Entries, e => e.Level == SessionLogLevel.Error && e.Message.Contains("filter refused"));
-        await client.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await client.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ConnectionState.Rejected, client.State);
     }
 
@@ -183,10 +179,10 @@ public class UsbRedirServerTests
         Assert.Empty(server.Connections);
         Assert.All(attached, a => Assert.Contains(a.Connection.State, new[] { ServerConnectionState.Closed, ServerConnectionState.Failed }));
         foreach (var t in pending)
-            Assert.Contains((await t.WaitAsync(TimeSpan.FromSeconds(5))).Status, new[] { UsbStatus.IoError, UsbStatus.Cancelled });
+            Assert.Contains((await t.WaitAsync(TestDeadline.Default)).Status, new[] { UsbStatus.IoError, UsbStatus.Cancelled });
         Assert.DoesNotContain(server, UsbRedirServerRegistry.All);
         foreach (var c in clients)
-            await c.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+            await c.Completion.WaitAsync(TestDeadline.Default);
 
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(IPAddress.Loopback, port));
@@ -204,12 +200,12 @@ public class UsbRedirServerTests
         await using var server = StartServer(sink);
         var client = await UsbRedirConnection.ConnectAsync(new Sessions.LoopbackTestDevice(), EndpointOf(server), ReconnectPolicy.Never);
         var connection = await FirstConnectionAsync(server);
-        await connection.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await connection.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ServerConnectionState.Failed, connection.State);
         Assert.Contains("All 4 ports of the controller are in use.", connection.LastError);
         Assert.Contains("more ports", connection.LastError);
         Assert.Equal(0, sink.DetachCount);
-        await client.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await client.Completion.WaitAsync(TestDeadline.Default);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public class ConnectionRegistryTests
         var device = new LoopbackTestDevice();
         var connection = await UsbRedirConnection.ConnectAsync(device, UsbRedirEndpoint.Parse(listener.Address), ReconnectPolicy.Never);
         await (await listener.NextGuestAsync()).DisposeAsync();
-        await connection.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await connection.Completion.WaitAsync(TestDeadline.Default);
 
         Assert.Equal(ConnectionState.Failed, connection.State);
         Assert.Contains(connection, ConnectionRegistry.All);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 using T = UsbRedir.Protocol.UsbRedirPacketType;
 
@@ -24,7 +25,7 @@ public class ConnectionTests
         public UsbRedirEndpoint Endpoint => new("127.0.0.1", _listener.LocalEndPoint.Port);
 
         public async Task<ScriptedPeer> NextGuestAsync() =>
-            await Guests.Reader.ReadAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+            await Guests.Reader.ReadAsync(new CancellationTokenSource(TestDeadline.Default).Token);
 
         public async ValueTask DisposeAsync()
         {
@@ -57,8 +58,8 @@ public class ConnectionTests
         var disconnect = connection.DisconnectAsync(TimeSpan.FromSeconds(5));
         await second.ExpectAsync(T.DeviceDisconnect);
         second.Do(c => c.SendDeviceDisconnectAck());
-        await disconnect.WaitAsync(TimeSpan.FromSeconds(10));
-        await connection.Completion.WaitAsync(TimeSpan.FromSeconds(5));
+        await disconnect.WaitAsync(TestDeadline.Default);
+        await connection.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ConnectionState.Disconnected, connection.State);
         Assert.DoesNotContain(connection, ConnectionRegistry.All);
         Assert.True(connection.BytesSent > 0);
@@ -90,15 +91,15 @@ public class ConnectionTests
         await first.ExpectAnnouncementAsync();
         await first.DisposeAsync(); // the peer dies: the connection reconnects
 
-        await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await reconnected.Task.WaitAsync(TestDeadline.Default);
         var second = await server.NextGuestAsync();
         await using var _ = second;
         var disconnect = connection.DisconnectAsync(TimeSpan.FromSeconds(5)); // stops the connection before it returns
         handOver.SetResult();
-        await disconnect.WaitAsync(TimeSpan.FromSeconds(10));
+        await disconnect.WaitAsync(TestDeadline.Default);
 
         // The late socket must be closed unused: the server sees the connection end without a hello or an announcement.
-        await second.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        await second.Closed.WaitAsync(TestDeadline.Default);
         Assert.Null(second.Codec.PeerVersion); // no hello came
         Assert.True(connection.Completion.IsCompleted);
         Assert.Equal(ConnectionState.Disconnected, connection.State);
@@ -119,7 +120,7 @@ public class ConnectionTests
         await guest.ExpectAsync(T.DeviceDisconnect);
         guest.Do(c => c.SendDeviceDisconnectAck());
         await guest.DisposeAsync();
-        await connection.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await connection.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ConnectionState.Rejected, connection.State);
         Assert.Contains("rejected", connection.LastError);
     }
@@ -127,14 +128,9 @@ public class ConnectionTests
     [Fact]
     public async Task The_first_connect_fails_at_once_with_the_cause()
     {
-        int port;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
+        using var closed = new ClosedLoopbackPort();
         var device = new LoopbackTestDevice();
-        var e = await Assert.ThrowsAsync<UsbRedirException>(() => UsbRedirConnection.ConnectAsync(device, new UsbRedirEndpoint("127.0.0.1", port)));
+        var e = await Assert.ThrowsAsync<UsbRedirException>(() => UsbRedirConnection.ConnectAsync(device, new UsbRedirEndpoint("127.0.0.1", closed.Port)));
         Assert.Equal("ConnectionRefused", e.ErrorId);
         Assert.DoesNotContain(ConnectionRegistry.All, c => ReferenceEquals(c.Device, device));
     }

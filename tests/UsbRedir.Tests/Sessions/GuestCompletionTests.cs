@@ -1,6 +1,7 @@
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 using T = UsbRedir.Protocol.UsbRedirPacketType;
 
@@ -14,7 +15,7 @@ namespace UsbRedir.Tests.Sessions;
 /// </summary>
 public class GuestCompletionTests
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
 
     private static async Task<(UsbRedirGuestSession Guest, ScriptedPeer Host, RemoteUsbDevice Remote)> AttachAsync()
     {

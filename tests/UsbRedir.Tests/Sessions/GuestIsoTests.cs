@@ -2,6 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 using T = UsbRedir.Protocol.UsbRedirPacketType;
 
@@ -14,7 +15,7 @@ namespace UsbRedir.Tests.Sessions;
 /// </summary>
 public class GuestIsoTests
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
     private const byte IsoIn = 0x81, IsoOut = 0x02, StreamingInterface = 1;
     private const int PacketSize = 192; // 48 kHz stereo s16 per 1 ms frame
 

@@ -30,7 +30,7 @@ internal sealed class GuestLoopback : IAsyncDisposable
     /// <summary>The exported device as the guest sees it, once its descriptors are read.</summary>
     public async Task<RemoteUsbDevice> RemoteAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TestDeadline.Default);
         return await Guest.NextDeviceAsync(timeout.Token) ?? throw new Xunit.Sdk.XunitException(
             $"the guest session ended without a device: {Guest.Log.LastError?.Message ?? Host.Log.LastError?.Message ?? "no error logged"}");
     }

@@ -13,7 +13,7 @@ namespace UsbRedir.Tests.Sessions;
 /// </summary>
 public class GuestLoopbackIsoTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
     private const int PacketsPerTransfer = 8, TransfersInFlight = 4, Transfers = 40;
 
     private static async Task<(GuestLoopback Loop, RemoteUsbDevice Remote, IsoTestDevice Device)> StartAsync()

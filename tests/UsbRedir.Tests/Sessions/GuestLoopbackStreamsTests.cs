@@ -10,7 +10,7 @@ namespace UsbRedir.Tests.Sessions;
 /// </summary>
 public sealed class GuestLoopbackStreamsTests
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
     private static readonly byte[] Both = [StreamsTestDevice.BulkOut, StreamsTestDevice.BulkIn];
 
     private static byte[] PatternOf(uint stream, int length) =>

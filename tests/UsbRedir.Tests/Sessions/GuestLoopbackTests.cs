@@ -5,13 +5,14 @@ using UsbRedir.Devices.Software;
 using UsbRedir.Devices.Software.MassStorage;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.Devices;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Sessions;
 
 /// <summary>Our usb-guest role against our usb-host role over loopback TCP: everything a virtual host controller will do.</summary>
 public class GuestLoopbackTests
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
 
     private static Task<UsbTransferResult> BulkIn(IUsbDevice d, byte[] buffer, CancellationToken ct = default) =>
         d.TransferAsync(0x81, buffer, ct);
@@ -107,12 +108,12 @@ public class GuestLoopbackTests
         using (var cts = new CancellationTokenSource())
         {
             var pending = Enumerable.Range(0, 5).Select(_ => BulkIn(remote, new byte[512], cts.Token)).ToArray();
-            await WaitUntilAsync(() => loop.Host.PendingTransferCount == 5);
+            await Eventually.TrueAsync(() => loop.Host.PendingTransferCount == 5, "the host has the 5 reads pending");
             cts.Cancel();
             foreach (var t in pending)
                 Assert.Equal(UsbStatus.Cancelled, (await t.WaitAsync(Quick)).Status);
         }
-        await WaitUntilAsync(() => loop.Host.PendingTransferCount == 0);
+        await Eventually.TrueAsync(() => loop.Host.PendingTransferCount == 0, "the host forgot the cancelled reads");
         var interrupt = new CancellationTokenSource();
         var waitingInterrupt = remote.TransferAsync(0x82, new byte[8], interrupt.Token);
         interrupt.Cancel();
@@ -151,7 +152,7 @@ public class GuestLoopbackTests
         }
         Assert.Equal(seen.Order().Distinct(), seen);
         Assert.InRange(seen.Count, 40 - cancelled, 40);
-        await WaitUntilAsync(() => loop.Host.PendingTransferCount == 0 && loop.Guest.PendingRequestCount == 0);
+        await Eventually.TrueAsync(() => loop.Host.PendingTransferCount == 0 && loop.Guest.PendingRequestCount == 0, "every read is forgotten on both sides");
     }
 
     [Fact]
@@ -163,7 +164,7 @@ public class GuestLoopbackTests
         Assert.Equal(UsbStatus.Success, await remote.SetConfigurationAsync(1, default));
         var pending = BulkIn(remote, new byte[512]);
         var pendingInterrupt = remote.TransferAsync(0x82, new byte[8], default);
-        await WaitUntilAsync(() => loop.Host.PendingTransferCount == 1);
+        await Eventually.TrueAsync(() => loop.Host.PendingTransferCount == 1, "the host has the read pending");
 
         Assert.Equal(UsbStatus.Success, await remote.ResetAsync(default).WaitAsync(Quick));
         Assert.Equal(UsbStatus.Cancelled, (await pending.WaitAsync(Quick)).Status);
@@ -188,9 +189,9 @@ public class GuestLoopbackTests
         var remote = await loop.RemoteAsync();
         Assert.Equal(UsbStatus.Success, await remote.SetConfigurationAsync(1, default));
         var pending = BulkIn(remote, new byte[512]);
-        await WaitUntilAsync(() => loop.Host.PendingTransferCount == 1);
+        await Eventually.TrueAsync(() => loop.Host.PendingTransferCount == 1, "the host has the read pending");
 
-        await loop.Host.ReleaseDeviceAsync(TimeSpan.FromSeconds(5)).WaitAsync(TimeSpan.FromSeconds(10));
+        await loop.Host.ReleaseDeviceAsync(TimeSpan.FromSeconds(5)).WaitAsync(TestDeadline.Default);
         Assert.Equal(HostDeviceState.Released, loop.Host.DeviceState);
         Assert.DoesNotContain(loop.Host.Log.Entries, e => e.Message.Contains("did not acknowledge"));
         Assert.True(remote.Gone.IsCancellationRequested);
@@ -223,7 +224,7 @@ public class GuestLoopbackTests
             remote.TransferAsync(0x82, new byte[8], default),
             remote.ControlTransferAsync(new UsbSetupPacket(0x80, 6, 0x0100, 0, 18), new byte[18], default),
         };
-        await WaitUntilAsync(() => victim.Host.PendingTransferCount == 3);
+        await Eventually.TrueAsync(() => victim.Host.PendingTransferCount == 3, "the victim host has the three transfers pending");
 
         victim.Host.Connection.Close(new IOException("killed by the test")); // the host process dies
         foreach (var t in pending)
@@ -239,7 +240,7 @@ public class GuestLoopbackTests
 
         // And the other way round: the guest dies while the host has transfers running on its device.
         var hanging = BulkIn(otherRemote, new byte[512]);
-        await WaitUntilAsync(() => other.Host.PendingTransferCount == 1);
+        await Eventually.TrueAsync(() => other.Host.PendingTransferCount == 1, "the other host has the read pending");
         other.Guest.Connection.Close(new IOException("killed by the test"));
         await other.Host.Completion.WaitAsync(Quick);
         Assert.Equal(0, other.Host.PendingTransferCount);
@@ -280,12 +281,5 @@ public class GuestLoopbackTests
         var write = await bot.RunAsync(Cdb.Write10(5, 1), 512, dataIn: false, sector);
         Assert.Equal(CommandStatus.Passed, write.Csw.Status);
         Assert.Equal(sector, image.RawRead(5 * 512, 512));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 200 && !condition(); i++)
-            await Task.Delay(25);
-        Assert.True(condition(), "condition not met within 5 s");
     }
 }

@@ -1,6 +1,7 @@
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 using T = UsbRedir.Protocol.UsbRedirPacketType;
 
@@ -9,7 +10,7 @@ namespace UsbRedir.Tests.Sessions;
 /// <summary>The usb-guest role's USB 3 bulk streams against a scripted usb-host: what goes on the wire, and what is refused before it.</summary>
 public sealed class GuestStreamsTests
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
     private const uint BothEndpoints = (1u << 1) | (1u << 17);
 
     private static async Task<(UsbRedirGuestSession Guest, ScriptedPeer Host, RemoteUsbDevice Remote)> AttachAsync(

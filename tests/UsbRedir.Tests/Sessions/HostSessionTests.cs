@@ -112,6 +112,8 @@ public class HostSessionTests
         await ConfigureAsync(guest);
 
         guest.Send(30, new BulkPacketHeader(0x81, UsbStatus.Success, 512, 0)); // nothing to read: stays pending
+        // The host's read loop registers the read on its own thread, in its own time: wait for it, not for a fixed moment.
+        await Eventually.TrueAsync(() => host.PendingTransferCount == 1, "the host has the read pending");
         Assert.True(await guest.NothingWithinAsync(TimeSpan.FromMilliseconds(200)));
         Assert.Equal(1, host.PendingTransferCount);
         guest.Do(c => c.SendCancelDataPacket(30));
@@ -251,6 +253,9 @@ public class HostSessionTests
         guest.Do(c => c.SendReset());
         guest.Do(c => c.SendReset());
         Assert.True(await guest.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+        // A request answered after both resets: the host handles packets in order, so both resets were seen by then.
+        guest.Do(c => c.SendGetConfiguration(80));
+        Assert.Equal(80ul, (await guest.ExpectAsync(T.ConfigurationStatus)).Id);
         Assert.Equal(1, device.Resets);
     }
 
@@ -278,7 +283,7 @@ public class HostSessionTests
         Assert.Equal(UsbStatus.IoError, (await guest.ExpectAsync(T.BulkPacket)).As<BulkPacketHeader>().Status);
 
         guest.Do(c => c.SendDeviceDisconnectAck());
-        await host.DeviceReleased.WaitAsync(TimeSpan.FromSeconds(5));
+        await host.DeviceReleased.WaitAsync(TestDeadline.Default);
         Assert.Equal(HostDeviceState.Released, host.DeviceState);
     }
 
@@ -292,7 +297,7 @@ public class HostSessionTests
         await ExpectAnnouncementAsync(guest);
         guest.Do(c => c.SendFilterReject());
         await guest.ExpectAsync(T.DeviceDisconnect);
-        await host.DeviceReleased.WaitAsync(TimeSpan.FromSeconds(5));
+        await host.DeviceReleased.WaitAsync(TestDeadline.Default);
         Assert.Equal(HostDeviceState.Rejected, host.DeviceState);
         Assert.Equal("0x08,-1,-1,-1,1|-1,-1,-1,-1,0", host.PeerFilter);
     }
@@ -319,10 +324,10 @@ public class HostSessionTests
         await using var _g = guest;
         await ExpectAnnouncementAsync(guest);
         guest.SendRaw([0x32, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]); // type 50 is unknown
-        var reason = await host.Completion.WaitAsync(TimeSpan.FromSeconds(5));
+        var reason = await host.Completion.WaitAsync(TestDeadline.Default);
         var e = Assert.IsType<UsbRedirException>(reason);
         Assert.Equal("ProtocolViolation", e.ErrorId);
         Assert.Equal(1, host.Log.ErrorCount);
-        await guest.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        await guest.Closed.WaitAsync(TestDeadline.Default);
     }
 }

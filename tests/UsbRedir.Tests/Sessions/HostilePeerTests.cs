@@ -16,7 +16,7 @@ namespace UsbRedir.Tests.Sessions;
 /// </summary>
 public class HostilePeerTests
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
 
     // Kernel socket buffers for the back-pressure tests: small beside the 8 MiB send queue, so what a peer that stops
     // reading holds back does not depend on the machine's TCP buffer settings (autotuning can absorb megabytes).

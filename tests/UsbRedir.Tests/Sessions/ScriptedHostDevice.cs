@@ -33,7 +33,7 @@ internal static class ScriptedHostDevice
     {
         (announce ?? (h => Announce(h)))(host);
         var ready = guest.NextDeviceAsync(default);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = DateTime.UtcNow + Support.TestDeadline.Default;
         while (!ready.IsCompleted && DateTime.UtcNow < deadline)
         {
             ScriptedPeer.Received request;

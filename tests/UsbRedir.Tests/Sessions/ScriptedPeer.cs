@@ -138,7 +138,7 @@ internal sealed class ScriptedPeer : IAsyncDisposable
     /// <summary>The next received packet (skipping hello), failing after a timeout.</summary>
     public async Task<Received> NextAsync(TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        using var cts = new CancellationTokenSource(timeout ?? Support.TestDeadline.Default);
         while (true)
         {
             var r = await _received.Reader.ReadAsync(cts.Token);

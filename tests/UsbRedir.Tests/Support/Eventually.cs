@@ -8,7 +8,7 @@ internal static class Eventually
 {
     public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow + (timeout ?? TestDeadline.Default);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)

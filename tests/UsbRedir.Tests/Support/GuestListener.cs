@@ -32,7 +32,7 @@ internal sealed class GuestListener : IAsyncDisposable
 
     public async Task<ScriptedPeer> NextGuestAsync(TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        using var cts = new CancellationTokenSource(timeout ?? TestDeadline.Default);
         return await _accepted.Reader.ReadAsync(cts.Token);
     }
 

@@ -10,7 +10,7 @@ namespace UsbRedir.Tests.Transport;
 /// </summary>
 public class ReadPumpTests
 {
-    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Quick = TestDeadline.Default;
 
     [Fact]
     public async Task Reading_goes_on_while_the_idle_work_holds_its_thread()

@@ -1,3 +1,4 @@
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 
 namespace UsbRedir.Tests.Transport;
@@ -16,7 +17,7 @@ public class SendQueueTests
         var chunk = await q.DequeueAsync(CancellationToken.None);
         Assert.Equal(8, chunk.Length);
         q.Release(chunk);
-        await blocked.WaitAsync(TimeSpan.FromSeconds(5));
+        await blocked.WaitAsync(TestDeadline.Default);
         Assert.Equal(3, q.QueuedBytes);
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 
 namespace UsbRedir.Tests.Transport;
@@ -46,16 +47,11 @@ public class TcpTransportTests
     [Fact]
     public async Task Connecting_to_a_closed_port_names_the_cause()
     {
-        int port;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
+        using var closed = new ClosedLoopbackPort();
         var e = await Assert.ThrowsAsync<UsbRedirException>(() =>
-            TcpConnector.ConnectAsync(new UsbRedirEndpoint("127.0.0.1", port), null, TimeSpan.FromSeconds(5), CancellationToken.None));
+            TcpConnector.ConnectAsync(new UsbRedirEndpoint("127.0.0.1", closed.Port), null, TimeSpan.FromSeconds(5), CancellationToken.None));
         Assert.Equal("ConnectionRefused", e.ErrorId);
-        Assert.Contains($"127.0.0.1:{port}", e.Message);
+        Assert.Contains(closed.Address, e.Message);
     }
 
     [Fact]
@@ -75,17 +71,25 @@ public class TcpTransportTests
         var accepted = 0;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var second = new TaskCompletionSource();
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = listener.AcceptLoopAsync((s, _) =>
         {
             if (Interlocked.Increment(ref accepted) == 1) throw new InvalidOperationException("boom");
             s.Dispose();
             second.TrySetResult();
             return Task.CompletedTask;
-        }, _ => Interlocked.Increment(ref errors), cts.Token);
+        }, _ =>
+        {
+            Interlocked.Increment(ref errors);
+            failed.TrySetResult();
+        }, cts.Token);
         var endpoint = new UsbRedirEndpoint("127.0.0.1", listener.LocalEndPoint.Port);
         using var c1 = await TcpConnector.ConnectAsync(endpoint, null, TimeSpan.FromSeconds(5), cts.Token);
         using var c2 = await TcpConnector.ConnectAsync(endpoint, null, TimeSpan.FromSeconds(5), cts.Token);
         await second.Task.WaitAsync(cts.Token);
+        // Each accepted socket is handled on a thread of its own: the failing handler's error may come after the second
+        // handler is done.
+        await failed.Task.WaitAsync(cts.Token);
         Assert.Equal(1, Volatile.Read(ref errors));
     }
 }

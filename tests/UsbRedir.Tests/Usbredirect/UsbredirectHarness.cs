@@ -40,7 +40,7 @@ internal static class UsbredirectHarness
     {
         var sink = new RecordingSink();
         await using var server = StartServer(sink, ports.First, ports.Last);
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(3), KernelArgs = kernelArgs };
+        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(8), KernelArgs = kernelArgs };
         options.ReadWriteDirs.Add(shared);
         options.Modules.Add("xhci_pci");
         options.QemuArgs.AddRange(["-device", "qemu-xhci,id=xhci", .. qemuDevice]);

@@ -99,7 +99,7 @@ public sealed class UsbredirectIsoTests(ITestOutputHelper output)
         for (var n = 0; n < SignalPackets; n++)
             WritePacket(pcm.AsSpan(n * 192, 192), n);
         await File.WriteAllBytesAsync(signal, pcm);
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(3) };
+        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(8) };
         options.ReadWriteDirs.Add(shared);
         options.Modules.Add("xhci_pci");
         options.Environment["DOTNET_TieredPGO"] = "0"; // starts .NET faster under TCG (tests/vm measurements)

@@ -15,7 +15,7 @@ namespace UsbRedir.Tests.Usbredirect;
 public sealed class UsbredirectUasTests(ITestOutputHelper output)
 {
     /// <summary>This test's share of the project's fixed-port range.</summary>
-    private const int FirstPort = 47300, LastPort = 47399;
+    private const int FirstPort = 47300, LastPort = 47349; // QemuStreamsTests has 47350-47399
 
     private const int Blocks = 8192; // 4 MiB
 

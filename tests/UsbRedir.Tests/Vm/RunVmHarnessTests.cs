@@ -9,7 +9,7 @@ public sealed class RunVmHarnessTests(ITestOutputHelper output)
     public void Guest_sees_env_and_rw_share_returns_output_and_a_kernel_warning_fails_the_run()
     {
         var shared = Directory.CreateTempSubdirectory("usbredir-runvm-");
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(2), WorkingDirectory = shared.FullName };
+        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(5), WorkingDirectory = shared.FullName };
         options.ReadWriteDirs.Add(shared.FullName);
         options.Environment["PROBE"] = "value with spaces";
         // The command succeeds, but the kernel log gains a WARNING: the harness must turn that into 126.

@@ -30,7 +30,7 @@ public sealed class VhciCtrlBackendVmTests(ITestOutputHelper output)
         var baseline = Path.Combine(shared, "baseline.img");
         File.Copy(image, baseline);
 
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(6) };
+        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(10) };
         options.ReadWriteDirs.Add(shared);
         options.Modules.AddRange(["xhci_pci", "usb_storage", "sd_mod", "usbhid", "hid_generic", "evdev"]);
         options.QemuArgs.AddRange([

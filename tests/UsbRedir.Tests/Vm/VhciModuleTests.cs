@@ -14,7 +14,7 @@ public sealed class VhciModuleTests(ITestOutputHelper output)
     private static GuestRunResult RunInGuest()
     {
         var results = Directory.CreateTempSubdirectory("usbredir-vhci-vm-");
-        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(5) };
+        var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(8) };
         options.ReadWriteDirs.Add(results.FullName);
         return GuestVm.Run(
             [Path.Combine(VhciModuleBuild.KernelDir, "tests", "run-in-guest.sh"),

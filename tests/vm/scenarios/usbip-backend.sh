@@ -51,13 +51,17 @@ wait_reader() {
   for _ in $(seq 120); do kill -0 "$1" 2>/dev/null || { wait "$1" && READER_RC=0 || READER_RC=$?; return 0; }; sleep 0.25; done
   echo "reader $1 is stuck: $(cat /proc/$1/wchan 2>/dev/null)" >&2; exit 1
 }
-# Plugs the disk and starts reading all of it in the background (sets reader); returns once the read is under way.
+# Sectors the disk has read so far (/sys/block/sdX/stat, third field).
+sectors_read() { awk '{ print $3 }' "/sys/block/${DISK#/dev/}/stat"; }
+# Plugs the disk and starts reading all of it in the background (sets reader); returns once the read is under way:
+# once the disk has served its first 64 KiB, not after a fixed second, in which a fast host could read it all.
 plug_and_read() {
   say plug disk "$image"
   wait_disk
+  local before; before=$(sectors_read)
   dd if="$DISK" of=/dev/null bs=64k iflag=direct 2>/dev/null &
   reader=$!
-  sleep 1
+  for _ in $(seq 600); do [ "$(sectors_read)" -ge $((before + 128)) ] && break; kill -0 $reader 2>/dev/null || break; sleep 0.05; done
   kill -0 $reader 2>/dev/null || { echo "the read finished before the fault" >&2; exit 1; }
 }
 vhci_ports_in_use() { awk '$1 == "hs" || $1 == "ss" { if ($3 != "004") n++ } END { print n + 0 }' /sys/devices/platform/vhci_hcd.0/status*; }
@@ -134,7 +138,7 @@ kill -KILL "$VMPLUG_PID"
 wait "$VMPLUG_PID" 2>/dev/null || true
 wait_reader $reader
 wait_no_disk
-for _ in $(seq 40); do [ "$(vhci_ports_in_use)" = 0 ] && break; sleep 0.25; done
+for _ in $(seq 240); do [ "$(vhci_ports_in_use)" = 0 ] && break; sleep 0.25; done
 echo "step: killed mid-transfer: reader exit $READER_RC, vhci ports in use $(vhci_ports_in_use)"
 
 # 7. A new process can use the controller again (and measures the vhci-ctrl backend); quitting unplugs what it holds.

@@ -17,7 +17,10 @@ done
 
 socat TCP-LISTEN:4000,bind=127.0.0.1,reuseaddr /dev/virtio-ports/redir &
 bridge=$!
-sleep 0.5
+# usbredirect connects once and gives up if nobody listens: wait for socat's socket (127.0.0.1:4000, LISTEN), not a moment.
+listening() { grep -q '^ *[0-9]*: 0100007F:0FA0 00000000:0000 0A ' /proc/net/tcp; }
+for _ in $(seq 600); do listening && break; sleep 0.1; done
+listening || { echo "socat never listened on 127.0.0.1:4000" >&2; exit 1; }
 usbredirect --device "$device" --to 127.0.0.1:4000 -v 3 &
 redirect=$!
 for _ in $(seq 360); do

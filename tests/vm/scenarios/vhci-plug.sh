@@ -93,22 +93,27 @@ for who in 1209:vhci-ctrl 46f4:qemu-usb-storage; do
 done
 
 # ---------------------------------------------------------------- faults, replug
-# reading_during DD_OUT: starts a whole-disk read of our disk in the background (dd_pid) and checks it is still
-# running a second later, so the fault really hits I/O in flight.
+# reading_during DD_OUT: starts a whole-disk read of our disk in the background (dd_pid) and returns once the disk has
+# served its first 64 KiB with dd still running, so the fault really hits I/O in flight (a fixed second instead could
+# see a fast host read the whole disk, or a slow one not start).
 reading_during() {
   local d; d=$(disk_of 1209) || { echo "  no disk to read"; return 1; }
+  # (bash scoping: the helpers see this function's d and before)
+  sectors_read() { awk '{ print $3 }' "/sys/block/$d/stat"; }
+  read_started() { [ "$(sectors_read)" -ge $((before + 128)) ] || ! kill -0 "$dd_pid" 2>/dev/null; }
+  local before; before=$(sectors_read)
   dd if="/dev/$d" of=/dev/null bs=64k iflag=direct >"$1" 2>&1 &
   dd_pid=$!
-  sleep 1
+  wait_until 30 read_started
   kill -0 "$dd_pid" 2>/dev/null || { echo "  dd ended before the fault: $(tail -n1 "$1")"; return 1; }
 }
-# read_ends FAULT: the interrupted read ends (with an error) within 20 s, the disk and the controller go away.
+# read_ends FAULT: the interrupted read ends (with an error) within 20 s, the disk and the controller go away (30 s each).
 read_ends() {
   wait_until 20 bash -c "! kill -0 $dd_pid 2>/dev/null" || { echo "  dd still blocked 20 s after the fault"; kill -9 "$dd_pid"; return 1; }
   wait "$dd_pid" 2>/dev/null
   echo "INFO $1 dd: $(tail -n1 "/tmp/$1.dd")"
-  wait_until 10 no_disk || { echo "  the disk is still there"; return 1; }
-  wait_until 10 no_controller || { echo "  the controller is still there"; return 1; }
+  wait_until 30 no_disk || { echo "  the disk is still there"; return 1; }
+  wait_until 30 no_controller || { echo "  the controller is still there"; return 1; }
 }
 
 # Unplug (SIGTERM: the CLI unplugs and removes its controller) while a read is in flight.
@@ -152,7 +157,7 @@ grep -ql UsbRedir /sys/class/input/*/device/name 2>/dev/null && pass fault.devic
   fail fault.device-survives-rmmod "the keyboard disappeared"
 stop_plug keyboard TERM; rc=$?
 no_keyboard() { ! grep -qs UsbRedir /sys/class/input/*/device/name; }
-if [ "$rc" -eq 0 ] && wait_until 10 no_keyboard && wait_until 10 no_controller; then pass keyboard.unplug-clean; else
+if [ "$rc" -eq 0 ] && wait_until 30 no_keyboard && wait_until 30 no_controller; then pass keyboard.unplug-clean; else
   fail keyboard.unplug-clean "exit $rc"; sed 's/^/  keyboard: /' /tmp/keyboard.out; fi
 if wait_until 10 rmmod usbredir_vhci; then pass module.rmmod-after-unplug; else fail module.rmmod-after-unplug "$(cat /tmp/rmmod.err)"; fi
 

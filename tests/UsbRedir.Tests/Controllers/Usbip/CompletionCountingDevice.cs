@@ -1,4 +1,5 @@
 using UsbRedir.Devices;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Controllers.Usbip;
 
@@ -20,10 +21,11 @@ internal sealed class CompletionCountingDevice(IUsbDevice inner) : IUsbDevice
 
     public int FinishedTransfers => Volatile.Read(ref _finished);
 
-    /// <summary>Waits (up to 10 s) until <paramref name="count"/> transfers have finished, then a moment for their replies.</summary>
+    /// <summary>Waits until <paramref name="count"/> transfers have finished, then a moment for their replies.</summary>
     public void WaitForFinished(int count)
     {
-        for (var i = 0; i < 500 && FinishedTransfers < count; i++)
+        var deadline = DateTime.UtcNow + TestDeadline.Default;
+        while (FinishedTransfers < count && DateTime.UtcNow < deadline)
             Thread.Sleep(20);
         Assert.True(FinishedTransfers >= count, $"only {FinishedTransfers} of {count} transfers finished");
         Thread.Sleep(100);

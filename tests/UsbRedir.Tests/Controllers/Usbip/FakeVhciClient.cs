@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using UsbRedir.Controllers.Usbip;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Controllers.Usbip;
 
@@ -20,7 +21,7 @@ namespace UsbRedir.Tests.Controllers.Usbip;
 internal sealed class FakeVhciClient : IDisposable
 {
     /// <summary>How long one reply, or one send, may take before the test fails, unless a test sets its own.</summary>
-    public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultDeadline = TestDeadline.Default;
 
     private const uint RetSubmit = 3;
     private const int Econnreset = -104;

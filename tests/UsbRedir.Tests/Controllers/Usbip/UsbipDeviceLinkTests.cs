@@ -3,6 +3,7 @@ using UsbRedir.Controllers.Usbip;
 using UsbRedir.Devices;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.Sessions;
+using UsbRedir.Tests.Support;
 
 namespace UsbRedir.Tests.Controllers.Usbip;
 
@@ -208,7 +209,7 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
         bad[3] = 9;
         _client.Send(bad);
         Assert.True(_client.AtEndOfStream());
-        Assert.Contains("protocol error: unknown USB/IP command 0x00000009", await _link.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("protocol error: unknown USB/IP command 0x00000009", await _link.Completion.WaitAsync(TestDeadline.Default));
         Assert.Contains(_log.Entries, e => e.Level == SessionLogLevel.Error && e.Message.Contains("malformed PDU at byte 0"));
     }
 
@@ -219,7 +220,7 @@ public sealed class UsbipDeviceLinkTests : IAsyncLifetime
         _client.Read();
         _client.Submit(true, 2, 8);
         _client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
-        Assert.Equal("the USB/IP client closed the connection", await _link.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("the USB/IP client closed the connection", await _link.Completion.WaitAsync(TestDeadline.Default));
         Assert.Equal(0, _link.InFlight);
     }
 }
