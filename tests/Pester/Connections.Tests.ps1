@@ -13,11 +13,12 @@ BeforeAll {
 
     function Get-ListenerAddress([System.Net.Sockets.TcpListener] $Listener) { "127.0.0.1:$($Listener.LocalEndpoint.Port)" }
 
-    function Get-ClosedPortAddress {
-        $listener = New-TestListener
-        $address = Get-ListenerAddress $listener
-        $listener.Stop()
-        $address
+    # A bound socket that never listens: connects to its port are refused, and while it lives nothing running beside
+    # can take the port (a port probed and released at once could be bound again before the connect). Dispose it after.
+    function New-ClosedPort {
+        $socket = [System.Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp')
+        $socket.Bind([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Loopback, 0))
+        $socket
     }
 
     # The peer's end of a pushed connection: the first bytes our usb-host role sends are its hello with its version.
@@ -95,8 +96,13 @@ Describe 'Connect-UsbDevice' {
     }
 
     It 'reports a refused first attempt as an error and leaves nothing running' {
-        $keyboard | Connect-UsbDevice -Server (Get-ClosedPortAddress) -ErrorVariable failures -ErrorAction SilentlyContinue |
-            Should -BeNullOrEmpty
+        $closed = New-ClosedPort
+        try {
+            $keyboard | Connect-UsbDevice -Server "127.0.0.1:$($closed.LocalEndPoint.Port)" -ErrorVariable failures -ErrorAction SilentlyContinue |
+                Should -BeNullOrEmpty
+        } finally {
+            $closed.Dispose()
+        }
         $failures[0].FullyQualifiedErrorId | Should -Be 'ConnectionRefused,UsbRedir.PowerShell.Connections.ConnectUsbDeviceCommand'
         $failures[0].CategoryInfo.Category | Should -Be 'ConnectionError'
         Get-UsbRedirConnection | Should -BeNullOrEmpty
