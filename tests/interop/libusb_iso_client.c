@@ -133,6 +133,28 @@ static int run(libusb_context *ctx, double limit)
     return active == 0;
 }
 
+/* libusb_open_device_with_vid_pid, but it remembers whether the device was listed and why opening it failed. */
+static libusb_device_handle *open_device(libusb_context *ctx, uint16_t vid, uint16_t pid, int *listed, int *open_error)
+{
+    libusb_device **list;
+    ssize_t n = libusb_get_device_list(ctx, &list);
+    libusb_device_handle *h = NULL;
+    for (ssize_t i = 0; i < n && !h; i++) {
+        struct libusb_device_descriptor d;
+        if (libusb_get_device_descriptor(list[i], &d) != 0 || d.idVendor != vid || d.idProduct != pid)
+            continue;
+        *listed = 1;
+        int r = libusb_open(list[i], &h);
+        if (r != 0) {
+            *open_error = r;
+            h = NULL;
+        }
+    }
+    if (n >= 0)
+        libusb_free_device_list(list, 1);
+    return h;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -148,13 +170,23 @@ int main(int argc, char **argv)
     if (libusb_init(&ctx) != 0)
         return 3;
     libusb_device_handle *h = NULL;
+    int listed = 0, open_error = 0;
     for (int i = 0; i < 1200 && !h; i++) { /* up to 2 minutes for the device to appear */
-        h = libusb_open_device_with_vid_pid(ctx, vid, pid);
+        h = open_device(ctx, vid, pid, &listed, &open_error);
         if (!h)
             usleep(100000);
     }
     if (!h) {
-        fprintf(stderr, "%04x:%04x never appeared\n", vid, pid);
+        /* Say which step failed: libusb never listed it, or listed it and could not open it. */
+        if (listed)
+            fprintf(stderr, "%04x:%04x is listed by libusb but did not open: %s\n", vid, pid, libusb_error_name(open_error));
+        else
+            fprintf(stderr, "%04x:%04x never appeared in libusb's device list\n", vid, pid);
+        /* And what the kernel shows of each USB device: configured yet, runtime-suspended? */
+        fflush(stderr);
+        if (system("for d in /sys/bus/usb/devices/[0-9]*-*; do [ -e $d/idProduct ] && echo \"$d: $(cat $d/idVendor):$(cat $d/idProduct)"
+                   " config=$(cat $d/bConfigurationValue) pm=$(cat $d/power/runtime_status 2>/dev/null)\"; done >&2") != 0)
+            fprintf(stderr, "(could not list /sys/bus/usb/devices)\n");
         return 4;
     }
     libusb_set_auto_detach_kernel_driver(h, 1);
