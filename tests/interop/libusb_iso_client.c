@@ -166,15 +166,20 @@ int main(int argc, char **argv)
     out_total = atoi(argv[4]) + atoi(argv[5]);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    libusb_context *ctx;
-    if (libusb_init(&ctx) != 0)
-        return 3;
+    /* A fresh context for every attempt: libusb lists a device that appears later only through its hotplug monitor,
+     * and in this guest that monitor missed the device now and then (never listed, while sysfs showed it configured);
+     * a new context scans sysfs afresh. */
+    libusb_context *ctx = NULL;
     libusb_device_handle *h = NULL;
     int listed = 0, open_error = 0;
     for (int i = 0; i < 1200 && !h; i++) { /* up to 2 minutes for the device to appear */
+        if (libusb_init(&ctx) != 0)
+            return 3;
         h = open_device(ctx, vid, pid, &listed, &open_error);
-        if (!h)
+        if (!h) {
+            libusb_exit(ctx);
             usleep(100000);
+        }
     }
     if (!h) {
         /* Say which step failed: libusb never listed it, or listed it and could not open it. */
