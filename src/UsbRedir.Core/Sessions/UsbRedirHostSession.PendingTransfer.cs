@@ -36,8 +36,6 @@ public sealed partial class UsbRedirHostSession
         public bool Answered;
         /// <summary>Runner plus cancellers still using the record; changed only under the <c>_pending</c> lock.</summary>
         public int Holders;
-        /// <summary>True once CancelAfter armed a timer on <see cref="Cancellation"/>: that source is never reused.</summary>
-        public bool TimerArmed;
         public CancellationTokenSource Cancellation = new();
     }
 
@@ -66,14 +64,14 @@ public sealed partial class UsbRedirHostSession
                 return;
         }
         // Nobody else can reach it now (see PendingTransfer), which is what TryReset requires: its owner alone, nobody
-        // left who may cancel. A source that was cancelled cannot be reset. One with a CancelAfter timer (control
-        // transfers) is not reused either: the timer may be firing at this moment, and TryReset is not safe against a
-        // concurrent cancel (it could cancel the next transfer). TryReset also drops registrations a device left behind.
-        if (transfer.TimerArmed || !transfer.Cancellation.TryReset())
+        // left who may cancel. A source that was cancelled cannot be reset. A control transfer's is not reused either:
+        // RunControlAsync arms a CancelAfter timer on it, which may be firing at this moment, and TryReset is not safe
+        // against a concurrent cancel (it could cancel the next transfer). TryReset also drops registrations a device
+        // left behind.
+        if (transfer.Type == UsbRedirPacketType.ControlPacket || !transfer.Cancellation.TryReset())
         {
             transfer.Cancellation.Dispose();
             transfer.Cancellation = new CancellationTokenSource();
-            transfer.TimerArmed = false;
         }
         lock (_transferPool)
             if (_transferPool.Count < PooledTransfersKept)

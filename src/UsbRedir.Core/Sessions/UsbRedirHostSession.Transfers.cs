@@ -151,7 +151,6 @@ public sealed partial class UsbRedirHostSession
         var result = UsbTransferResult.Failed(UsbStatus.IoError);
         try
         {
-            transfer.TimerArmed = true;
             transfer.Cancellation.CancelAfter(ControlTimeout);
             var setup = new UsbSetupPacket(h.RequestType, h.Request, h.Value, h.Index, h.Length);
             result = await RunStandardOrControlAsync(setup, buffer.AsMemory(0, h.Length), transfer.Cancellation.Token);
