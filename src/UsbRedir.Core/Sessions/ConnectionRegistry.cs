@@ -17,10 +17,10 @@ public static class ConnectionRegistry
     {
         lock (Connections)
         {
-            if (Connections.FirstOrDefault(c => ReferenceEquals(c.Device, connection.Device) && !c.Completion.IsCompleted) is { } existing)
+            if (Connections.FirstOrDefault(c => c.Source.Equals(connection.Source) && !c.Completion.IsCompleted) is { } existing)
                 throw new UsbRedirException("DeviceAlreadyConnected", UsbRedirErrorCategory.ResourceBusy,
-                    $"{connection.Device.Description} is already connected to {existing.Server} (connection {existing.Id}).",
-                    $"Disconnect it first (Disconnect-UsbDevice -Id {existing.Id}, or stop that usbredir process).", connection.Device);
+                    $"{connection.DeviceIdentity} is already connected to {existing.Target} (connection {existing.Id}).",
+                    $"Disconnect it first (Disconnect-UsbDevice -Id {existing.Id}, or stop that usbredir process).", connection.Source);
             Connections.Add(connection);
             return Interlocked.Increment(ref _nextId);
         }

@@ -1,76 +1,192 @@
+using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using UsbRedir.Devices;
+using UsbRedir.Devices.Sources;
 using UsbRedir.Transport;
 
 namespace UsbRedir.Sessions;
 
 /// <summary>
-/// A device pushed to a usb-guest peer (a UsbRedir server, or QEMU's usb-redir chardev in server mode) that lives in
-/// the background: it connects, exports the device with the usb-host role, and when the link drops it reconnects with
-/// backoff until disconnected, the device goes away, or the peer's filter rejects the device.
+/// A device exported with the usb-host role that lives in the background until disconnected. It reaches its usb-guest
+/// peer one of two ways: it connects to a server (a UsbRedir server, or QEMU's usb-redir chardev in server mode) and
+/// reconnects with backoff when the link drops (<see cref="ConnectAsync(IUsbDeviceSource, UsbRedirEndpoint, ReconnectPolicy?, TcpKeepAlive?, Action{SessionLogEntry}?, CancellationToken)"/>);
+/// or it listens, like usbredirect's --as, for a peer that connects to it (QEMU's usb-redir with a client chardev, libvirt's
+/// redirdev in connect mode), serving one peer at a time and waiting for the next when one leaves
+/// (<see cref="ListenAsync(IUsbDeviceSource, IPEndPoint, TcpKeepAlive?, Action{SessionLogEntry}?)"/>).
+/// </summary>
+/// <remarks>
+/// <para>The device comes from an <see cref="IUsbDeviceSource"/>. When it goes away (<see cref="IUsbDevice.Gone"/>) the peer is
+/// told (device_disconnect, its acknowledgement awaited), the link is closed, the device is handed back to the source, and the
+/// connection waits (<see cref="ConnectionState.WaitingForDevice"/>) for the source to yield it again, then exports it anew:
+/// auto re-attach. A <see cref="FixedUsbDeviceSource"/> never yields a device again, so that connection ends (Disconnected)
+/// with its device. The peer's filter rejecting the device ends the connection (Rejected): re-plugging would not change its mind.</para>
 /// <para>Every background step is guarded: failures end up in <see cref="State"/>, <see cref="LastError"/> and
 /// <see cref="Log"/>, never as an exception on a thread nobody waits for.</para>
-/// </summary>
+/// </remarks>
 public sealed class UsbRedirConnection
 {
+    /// <summary>How long a device that went away waits for the peer to acknowledge its device_disconnect before the link closes.</summary>
+    private static readonly TimeSpan GoneAckTimeout = TimeSpan.FromSeconds(5);
+
     private readonly CancellationTokenSource _stop = new();
     private readonly ReconnectPolicy _reconnect;
-    private readonly TcpKeepAlive? _keepAlive;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Func<CancellationToken, Task<Socket>> _connect;
+    private readonly Func<CancellationToken, Task<Socket>>? _connect;
+    private readonly TcpServerListener? _listener;
+    // Listen mode: the peer accepted while none is served, waiting for the exporter to take it (one at a time).
+    private readonly Channel<Socket>? _waitingPeer;
     // Publishing a new session and stopping are atomic under it: either the opener sees the stop and closes its fresh
-    // socket, or DisconnectAsync sees the session and closes it. Without it a reconnect whose connect finished just
+    // socket, or DisconnectAsync sees the session and ends it. Without it a reconnect whose connect finished just
     // as DisconnectAsync ran could start a session nobody would ever close.
     private readonly object _sessionGate = new();
     private volatile UsbRedirHostSession? _session;
+    private volatile IUsbDevice? _device;
     private int _reconnects;
+    private int _reattachments;
     private long _bytesSentBefore, _bytesReceivedBefore, _packetsSentBefore, _packetsReceivedBefore;
 
-    private UsbRedirConnection(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy reconnect, TcpKeepAlive? keepAlive,
-        Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect)
+    /// <summary>How an export of one acquired device ended.</summary>
+    private enum ExportEnd
     {
-        Device = device;
+        Stopped,
+        DeviceGone,
+        Rejected,
+        GaveUp,
+    }
+
+    private UsbRedirConnection(IUsbDeviceSource source, UsbRedirEndpoint? server, TcpServerListener? listener, ReconnectPolicy reconnect,
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect)
+    {
+        Source = source;
         Server = server;
+        _listener = listener;
         _reconnect = reconnect;
-        _keepAlive = keepAlive;
-        _connect = connect ?? (token => TcpConnector.ConnectAsync(Server, _keepAlive, TimeSpan.FromSeconds(10), token));
+        if (server is not null)
+            _connect = connect ?? (token => TcpConnector.ConnectAsync(server, keepAlive, TimeSpan.FromSeconds(10), token));
+        else
+            _waitingPeer = Channel.CreateBounded<Socket>(1);
+        ListenEndPoint = listener?.LocalEndPoint;
+        if (source is FixedUsbDeviceSource fixedSource)
+            _device = fixedSource.Device;
         Log = new SessionLog(logListener);
         Id = ConnectionRegistry.Add(this);
     }
 
     /// <summary>
-    /// Starts pushing <paramref name="device"/> to <paramref name="server"/>. Returns once the first attempt has connected,
-    /// or throws its error (a wrong address should fail at once, not retry silently); later drops are retried in the background.
+    /// Starts pushing <paramref name="device"/> to <paramref name="server"/>; the connection ends when the device goes away.
+    /// Returns once the first attempt has connected, or throws its error (a wrong address should fail at once, not retry
+    /// silently); later drops are retried in the background.
     /// </summary>
     public static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect = null,
         TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(device, server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
+        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
+
+    /// <summary>
+    /// Starts pushing the device of <paramref name="source"/> to <paramref name="server"/>, re-exporting it whenever the source
+    /// yields it again after it went away. Waits for the source's first device (cancel with <paramref name="cancellationToken"/>),
+    /// then returns once the first attempt has connected, or throws its error; later drops are retried in the background.
+    /// </summary>
+    public static Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, ReconnectPolicy? reconnect = null,
+        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
 
     /// <param name="connect">Opens the socket to <paramref name="server"/> (null: TCP); tests pass one that holds a connected socket back.</param>
-    internal static async Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
+    internal static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken) =>
+        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect, cancellationToken);
+
+    internal static async Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
         TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken)
     {
-        var connection = new UsbRedirConnection(device, server, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(server);
+        var connection = new UsbRedirConnection(source, server, listener: null, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect);
+        IUsbDevice? device = null;
         try
         {
-            var first = await connection.OpenSessionAsync(isReconnect: false, cancellationToken);
-            _ = Task.Run(() => connection.RunAsync(first));
+            device = await connection.AcquireAsync(cancellationToken)
+                ?? throw new UsbRedirException("DeviceGone", UsbRedirErrorCategory.DeviceError, $"{source.Identity} is gone.",
+                    "Create or plug in the device again, then connect it.", source);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connection._stop.Token);
+            var first = connection.OpenSession(device, await connection._connect!(linked.Token), isReconnect: false, cancellationToken);
+            _ = Task.Run(() => connection.RunAsync(device, first));
             return connection;
         }
         catch
         {
+            if (device is not null)
+                await source.ReleaseAsync(device);
             ConnectionRegistry.Remove(connection);
             throw;
         }
     }
 
+    /// <summary>
+    /// Exports <paramref name="device"/> to whoever connects to <paramref name="listen"/> (usbredirect's --as); the connection
+    /// ends when the device goes away. Returns once the port is bound.
+    /// </summary>
+    /// <exception cref="UsbRedirException">The port is in use (ServerPortInUse), needs privileges (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
+    public static Task<UsbRedirConnection> ListenAsync(IUsbDevice device, IPEndPoint listen, TcpKeepAlive? keepAlive = null,
+        Action<SessionLogEntry>? logListener = null) =>
+        ListenAsync(new FixedUsbDeviceSource(device), listen, keepAlive, logListener);
+
+    /// <summary>
+    /// Exports the device of <paramref name="source"/> to whoever connects to <paramref name="listen"/>: one peer at a time (a
+    /// second is refused while one is served: it is closed at once), and when the peer leaves, or the device went away and is
+    /// back, the next peer that connects gets it. Returns once the port is bound; everything else happens in the background
+    /// (<see cref="ConnectionState.Listening"/> while no peer is connected).
+    /// </summary>
+    /// <exception cref="UsbRedirException">The port is in use (ServerPortInUse), needs privileges (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
+    public static Task<UsbRedirConnection> ListenAsync(IUsbDeviceSource source, IPEndPoint listen, TcpKeepAlive? keepAlive = null,
+        Action<SessionLogEntry>? logListener = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(listen);
+        // Backlog 1: one peer is served; a peer connecting meanwhile is accepted and closed at once (see OnPeerAsync).
+        var listener = TcpServerListener.Start(listen.Address, listen.Port, keepAlive ?? TcpKeepAlive.Default, backlog: 1);
+        UsbRedirConnection connection;
+        try
+        {
+            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null);
+        }
+        catch
+        {
+            _ = listener.DisposeAsync();
+            throw;
+        }
+        connection.State = ConnectionState.Listening;
+        connection.Log.Info($"listening on {connection.ListenEndPoint} for a usb-guest peer");
+        _ = Task.Run(() => listener.AcceptLoopAsync(connection.OnPeerAsync,
+            e => connection.Log.Error($"a peer could not be taken: {e.Message}"), connection._stop.Token));
+        _ = Task.Run(() => connection.RunAsync(device: null, first: null));
+        return Task.FromResult(connection);
+    }
+
     public int Id { get; }
 
-    public IUsbDevice Device { get; }
+    /// <summary>Where the exported device comes from; its <see cref="IUsbDeviceSource.Identity"/> names it while it is away.</summary>
+    public IUsbDeviceSource Source { get; }
 
-    public UsbRedirEndpoint Server { get; }
+    /// <summary>The device, stable across re-plugs: the source's identity ("2-1.3", or a software device's description).</summary>
+    public string DeviceIdentity => Source.Identity;
 
-    // Volatile: written by the background reconnect loop, read by cmdlets and tests on other threads.
+    /// <summary>The device exported now, or the last one while the source has none (null before it yielded any).</summary>
+    public IUsbDevice? Device => _device;
+
+    /// <summary>The server this connection connects to, or null when it listens (<see cref="ListenEndPoint"/>).</summary>
+    public UsbRedirEndpoint? Server { get; }
+
+    /// <summary>The address and port this connection listens on for its peer, or null when it connects to a <see cref="Server"/>.</summary>
+    public IPEndPoint? ListenEndPoint { get; }
+
+    /// <summary>"127.0.0.1:4000" (a server), or "listen 127.0.0.1:4000": where the peer is found, for lists and messages.</summary>
+    public string Target => Server?.ToString() ?? $"listen {ListenEndPoint}";
+
+    /// <summary>The address of the peer served now, or null.</summary>
+    public string? Peer => _session?.Connection.Peer;
+
+    // Volatile: written by the background loop, read by cmdlets and tests on other threads.
     private volatile ConnectionState _state = ConnectionState.Connecting;
 
     public ConnectionState State { get => _state; private set => _state = value; }
@@ -79,8 +195,11 @@ public sealed class UsbRedirConnection
 
     public SessionLog Log { get; }
 
-    /// <summary>How many times the link was re-established after a drop.</summary>
+    /// <summary>How many times a link was established again for the same device: reconnects after a drop, and the next peers of a listening connection.</summary>
     public int Reconnects => Volatile.Read(ref _reconnects);
+
+    /// <summary>How many times the device came back after it went away and was exported again.</summary>
+    public int Reattachments => Volatile.Read(ref _reattachments);
 
     public string? PeerVersion => _session?.PeerVersion;
 
@@ -101,55 +220,59 @@ public sealed class UsbRedirConnection
     /// <summary>Completes when the connection has ended for good.</summary>
     public Task Completion => _ended.Task;
 
-    private async Task<UsbRedirHostSession> OpenSessionAsync(bool isReconnect, CancellationToken cancellationToken)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        var socket = await _connect(linked.Token);
-        lock (_sessionGate)
-        {
-            if (_stop.IsCancellationRequested)
-            {
-                socket.Dispose(); // disconnected while connecting: the peer sees the connection end before any hello
-                throw new OperationCanceledException(_stop.Token);
-            }
-            var session = new UsbRedirHostSession(Device, ByteStreamConnection.FromSocket(socket), Log);
-            _session = session;
-            // Counter and state are updated before Start: once the session sends its hello the peer (and anyone watching
-            // it) can observe this connection, and must then see the reconnect counted and the state Connected.
-            if (isReconnect)
-                Interlocked.Increment(ref _reconnects);
-            State = ConnectionState.Connected;
-            Log.Info($"connected to {Server}");
-            session.Start();
-            return session;
-        }
-    }
-
-    private async Task RunAsync(UsbRedirHostSession session)
+    /// <summary>
+    /// The background life of the connection: exports each device the source yields, starting with <paramref name="device"/>
+    /// (null: acquire one first) over <paramref name="first"/> (null: open a link first), until stopped, rejected, given up,
+    /// or the source has no more devices.
+    /// </summary>
+    private async Task RunAsync(IUsbDevice? device, UsbRedirHostSession? first)
     {
         try
         {
             while (true)
             {
-                var reason = await session.Completion;
-                Retire(session);
-                if (_stop.IsCancellationRequested || Device.Gone.IsCancellationRequested)
+                if (device is null)
+                {
+                    device = await AcquireAsync(_stop.Token);
+                    if (device is null)
+                    {
+                        Log.Info($"{DeviceIdentity} is gone and will not come back: the connection ends");
+                        State = ConnectionState.Disconnected;
+                        return;
+                    }
+                }
+                ExportEnd end;
+                try
+                {
+                    end = await ExportAsync(device, first);
+                }
+                finally
+                {
+                    await Source.ReleaseAsync(device);
+                }
+                first = null;
+                device = null;
+                if (end != ExportEnd.DeviceGone)
+                {
+                    State = end switch
+                    {
+                        ExportEnd.Rejected => ConnectionState.Rejected,
+                        ExportEnd.GaveUp => ConnectionState.Failed,
+                        _ => ConnectionState.Disconnected,
+                    };
+                    return;
+                }
+                if (_stop.IsCancellationRequested)
                 {
                     State = ConnectionState.Disconnected;
                     return;
                 }
-                if (session.DeviceState == HostDeviceState.Rejected)
-                {
-                    State = ConnectionState.Rejected;
-                    Log.Error($"{Server} rejected {Device.Description} (its filter: {session.PeerFilter ?? "none sent"})");
-                    return;
-                }
-                Log.Warning($"connection to {Server} ended: {reason?.Message ?? "closed by the peer"}");
-                var next = await ReconnectAsync();
-                if (next is null)
-                    return;
-                session = next;
+                Interlocked.Increment(ref _reattachments);
             }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            State = ConnectionState.Disconnected;
         }
         catch (Exception e)
         {
@@ -158,37 +281,168 @@ public sealed class UsbRedirConnection
         }
         finally
         {
+            if (_listener is not null)
+            {
+                await _listener.DisposeAsync();
+                while (_waitingPeer!.Reader.TryRead(out var waiting))
+                    waiting.Dispose();
+            }
             // Stays in the registry with its final state until DisconnectAsync, so users can see why it ended.
             _ended.TrySetResult();
         }
     }
 
-    private async Task<UsbRedirHostSession?> ReconnectAsync()
+    /// <summary>The next device of the source, or null when it has none any more. The first one counts as a re-attach only later.</summary>
+    private async Task<IUsbDevice?> AcquireAsync(CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        var acquiring = Source.AcquireAsync(cancellationToken);
+        if (!acquiring.IsCompleted)
         {
-            if (_reconnect.DelayBefore(attempt) is not { } delay)
+            State = ConnectionState.WaitingForDevice;
+            Log.Info($"waiting for {DeviceIdentity}");
+        }
+        var device = await acquiring;
+        if (device is not null)
+        {
+            _device = device;
+            Log.Info($"exporting {device.Description}");
+        }
+        return device;
+    }
+
+    /// <summary>
+    /// Exports one device over as many links as it takes: reconnects after drops (or takes the next peer), until the device
+    /// goes away, the connection stops, the peer rejects the device, or the reconnect policy gives up.
+    /// </summary>
+    private async Task<ExportEnd> ExportAsync(IUsbDevice device, UsbRedirHostSession? session)
+    {
+        using var goneOrStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, device.Gone);
+        var retry = 0;
+        while (true)
+        {
+            if (session is null)
             {
-                State = ConnectionState.Failed;
-                Log.Error($"giving up on {Server} after {attempt - 1} reconnect attempts");
-                return null;
+                try
+                {
+                    session = await OpenNextSessionAsync(device, retry, goneOrStop.Token);
+                }
+                catch (OperationCanceledException) when (goneOrStop.IsCancellationRequested)
+                {
+                    return _stop.IsCancellationRequested ? ExportEnd.Stopped : ExportEnd.DeviceGone;
+                }
+                if (session is null)
+                    return ExportEnd.GaveUp;
             }
-            State = ConnectionState.Reconnecting;
+            var reason = await RunSessionAsync(session, device);
+            session = null;
+            if (_stop.IsCancellationRequested)
+                return ExportEnd.Stopped;
+            if (device.Gone.IsCancellationRequested)
+            {
+                Log.Info($"{device.Description} went away");
+                return ExportEnd.DeviceGone;
+            }
+            if (reason.Rejected)
+            {
+                Log.Error($"{Target} rejected {device.Description} (its filter: {reason.PeerFilter ?? "none sent"})");
+                return ExportEnd.Rejected;
+            }
+            Log.Warning(Server is not null
+                ? $"connection to {Server} ended: {reason.Error?.Message ?? "closed by the peer"}"
+                : $"peer {reason.Peer} left: {reason.Error?.Message ?? "closed by the peer"}; waiting for the next");
+            retry = 1;
+        }
+    }
+
+    /// <summary>
+    /// The next link for <paramref name="device"/>: a connect to the server (retry 0 at once, later ones after the policy's
+    /// delay), or the next peer that connects to the listener. Null when the reconnect policy gives up.
+    /// </summary>
+    private async Task<UsbRedirHostSession?> OpenNextSessionAsync(IUsbDevice device, int retry, CancellationToken cancellationToken)
+    {
+        if (_listener is not null)
+        {
+            State = ConnectionState.Listening;
+            var peer = await _waitingPeer!.Reader.ReadAsync(cancellationToken);
+            return OpenSession(device, peer, isReconnect: retry > 0, cancellationToken);
+        }
+        for (var attempt = retry; ; attempt++)
+        {
+            if (attempt == 0)
+            {
+                State = ConnectionState.Connecting;
+            }
+            else
+            {
+                if (_reconnect.DelayBefore(attempt) is not { } delay)
+                {
+                    Log.Error($"giving up on {Server} after {attempt - 1} reconnect attempts");
+                    return null;
+                }
+                State = ConnectionState.Reconnecting;
+                await Task.Delay(delay, cancellationToken);
+            }
             try
             {
-                await Task.Delay(delay, _stop.Token);
-                return await OpenSessionAsync(isReconnect: true, CancellationToken.None);
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                State = ConnectionState.Disconnected;
-                return null;
+                return OpenSession(device, await _connect!(cancellationToken), isReconnect: retry > 0, cancellationToken);
             }
             catch (UsbRedirException e)
             {
-                Log.Warning($"reconnect attempt {attempt} to {Server} failed: {e.Message}");
+                Log.Warning(attempt == 0 ? $"connecting to {Server} failed: {e.Message}" : $"reconnect attempt {attempt} to {Server} failed: {e.Message}");
             }
         }
+    }
+
+    /// <summary>
+    /// Starts a session for <paramref name="device"/> over <paramref name="socket"/>, unless the connection stopped meanwhile.
+    /// <paramref name="isReconnect"/>: a link again for the same device (counted in <see cref="Reconnects"/>).
+    /// </summary>
+    private UsbRedirHostSession OpenSession(IUsbDevice device, Socket socket, bool isReconnect, CancellationToken cancellationToken)
+    {
+        lock (_sessionGate)
+        {
+            if (_stop.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+            {
+                socket.Dispose(); // disconnected while connecting: the peer sees the connection end before any hello
+                throw new OperationCanceledException(_stop.IsCancellationRequested ? _stop.Token : cancellationToken);
+            }
+            var session = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(socket), Log);
+            _session = session;
+            // Counter and state are updated before Start: once the session sends its hello the peer (and anyone watching
+            // it) can observe this connection, and must then see the reconnect counted and the state Connected.
+            if (isReconnect)
+                Interlocked.Increment(ref _reconnects);
+            State = ConnectionState.Connected;
+            Log.Info(Server is not null ? $"connected to {Server}" : $"peer {session.Connection.Peer} connected");
+            session.Start();
+            return session;
+        }
+    }
+
+    /// <summary>What a session's end says about what to do next.</summary>
+    private readonly record struct SessionEnd(Exception? Error, bool Rejected, string? PeerFilter, string Peer);
+
+    /// <summary>
+    /// Waits until the session ends or its device goes away; for the latter the peer is told (device_disconnect, its
+    /// acknowledgement awaited) before the link closes. The session is disposed and its traffic added to the totals.
+    /// </summary>
+    private async Task<SessionEnd> RunSessionAsync(UsbRedirHostSession session, IUsbDevice device)
+    {
+        var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (device.Gone.Register(() => gone.TrySetResult()))
+            await Task.WhenAny(session.Completion, gone.Task);
+        if (!session.Completion.IsCompleted && !_stop.IsCancellationRequested)
+        {
+            // The session's own watch on Gone has sent device_disconnect: give the peer time to acknowledge, then close.
+            await session.ReleaseDeviceAsync(GoneAckTimeout);
+            session.Close();
+        }
+        var error = await session.Completion;
+        var end = new SessionEnd(error, session.DeviceState == HostDeviceState.Rejected, session.PeerFilter, session.Connection.Peer);
+        lock (_sessionGate)
+            Retire(session);
+        await session.DisposeAsync();
+        return end;
     }
 
     private void Retire(UsbRedirHostSession session)
@@ -200,11 +454,22 @@ public sealed class UsbRedirConnection
         _session = null;
     }
 
+    /// <summary>Listen mode: a peer connected. It is served when none is; otherwise it is closed at once (one peer at a time).</summary>
+    private Task OnPeerAsync(Socket peer, CancellationToken stopping)
+    {
+        if (_session is { } serving || !_waitingPeer!.Writer.TryWrite(peer))
+        {
+            Log.Warning($"refused {peer.RemoteEndPoint}: {(_session is { } s ? $"already serving {s.Connection.Peer}" : "another peer is waiting")} (one peer at a time)");
+            peer.Dispose();
+        }
+        return Task.CompletedTask;
+    }
+
     /// <summary>
     /// Stops exporting: the peer is told the device is gone (device_disconnect, waiting for its ack up to
-    /// <paramref name="timeout"/>), then the connection closes, is not retried and leaves the registry. The device
-    /// itself stays usable. On a connection that has already ended it only leaves the registry, keeping its final
-    /// state (Rejected, Failed) and error.
+    /// <paramref name="timeout"/>), then the connection closes, is not retried and leaves the registry; a listening
+    /// connection stops listening. The device goes back to its source (a fixed device stays usable). On a connection that
+    /// has already ended it only leaves the registry, keeping its final state (Rejected, Failed) and error.
     /// </summary>
     public async Task DisconnectAsync(TimeSpan timeout)
     {
@@ -223,8 +488,6 @@ public sealed class UsbRedirConnection
         {
             await session.ReleaseDeviceAsync(timeout);
             session.Close();
-            await Task.WhenAny(session.Completion, Task.Delay(timeout));
-            await session.DisposeAsync();
         }
         await Task.WhenAny(_ended.Task, Task.Delay(timeout));
         if (State is not (ConnectionState.Rejected or ConnectionState.Failed))
@@ -232,5 +495,5 @@ public sealed class UsbRedirConnection
         ConnectionRegistry.Remove(this);
     }
 
-    public override string ToString() => $"{Id}: {Device.Description} -> {Server} ({State})";
+    public override string ToString() => $"{Id}: {DeviceIdentity} -> {Target} ({State})";
 }
