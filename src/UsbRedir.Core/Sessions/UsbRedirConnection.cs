@@ -227,6 +227,7 @@ public sealed class UsbRedirConnection
     /// </summary>
     private async Task RunAsync(IUsbDevice? device, UsbRedirHostSession? first)
     {
+        var cameBack = false;
         try
         {
             while (true)
@@ -240,6 +241,8 @@ public sealed class UsbRedirConnection
                         State = ConnectionState.Disconnected;
                         return;
                     }
+                    if (cameBack)
+                        Interlocked.Increment(ref _reattachments);
                 }
                 ExportEnd end;
                 try
@@ -267,7 +270,7 @@ public sealed class UsbRedirConnection
                     State = ConnectionState.Disconnected;
                     return;
                 }
-                Interlocked.Increment(ref _reattachments);
+                cameBack = true;
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)

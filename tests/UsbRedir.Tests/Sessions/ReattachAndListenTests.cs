@@ -1,0 +1,273 @@
+using System.Net;
+using System.Net.Sockets;
+using UsbRedir.Devices;
+using UsbRedir.Devices.Sources;
+using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
+using UsbRedir.Transport;
+using T = UsbRedir.Protocol.UsbRedirPacketType;
+
+namespace UsbRedir.Tests.Sessions;
+
+/// <summary>
+/// A connection over a device source re-exports a device that went away and came back (auto re-attach), and a
+/// connection can listen for its peer (usbredirect's --as) instead of connecting: one peer at a time, the next one
+/// served when it leaves. Scripted usb-guest peers over real loopback sockets.
+/// </summary>
+public class ReattachAndListenTests
+{
+    /// <summary>
+    /// A device that can be unplugged and plugged in again: while plugged, opening yields a new
+    /// <see cref="LoopbackTestDevice"/> (a re-opened local device is a new object too); every one opened is recorded.
+    /// </summary>
+    private sealed class Replug
+    {
+        private volatile bool _plugged = true;
+        public readonly List<LoopbackTestDevice> Opened = [];
+        public int Tries;
+
+        public ReopeningUsbDeviceSource Source { get; }
+
+        public Replug() => Source = new ReopeningUsbDeviceSource("test 1234:5678 serial 1", Open,
+            new ReconnectPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50), null));
+
+        private Task<IUsbDevice?> Open(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Tries);
+            if (!_plugged)
+                return Task.FromResult<IUsbDevice?>(null);
+            var device = new LoopbackTestDevice();
+            lock (Opened)
+                Opened.Add(device);
+            return Task.FromResult<IUsbDevice?>(device);
+        }
+
+        public LoopbackTestDevice Current { get { lock (Opened) return Opened[^1]; } }
+
+        public void Unplug()
+        {
+            _plugged = false;
+            Current.Unplug();
+        }
+
+        public void PlugIn()
+        {
+            _plugged = true;
+            Source.NotifyChanged();
+        }
+    }
+
+    [Fact]
+    public async Task A_device_that_comes_back_is_exported_again_until_disconnected()
+    {
+        await using var server = new GuestServer();
+        var replug = new Replug();
+        var connection = await UsbRedirConnection.ConnectAsync(replug.Source, server.Endpoint,
+            new ReconnectPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50), null));
+        Assert.Equal("test 1234:5678 serial 1", connection.DeviceIdentity);
+        var first = await server.NextGuestAsync();
+        await first.ExpectAnnouncementAsync();
+        var firstDevice = replug.Current;
+        Assert.Same(firstDevice, connection.Device);
+
+        replug.Unplug();
+        // The peer is told, its acknowledgement awaited, then the link is closed and the device handed back.
+        await first.ExpectAsync(T.DeviceDisconnect);
+        first.Do(c => c.SendDeviceDisconnectAck());
+        await first.Closed.WaitAsync(TestDeadline.Default);
+        await Eventually.TrueAsync(() => connection.State == ConnectionState.WaitingForDevice, "the connection waits for the device");
+        var triesWhileAway = replug.Tries;
+        await Eventually.TrueAsync(() => replug.Tries > triesWhileAway + 1, "the source keeps trying while the device is away");
+        Assert.Equal(0, connection.Reattachments);
+
+        replug.PlugIn();
+        var second = await server.NextGuestAsync();
+        await using var _ = second;
+        await second.ExpectAnnouncementAsync();
+        Assert.Equal(ConnectionState.Connected, connection.State);
+        Assert.Equal(1, connection.Reattachments);
+        Assert.Equal(0, connection.Reconnects); // a new device on a new link, not a reconnect
+        Assert.NotSame(firstDevice, replug.Current);
+        Assert.Same(replug.Current, connection.Device);
+        Assert.Contains(connection.Log.Entries, e => e.Message.Contains("waiting for test 1234:5678 serial 1"));
+
+        var disconnect = connection.DisconnectAsync(TimeSpan.FromSeconds(5));
+        await second.ExpectAsync(T.DeviceDisconnect);
+        second.Do(c => c.SendDeviceDisconnectAck());
+        await disconnect.WaitAsync(TestDeadline.Default);
+        Assert.Equal(ConnectionState.Disconnected, connection.State);
+        // The source opened it, so the source closed it when the connection was done with it.
+        Assert.True(replug.Current.Gone.IsCancellationRequested);
+        Assert.DoesNotContain(connection, ConnectionRegistry.All);
+    }
+
+    [Fact]
+    public async Task A_network_drop_while_the_device_is_away_waits_for_the_device_then_connects()
+    {
+        await using var server = new GuestServer();
+        var replug = new Replug();
+        var connection = await UsbRedirConnection.ConnectAsync(replug.Source, server.Endpoint,
+            new ReconnectPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50), null));
+        var first = await server.NextGuestAsync();
+        await first.ExpectAnnouncementAsync();
+        await first.DisposeAsync(); // the link drops
+        var second = await server.NextGuestAsync();
+        await second.ExpectAnnouncementAsync();
+        Assert.Equal(1, connection.Reconnects);
+
+        replug.Unplug();
+        await second.ExpectAsync(T.DeviceDisconnect);
+        await second.DisposeAsync(); // the peer goes without acknowledging
+        await Eventually.TrueAsync(() => connection.State == ConnectionState.WaitingForDevice, "the connection waits for the device");
+        Assert.True(await server.Guests.Reader.WaitToReadAsync().AsTask().WaitAsync(TimeSpan.FromMilliseconds(300))
+            .ContinueWith(t => !t.IsCompletedSuccessfully), "no connection is made while the device is away");
+
+        replug.PlugIn();
+        var third = await server.NextGuestAsync();
+        await using var _ = third;
+        await third.ExpectAnnouncementAsync();
+        Assert.Equal(1, connection.Reattachments);
+        await connection.DisconnectAsync(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task A_fixed_device_that_goes_away_ends_the_connection_and_stays_its_owners()
+    {
+        await using var server = new GuestServer();
+        var device = new LoopbackTestDevice();
+        var connection = await UsbRedirConnection.ConnectAsync(device, server.Endpoint);
+        Assert.IsType<FixedUsbDeviceSource>(connection.Source);
+        var guest = await server.NextGuestAsync();
+        await using var _ = guest;
+        await guest.ExpectAnnouncementAsync();
+
+        device.Unplug();
+        await guest.ExpectAsync(T.DeviceDisconnect);
+        guest.Do(c => c.SendDeviceDisconnectAck());
+        await connection.Completion.WaitAsync(TestDeadline.Default);
+        Assert.Equal(ConnectionState.Disconnected, connection.State);
+        Assert.Same(device, connection.Device); // still shown, for the record
+        await guest.Closed.WaitAsync(TestDeadline.Default);
+        Assert.Contains(connection, ConnectionRegistry.All); // ended by itself: listed until disconnected
+        await connection.DisconnectAsync(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task A_source_that_gives_up_ends_the_connection()
+    {
+        await using var server = new GuestServer();
+        var device = new LoopbackTestDevice();
+        var tries = 0;
+        var source = new ReopeningUsbDeviceSource("gives up", _ => { Interlocked.Increment(ref tries); return Task.FromResult<IUsbDevice?>(null); },
+            new ReconnectPolicy(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10), 2), initial: device);
+        var connection = await UsbRedirConnection.ConnectAsync(source, server.Endpoint);
+        var guest = await server.NextGuestAsync();
+        await using var _ = guest;
+        await guest.ExpectAnnouncementAsync();
+        device.Unplug();
+        await guest.ExpectAsync(T.DeviceDisconnect);
+        guest.Do(c => c.SendDeviceDisconnectAck());
+        await connection.Completion.WaitAsync(TestDeadline.Default);
+        Assert.Equal(ConnectionState.Disconnected, connection.State);
+        Assert.Equal(3, tries); // the first try and the two retries the policy allows
+        Assert.Contains(connection.Log.Entries, e => e.Message.Contains("will not come back"));
+        await connection.DisconnectAsync(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task A_listening_connection_serves_one_peer_at_a_time_and_waits_for_the_next()
+    {
+        var device = new LoopbackTestDevice();
+        var connection = await UsbRedirConnection.ListenAsync(device, new IPEndPoint(IPAddress.Loopback, 0));
+        try
+        {
+            Assert.Null(connection.Server);
+            Assert.Equal($"listen 127.0.0.1:{connection.ListenEndPoint!.Port}", connection.Target);
+            Assert.Equal(ConnectionState.Listening, connection.State);
+            var at = new UsbRedirEndpoint("127.0.0.1", connection.ListenEndPoint.Port);
+
+            var first = ScriptedPeer.FromSocket(await TcpConnector.ConnectAsync(at, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+            await first.ExpectAnnouncementAsync();
+            Assert.Equal(ConnectionState.Connected, connection.State);
+            Assert.NotNull(connection.Peer);
+
+            // A second peer while the first is served is closed at once, before any hello.
+            var intruder = ScriptedPeer.FromSocket(await TcpConnector.ConnectAsync(at, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+            await intruder.Closed.WaitAsync(TestDeadline.Default);
+            Assert.Null(intruder.Codec.PeerVersion);
+            await intruder.DisposeAsync();
+            Assert.Contains(connection.Log.Entries, e => e.Message.Contains("one peer at a time"));
+
+            await first.DisposeAsync(); // the peer leaves
+            await Eventually.TrueAsync(() => connection.State == ConnectionState.Listening, "the connection listens again");
+            Assert.Null(connection.Peer);
+
+            var next = ScriptedPeer.FromSocket(await TcpConnector.ConnectAsync(at, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+            await using var _ = next;
+            await next.ExpectAnnouncementAsync();
+            Assert.Equal(1, connection.Reconnects);
+
+            var disconnect = connection.DisconnectAsync(TimeSpan.FromSeconds(5));
+            await next.ExpectAsync(T.DeviceDisconnect);
+            next.Do(c => c.SendDeviceDisconnectAck());
+            await disconnect.WaitAsync(TestDeadline.Default);
+            await next.Closed.WaitAsync(TestDeadline.Default);
+            Assert.Equal(ConnectionState.Disconnected, connection.State);
+            // It no longer listens.
+            var refused = await Assert.ThrowsAsync<UsbRedirException>(() => TcpConnector.ConnectAsync(at, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+            Assert.Equal("ConnectionRefused", refused.ErrorId);
+            Assert.False(device.Gone.IsCancellationRequested);
+        }
+        finally
+        {
+            await connection.DisconnectAsync(TimeSpan.Zero);
+        }
+    }
+
+    [Fact]
+    public async Task A_listening_connection_re_exports_a_device_that_came_back_to_the_next_peer()
+    {
+        var replug = new Replug();
+        var connection = await UsbRedirConnection.ListenAsync(replug.Source, new IPEndPoint(IPAddress.Loopback, 0));
+        try
+        {
+            var at = new UsbRedirEndpoint("127.0.0.1", connection.ListenEndPoint!.Port);
+            var first = ScriptedPeer.FromSocket(await TcpConnector.ConnectAsync(at, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+            await first.ExpectAnnouncementAsync();
+
+            replug.Unplug();
+            await first.ExpectAsync(T.DeviceDisconnect);
+            first.Do(c => c.SendDeviceDisconnectAck());
+            await first.Closed.WaitAsync(TestDeadline.Default); // closed, as usbredirect does; QEMU's chardev reconnects
+            await first.DisposeAsync();
+            await Eventually.TrueAsync(() => connection.State == ConnectionState.WaitingForDevice, "the connection waits for the device");
+
+            // The peer reconnects while the device is still away: it waits, taken, for the device.
+            var next = ScriptedPeer.FromSocket(await TcpConnector.ConnectAsync(at, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+            await using var _ = next;
+            Assert.True(await next.NothingWithinAsync(TimeSpan.FromMilliseconds(200)));
+            replug.PlugIn();
+            await next.ExpectAnnouncementAsync();
+            Assert.Equal(ConnectionState.Connected, connection.State);
+            Assert.Equal(1, connection.Reattachments);
+        }
+        finally
+        {
+            await connection.DisconnectAsync(TimeSpan.FromMilliseconds(200));
+        }
+        Assert.True(replug.Current.Gone.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Listening_on_a_port_in_use_fails_at_once_with_the_cause()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        var device = new LoopbackTestDevice();
+        var e = await Assert.ThrowsAsync<UsbRedirException>(() =>
+            UsbRedirConnection.ListenAsync(device, (IPEndPoint)taken.LocalEndPoint!));
+        Assert.Equal("ServerPortInUse", e.ErrorId);
+        Assert.DoesNotContain(ConnectionRegistry.All, c => ReferenceEquals(c.Device, device));
+    }
+}
