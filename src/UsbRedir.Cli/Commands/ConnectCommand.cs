@@ -4,15 +4,19 @@ using UsbRedir.Transport;
 
 namespace UsbRedir.Cli.Commands;
 
-/// <summary>`usbredir connect`: push a device to a usbredir server or a QEMU usb-redir chardev, until stopped.</summary>
+/// <summary>
+/// `usbredir connect`: push a device to a usbredir server or a QEMU usb-redir chardev, or (--listen) wait for such a peer
+/// to connect, until stopped.
+/// </summary>
 internal sealed class ConnectCommand : ICliCommand
 {
     public string Name => "connect";
 
-    public string Summary => "push a device to a server (usbredir server, QEMU usb-redir) and keep it connected";
+    public string Summary => "push a device to a server (usbredir server, QEMU usb-redir), or listen for one, and keep it connected";
 
     public string Usage => """
         usage: usbredir connect DEVICE --server HOST:PORT [options]
+               usbredir connect DEVICE --listen ADDRESS:PORT [options]
 
         DEVICE (one of):
           --disk IMAGE          a USB flash drive backed by IMAGE (raw, a multiple of 512 bytes)
@@ -26,7 +30,17 @@ internal sealed class ConnectCommand : ICliCommand
 
         options:
           --server HOST:PORT    where to connect: 127.0.0.1:4000, bob:1138, [::1]:4000
-          --no-reconnect        end when the connection drops instead of retrying with backoff
+          --listen ADDRESS:PORT wait there for the peer to connect instead (usbredirect's --as): QEMU's
+                                usb-redir with a client chardev, e.g.
+                                  -chardev socket,id=ur,host=127.0.0.1,port=4000,server=off,reconnect=1
+                                  -device usb-redir,chardev=ur
+                                or libvirt's <redirdev bus='usb' type='tcp'><source mode='connect'
+                                host='127.0.0.1' service='4000'><reconnect enabled='yes' timeout='1'/>
+                                </source></redirdev>. One peer at a time: one that connects meanwhile
+                                waits its turn; when the peer leaves, the next one gets the device.
+                                0.0.0.0:4000 or [::]:4000 listen on every address: anyone who can reach
+                                the port gets the device.
+          --no-reconnect        end when the connection drops instead of retrying with backoff (--server only)
           --reconnect-delay SEC first retry after SEC seconds, doubling each time (default 0.5)
           --max-reconnect-delay SEC
                                 longest wait between retries (default 30)
@@ -37,6 +51,7 @@ internal sealed class ConnectCommand : ICliCommand
           --verbose             print every log line, not only warnings and errors
 
         Runs until Ctrl+C or SIGTERM, which disconnects the device cleanly (the peer acknowledges).
+        With --listen, a peer leaving is not an end: the next one is waited for.
         Exit codes: 0 stopped by you, 1 the connection ended (rejected by the peer's filter, gave up
         reconnecting, device gone), 2 bad arguments.
         """;
@@ -44,14 +59,14 @@ internal sealed class ConnectCommand : ICliCommand
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args,
-            [.. DeviceArguments.ValueOptions, "server", "keys", "type", "keys-delay", "type-delay", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
+            [.. DeviceArguments.ValueOptions, "server", "listen", "keys", "type", "keys-delay", "type-delay", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
             [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
         if (a.Positionals.Count > 0)
             throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
-        var server = UsbRedirEndpoint.Parse(a.Required("server"));
+        var (server, listen) = ParsePeer(a);
         var verbose = a.Has("verbose");
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
-        var reconnect = ParseReconnect(a);
+        var reconnect = server is null ? null : ParseReconnect(a);
         var keys = Synonym(a, "keys", "type");
         var keysDelay = TimeSpan.FromSeconds(a.Seconds(a.Has("type-delay") ? "type-delay" : "keys-delay", BootKeyboard.DefaultTypingDelay.TotalSeconds));
         if (keys is null && (a.Has("keys-delay") || a.Has("type-delay")))
@@ -63,14 +78,22 @@ internal sealed class ConnectCommand : ICliCommand
         // Started (and the script checked) before connecting, so a typo is an error now, not a surprise in the background.
         if (device is BootKeyboard keyboard && keys is not null)
             _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, keys, keysDelay, console, cancellationToken);
-        var connection = await UsbRedirConnection.ConnectAsync(device, server, reconnect, keepAlive,
-            entry =>
-            {
-                if (verbose || entry.Level >= SessionLogLevel.Warning)
-                    console.Error.WriteLine($"usbredir: {entry}");
-            },
-            cancellationToken);
-        console.Out.WriteLine($"connected: {device.Description} -> {server} (connection {connection.Id})");
+        void Print(SessionLogEntry entry)
+        {
+            if (verbose || entry.Level >= SessionLogLevel.Warning)
+                console.Error.WriteLine($"usbredir: {entry}");
+        }
+        UsbRedirConnection connection;
+        if (server is not null)
+        {
+            connection = await UsbRedirConnection.ConnectAsync(device, server, reconnect, keepAlive, Print, cancellationToken);
+            console.Out.WriteLine($"connected: {device.Description} -> {server} (connection {connection.Id})");
+        }
+        else
+        {
+            connection = await UsbRedirConnection.ListenAsync(device, listen!, keepAlive, Print);
+            console.Out.WriteLine($"listening: {device.Description} on {connection.ListenEndPoint} (connection {connection.Id})");
+        }
 
         try
         {
@@ -93,6 +116,18 @@ internal sealed class ConnectCommand : ICliCommand
         if (a.Has(name) && a.Has(oldName))
             throw new CliUsageException($"give --{name} or --{oldName}, not both");
         return a.Value(name) ?? a.Value(oldName);
+    }
+
+    /// <summary>--server or --listen, exactly one; the reconnect settings belong to --server (with --listen the peer reconnects).</summary>
+    private static (UsbRedirEndpoint? Server, System.Net.IPEndPoint? Listen) ParsePeer(CliArguments a)
+    {
+        if (a.Has("server") == a.Has("listen"))
+            throw new CliUsageException(a.Has("server") ? "give --server or --listen, not both" : "missing --server HOST:PORT (or --listen ADDRESS:PORT)");
+        if (a.Has("server"))
+            return (UsbRedirEndpoint.Parse(a.Required("server")), null);
+        if (new[] { "no-reconnect", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts" }.FirstOrDefault(a.Has) is { } option)
+            throw new CliUsageException($"--{option} applies to --server only: with --listen the peer reconnects to us");
+        return (null, UsbRedirEndpoint.ParseListen(a.Required("listen")));
     }
 
     private static ReconnectPolicy ParseReconnect(CliArguments a) => ReconnectPolicy.Create(

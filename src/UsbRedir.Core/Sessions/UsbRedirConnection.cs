@@ -132,9 +132,9 @@ public sealed class UsbRedirConnection
         ListenAsync(new FixedUsbDeviceSource(device), listen, keepAlive, logListener);
 
     /// <summary>
-    /// Exports the device of <paramref name="source"/> to whoever connects to <paramref name="listen"/>: one peer at a time (a
-    /// second is refused while one is served: it is closed at once), and when the peer leaves, or the device went away and is
-    /// back, the next peer that connects gets it. Returns once the port is bound; everything else happens in the background
+    /// Exports the device of <paramref name="source"/> to whoever connects to <paramref name="listen"/>: one peer at a time (one
+    /// that connects meanwhile waits its turn, as with usbredirect's --as; a third is closed at once), and when the peer leaves,
+    /// or the device went away and is back, the next peer gets it. Returns once the port is bound; everything else happens in the background
     /// (<see cref="ConnectionState.Listening"/> while no peer is connected).
     /// </summary>
     /// <exception cref="UsbRedirException">The port is in use (ServerPortInUse), needs privileges (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
@@ -143,7 +143,7 @@ public sealed class UsbRedirConnection
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(listen);
-        // Backlog 1: one peer is served; a peer connecting meanwhile is accepted and closed at once (see OnPeerAsync).
+        // Backlog 1: one peer is served and one more may wait its turn; further ones are closed at once (see OnPeerAsync).
         var listener = TcpServerListener.Start(listen.Address, listen.Port, keepAlive ?? TcpKeepAlive.Default, backlog: 1);
         UsbRedirConnection connection;
         try
@@ -352,7 +352,7 @@ public sealed class UsbRedirConnection
             }
             Log.Warning(Server is not null
                 ? $"connection to {Server} ended: {reason.Error?.Message ?? "closed by the peer"}"
-                : $"peer {reason.Peer} left: {reason.Error?.Message ?? "closed by the peer"}; waiting for the next");
+                : $"peer {reason.Peer} left ({reason.Error?.Message.TrimEnd('.') ?? "closed by the peer"}); waiting for the next");
             retry = 1;
         }
     }
@@ -457,13 +457,21 @@ public sealed class UsbRedirConnection
         _session = null;
     }
 
-    /// <summary>Listen mode: a peer connected. It is served when none is; otherwise it is closed at once (one peer at a time).</summary>
+    /// <summary>
+    /// Listen mode: a peer connected. It is served as soon as no other is (one peer at a time): a peer that connects while
+    /// one is served waits its turn, as with usbredirect's --as (it is often the same peer coming back before its old link
+    /// was seen to drop); one more while that one waits is closed at once.
+    /// </summary>
     private Task OnPeerAsync(Socket peer, CancellationToken stopping)
     {
-        if (_session is { } serving || !_waitingPeer!.Writer.TryWrite(peer))
+        if (!_waitingPeer!.Writer.TryWrite(peer))
         {
-            Log.Warning($"refused {peer.RemoteEndPoint}: {(_session is { } s ? $"already serving {s.Connection.Peer}" : "another peer is waiting")} (one peer at a time)");
+            Log.Warning($"refused {peer.RemoteEndPoint}: one peer at a time, and another is already waiting for its turn");
             peer.Dispose();
+        }
+        else if (_session is { } serving)
+        {
+            Log.Info($"{peer.RemoteEndPoint} waits until {serving.Connection.Peer} leaves");
         }
         return Task.CompletedTask;
     }

@@ -10,7 +10,10 @@ namespace UsbRedir.Transport;
 public sealed record UsbRedirEndpoint(string Host, int Port)
 {
     /// <summary>Parses "host:port" / "[v6]:port"; <paramref name="defaultPort"/> applies when no port is given.</summary>
-    public static UsbRedirEndpoint Parse(string text, int? defaultPort = null)
+    public static UsbRedirEndpoint Parse(string text, int? defaultPort = null) => Parse(text, defaultPort, lowestPort: 1);
+
+    /// <param name="lowestPort">1, or 0 where "any free port" makes sense (a listener).</param>
+    private static UsbRedirEndpoint Parse(string text, int? defaultPort, int lowestPort)
     {
         ArgumentNullException.ThrowIfNull(text);
         var s = text.Trim();
@@ -59,9 +62,9 @@ public sealed record UsbRedirEndpoint(string Host, int Port)
         {
             port = defaultPort ?? throw Invalid(text, "no port given; write host:port, e.g. 127.0.0.1:4000");
         }
-        else if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        else if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port < lowestPort || port > 65535)
         {
-            throw Invalid(text, $"'{portText}' is not a TCP port (1-65535)");
+            throw Invalid(text, $"'{portText}' is not a TCP port ({lowestPort}-65535)");
         }
         return new UsbRedirEndpoint(host, port);
     }
@@ -82,6 +85,23 @@ public sealed record UsbRedirEndpoint(string Host, int Port)
 
     /// <summary>The address when <see cref="Host"/> is a literal, else null (a name to resolve).</summary>
     public IPAddress? Address => IPAddress.TryParse(Host, out var a) ? a : null;
+
+    /// <summary>
+    /// Parses where to listen: "127.0.0.1:4000", "0.0.0.0:4000" (every IPv4 address), "[::]:4000" (every address, IPv4 and
+    /// IPv6), "[::1]:4000", or "localhost:4000" (127.0.0.1). The host must be an address, not a name to resolve: a listener
+    /// binds one address of this machine. Port 0 asks for any free port (the listener then shows the one it got).
+    /// </summary>
+    public static IPEndPoint ParseListen(string text)
+    {
+        var endpoint = Parse(text, defaultPort: null, lowestPort: 0);
+        if (endpoint.Address is { } address)
+            return new IPEndPoint(address, endpoint.Port);
+        if (string.Equals(endpoint.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+            return new IPEndPoint(IPAddress.Loopback, endpoint.Port);
+        throw new UsbRedirException("EndpointInvalid", UsbRedirErrorCategory.InvalidArgument,
+            $"'{text}' is not an address to listen on: '{endpoint.Host}' is a name, and a listener binds an IP address of this machine.",
+            "Give ADDRESS:PORT with an IP address, e.g. 127.0.0.1:4000 (this machine only), 0.0.0.0:4000 or [::]:4000 (every address).", text);
+    }
 
     public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Net;
 using UsbRedir.Devices;
 using UsbRedir.PowerShell.Controllers;
 using UsbRedir.Sessions;
@@ -8,30 +9,35 @@ namespace UsbRedir.PowerShell.Connections;
 
 /// <summary>
 /// Connect-UsbDevice: pushes a device to a usb-guest peer (a UsbRedir server, or QEMU's usb-redir chardev in server
-/// mode) and returns the connection, which keeps running in the background and reconnects when the link drops; or,
+/// mode) and returns the connection, which keeps running in the background and reconnects when the link drops; with
+/// -Listen, waits for the peer to connect instead (QEMU's usb-redir with a client chardev; usbredirect's --as); or,
 /// with -Controller, plugs it into a local virtual host controller and returns the plug.
 /// </summary>
 /// <remarks>
 /// Parameter sets are "what" × "where". What: a device object (-Device, from the pipeline; New-UsbVirtualDevice) or,
 /// once local devices are enumerated, a local device id at position 0 (Connect-UsbDevice 2.0 -Server bob:1138) - so
 /// no parameter of the device-object sets takes position 0. Where: -Server host:port with the network settings, or
+/// -Listen ADDRESS:PORT (the peer connects to us: keepalive settings, no reconnect settings, since the peer reconnects), or
 /// -Controller (a local plug, no network, so none of those settings).
 /// </remarks>
 [Cmdlet(VerbsCommunications.Connect, "UsbDevice", SupportsShouldProcess = true, DefaultParameterSetName = DeviceToServerSet)]
-[OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet])]
+[OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet, DeviceListenSet])]
 [OutputType(typeof(UsbDevicePlug), ParameterSetName = [DeviceToControllerSet])]
 public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 {
     private const string DeviceToServerSet = "DeviceToServer";
     private const string DeviceToControllerSet = "DeviceToController";
+    private const string DeviceListenSet = "DeviceListen";
 
     private UsbRedirEndpoint? _server;
+    private IPEndPoint? _listen;
     private ReconnectPolicy? _reconnect;
     private TcpKeepAlive? _keepAlive;
 
     /// <summary>The device to push: a virtual device from New-UsbVirtualDevice, or any other UsbRedir device object.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet, Mandatory = true, ValueFromPipeline = true)]
     [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true, ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = DeviceListenSet, Mandatory = true, ValueFromPipeline = true)]
     public IUsbDevice? Device { get; set; }
 
     /// <summary>A local virtual host controller (New-VhciController) to plug the device into: no network involved.</summary>
@@ -46,6 +52,13 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     /// <summary>host:port of the peer: 127.0.0.1:4000, bob:1138, [::1]:4000.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet, Mandatory = true)]
     public string Server { get; set; } = "";
+
+    /// <summary>
+    /// ADDRESS:PORT to listen on for the peer (127.0.0.1:4000; 0.0.0.0:4000 or [::]:4000 for every address): QEMU's usb-redir
+    /// with a client chardev (server=off) connects there. One peer at a time; when it leaves, the next one gets the device.
+    /// </summary>
+    [Parameter(ParameterSetName = DeviceListenSet, Mandatory = true)]
+    public string Listen { get; set; } = "";
 
     /// <summary>End the connection when the link drops instead of reconnecting with backoff.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
@@ -66,14 +79,17 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 
     /// <summary>TCP keepalive: idle time before the first probe.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = DeviceListenSet)]
     [DurationTransformation]
     public TimeSpan KeepAliveIdle { get; set; }
 
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = DeviceListenSet)]
     [DurationTransformation]
     public TimeSpan KeepAliveInterval { get; set; }
 
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = DeviceListenSet)]
     public int KeepAliveProbeCount { get; set; }
 
     /// <summary>The settings hold for every device of the pipeline, so a bad one stops the command before any connects.</summary>
@@ -81,12 +97,19 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     {
         if (ParameterSetName == DeviceToControllerSet)
             return;
-        _server = UsbRedirEndpoint.Parse(Server);
-        _reconnect = ReconnectPolicy.Create(
-            IsBound(nameof(ReconnectDelay)) ? ReconnectDelay : null,
-            IsBound(nameof(MaxReconnectDelay)) ? MaxReconnectDelay : null,
-            IsBound(nameof(MaxReconnectAttempts)) ? MaxReconnectAttempts : null,
-            never: NoReconnect);
+        if (ParameterSetName == DeviceListenSet)
+        {
+            _listen = UsbRedirEndpoint.ParseListen(Listen);
+        }
+        else
+        {
+            _server = UsbRedirEndpoint.Parse(Server);
+            _reconnect = ReconnectPolicy.Create(
+                IsBound(nameof(ReconnectDelay)) ? ReconnectDelay : null,
+                IsBound(nameof(MaxReconnectDelay)) ? MaxReconnectDelay : null,
+                IsBound(nameof(MaxReconnectAttempts)) ? MaxReconnectAttempts : null,
+                never: NoReconnect);
+        }
         _keepAlive = TcpKeepAlive.Create(
             IsBound(nameof(KeepAliveIdle)) ? KeepAliveIdle : null,
             IsBound(nameof(KeepAliveInterval)) ? KeepAliveInterval : null,
@@ -97,6 +120,8 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     {
         if (ParameterSetName == DeviceToControllerSet)
             PlugIntoController(Device!, Controller!);
+        else if (ParameterSetName == DeviceListenSet)
+            ListenForPeer(Device!);
         else
             PushToServer(Device!);
     }
@@ -110,6 +135,16 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
         var connection = UsbRedirConnection.ConnectAsync(device, _server!, _reconnect, _keepAlive, cancellationToken: CancellationToken)
             .GetAwaiter().GetResult();
         WriteVerbose($"Connection {connection.Id}: {device.Description} -> {_server} ({connection.State}).");
+        WriteObject(connection);
+    }
+
+    private void ListenForPeer(IUsbDevice device)
+    {
+        if (!ShouldProcess(device.Description, $"Listen on {_listen} for a peer"))
+            return;
+        // Returns once the port is bound (or throws: port in use, not a local address); the peer comes in the background.
+        var connection = UsbRedirConnection.ListenAsync(device, _listen!, _keepAlive).GetAwaiter().GetResult();
+        WriteVerbose($"Connection {connection.Id}: {device.Description} waits for a peer on {connection.ListenEndPoint}.");
         WriteObject(connection);
     }
 

@@ -108,6 +108,7 @@ public sealed class ConnectCommandTests
     [InlineData(new[] { "--keyboard", "--keepalive", "0,1,1" }, "[KeepAliveInvalid]")]
     [InlineData(new[] { "--keyboard", "--keys", "{NOSUCHKEY}" }, "{NOSUCHKEY} is not a key name")]
     [InlineData(new[] { "--keyboard", "--keys", "a", "--type", "b" }, "not both")]
+    [InlineData(new[] { "--keyboard", "--listen", "127.0.0.1:0" }, "give --server or --listen, not both")]
     public async Task Bad_settings_fail_before_connecting_and_name_the_cause(string[] args, string message)
     {
         // The port is closed: reaching the connect step would fail with ConnectionRefused instead.
@@ -117,6 +118,44 @@ public sealed class ConnectCommandTests
         Assert.Empty(output);
         Assert.Contains(message, error);
         Assert.DoesNotContain("ConnectionRefused", error);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--keyboard", "--listen", "127.0.0.1:0", "--no-reconnect" }, "--no-reconnect applies to --server only")]
+    [InlineData(new[] { "--keyboard", "--listen", "bob:4000" }, "[EndpointInvalid]")]
+    [InlineData(new[] { "--keyboard" }, "missing --server HOST:PORT (or --listen ADDRESS:PORT)")]
+    public async Task Bad_listen_settings_fail_before_listening_and_name_the_cause(string[] args, string message)
+    {
+        var (exit, output, error) = await RunToEndAsync(["connect", .. args]);
+        Assert.Equal(ExitCode.Usage, exit);
+        Assert.Empty(output);
+        Assert.Contains(message, error);
+    }
+
+    [Fact]
+    public async Task Listen_waits_for_a_peer_serves_the_next_when_it_leaves_and_Ctrl_C_disconnects_cleanly()
+    {
+        var run = Start("connect", "--keyboard", "--listen", "127.0.0.1:0");
+        await Eventually.TrueAsync(() => run.Out.Contains("listening: "), "the CLI listens");
+        var port = int.Parse(System.Text.RegularExpressions.Regex.Match(run.Out, @"on 127\.0\.0\.1:(\d+) \(connection").Groups[1].Value);
+        var at = new UsbRedir.Transport.UsbRedirEndpoint("127.0.0.1", port);
+        var first = UsbRedir.Tests.Sessions.ScriptedPeer.FromSocket(
+            await UsbRedir.Transport.TcpConnector.ConnectAsync(at, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+        await first.ExpectAnnouncementAsync();
+        await first.DisposeAsync(); // QEMU's guest went away; the next one gets the keyboard
+        var next = UsbRedir.Tests.Sessions.ScriptedPeer.FromSocket(
+            await UsbRedir.Transport.TcpConnector.ConnectAsync(at, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+        await using var _ = next;
+        await next.ExpectAnnouncementAsync();
+        Assert.Matches(@"peer 127\.0\.0\.1:\d+ left \(.+\); waiting for the next", run.Err);
+        Assert.False(run.Exit.IsCompleted);
+
+        run.Stop();
+        await next.ExpectAsync(T.DeviceDisconnect);
+        next.Do(c => c.SendDeviceDisconnectAck());
+        Assert.Equal(ExitCode.Success, await run.Exit.WaitAsync(TestDeadline.Default));
+        Assert.Contains("listening: UsbRedir virtual keyboard (Full speed) on 127.0.0.1:", run.Out);
+        Assert.Contains("disconnected: sent", run.Out);
     }
 
     [Fact]
@@ -142,7 +181,7 @@ public sealed class ConnectCommandTests
     public void Usage_lists_every_option_the_cmdlets_have()
     {
         var usage = new UsbRedir.Cli.Commands.ConnectCommand().Usage;
-        foreach (var option in new[] { "--disk", "--read-only", "--keyboard", "--keys", "--keys-delay", "--speed", "--server", "--no-reconnect",
+        foreach (var option in new[] { "--disk", "--read-only", "--keyboard", "--keys", "--keys-delay", "--speed", "--server", "--listen", "--no-reconnect",
                      "--reconnect-delay", "--max-reconnect-delay", "--max-reconnect-attempts", "--keepalive" })
             Assert.Contains(option + " ", usage);
     }

@@ -50,4 +50,28 @@ public class UsbRedirEndpointTests
         Assert.Equal("[::1]:4000", UsbRedirEndpoint.Parse("[::1]:4000").ToString());
         Assert.Equal("bob:1138", UsbRedirEndpoint.Parse("bob:1138").ToString());
     }
+
+    [Theory]
+    [InlineData("127.0.0.1:4000", "127.0.0.1", 4000)]
+    [InlineData("0.0.0.0:4000", "0.0.0.0", 4000)]
+    [InlineData("[::]:4000", "::", 4000)]
+    [InlineData("localhost:4001", "127.0.0.1", 4001)]
+    [InlineData("127.0.0.1:0", "127.0.0.1", 0)]
+    public void Listen_endpoints_are_addresses_of_this_machine(string text, string address, int port)
+    {
+        var e = UsbRedirEndpoint.ParseListen(text);
+        Assert.Equal(System.Net.IPAddress.Parse(address), e.Address);
+        Assert.Equal(port, e.Port);
+    }
+
+    [Theory]
+    [InlineData("bob:4000", "is a name")]
+    [InlineData("4000", "no port given")]
+    public void A_listen_endpoint_needs_an_address_and_a_port(string text, string why)
+    {
+        var e = Assert.Throws<UsbRedirException>(() => UsbRedirEndpoint.ParseListen(text));
+        Assert.Equal("EndpointInvalid", e.ErrorId);
+        Assert.Contains(why, e.Message);
+        Assert.Contains("127.0.0.1:4000", e.RecommendedAction);
+    }
 }
