@@ -135,6 +135,41 @@ Describe 'Connect-UsbDevice' {
     }
 }
 
+Describe 'Connect-UsbDevice -Listen' {
+    BeforeEach {
+        $keyboard = New-UsbVirtualDevice -Keyboard
+    }
+
+    AfterEach {
+        Get-UsbRedirConnection | Disconnect-UsbDevice -Timeout 0.2
+    }
+
+    It 'listens for the peer, serves it, and listens again when it leaves' {
+        $connection = $keyboard | Connect-UsbDevice -Listen 127.0.0.1:0
+        $connection | Should -BeOfType $ConnectionType
+        $connection.State | Should -Be 'Listening'
+        $connection.Server | Should -BeNullOrEmpty
+        $port = $connection.ListenEndPoint.Port
+        $connection.Target | Should -Be "listen 127.0.0.1:$port"
+
+        $client = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port)
+        $stream = $client.GetStream()
+        $stream.ReadTimeout = 10000
+        $buffer = [byte[]]::new(512)
+        $count = $stream.Read($buffer, 0, $buffer.Length)
+        [System.Text.Encoding]::ASCII.GetString($buffer, 0, $count) | Should -Match 'UsbRedir'
+        Wait-State $connection 'Connected'
+        $client.Dispose()
+        Wait-State $connection 'Listening'
+        (Get-UsbRedirConnection | Format-Table | Out-String) | Should -Match "listen 127\.0\.0\.1:$port"
+    }
+
+    It 'stops before listening when the address is not one of this machine' {
+        { $keyboard | Connect-UsbDevice -Listen 'bob:4000' } | Should -Throw -ErrorId 'EndpointInvalid,*'
+        Get-UsbRedirConnection | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Get-UsbRedirConnection' {
     BeforeAll {
         $listener = New-TestListener
@@ -180,12 +215,12 @@ Describe 'Get-UsbRedirConnection' {
 
     It 'shows connections as a table and as a list' {
         $table = Get-UsbRedirConnection | Format-Table | Out-String
-        foreach ($header in 'Id', 'State', 'Server', 'BytesSent', 'BytesReceived', 'Errors', 'Device') {
+        foreach ($header in 'Id', 'State', 'Target', 'BytesSent', 'BytesReceived', 'Errors', 'Device') {
             $table | Should -Match "\b$header\b"
         }
         $table | Should -Match 'UsbRedir virtual keyboard'
         $list = Get-UsbRedirConnection -Id $second.Id | Format-List | Out-String
-        foreach ($label in 'PeerVersion', 'PeerFilter', 'StartTime', 'Reconnects', 'TransfersSent', 'TransfersReceived', 'ErrorCount', 'LastError') {
+        foreach ($label in 'Target', 'Peer', 'DeviceIdentity', 'PeerVersion', 'PeerFilter', 'StartTime', 'Reconnects', 'Reattachments', 'TransfersSent', 'TransfersReceived', 'ErrorCount', 'LastError') {
             $list | Should -Match "\b$label\s*:"
         }
     }

@@ -34,7 +34,7 @@ public class DeviceCmdletContractTests
     {
         // "Connect-UsbDevice 2.0 -Server bob:1138" must stay possible: no parameter of the device-object sets is positional.
         var connect = Cmdlet("Connect-UsbDevice");
-        Assert.Equal(["DeviceToController", "DeviceToServer"], connect.ParameterSetNames.Order());
+        Assert.Equal(["DeviceListen", "DeviceToController", "DeviceToServer"], connect.ParameterSetNames.Order());
         Violations.None(connect.Parameters.SelectMany(p => p.Sets.Where(s => s.Position is not null)
             .Select(s => $"-{p.Name} takes position {s.Position} in set {s.SetName}")));
         Assert.Equal("DeviceToServer", connect.DefaultParameterSetName);
