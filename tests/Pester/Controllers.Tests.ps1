@@ -105,7 +105,8 @@ Describe 'Controllers and servers with the usbredir_vhci module' -Skip:(-not $ha
         $connection = New-UsbVirtualDevice $image | Connect-UsbDevice -Server "127.0.0.1:$($server.LocalEndPoint.Port)"
         Wait-Until { @($server.Connections | Where-Object State -EQ 'Attached').Count -eq 1 } 'the server plugs the disk in'
         ($controller.Ports | Where-Object State -EQ 'Plugged').Count | Should -Be 1
-        (Get-UsbRedirServer -Id $server.Id).Connections[0].DeviceDescription | Should -Match 'UsbRedir'
+        (Get-UsbRedirServer -Id $server.Id).Connections[0].DeviceDescription | Should -Match 'UsbRedir Virtual Disk \(1209:0001, serial \w+\)'
+        (Get-UsbRedirServer -Id $server.Id | Format-Table | Out-String) | Should -Match 'UsbRedir Virtual Disk \(1209:0001'
 
         $server | Stop-UsbRedirServer -Timeout 5
         Get-UsbRedirServer | Should -BeNullOrEmpty

@@ -46,7 +46,11 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         _description = $"USB device {connect.VendorId:x4}:{connect.ProductId:x4} from {session.Connection.Peer}";
     }
 
-    /// <summary>"Product (vid:pid) from peer", e.g. "UsbRedir Virtual Disk (1209:0001) from 127.0.0.1:40112".</summary>
+    /// <summary>
+    /// "Product (vid:pid, serial S) from peer", e.g. "UsbRedir Virtual Disk (1209:0001, serial 5B3A...) from 127.0.0.1:40112":
+    /// what the server's log and Get-UsbRedirServer show of the device a client pushed. Without a product string "USB device",
+    /// without a serial number no serial; "USB device (vid:pid) from peer" until the descriptors are read.
+    /// </summary>
     public string Description { get { lock (_gate) return _description; } }
 
     public UsbSpeed Speed { get; }
@@ -332,7 +336,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         Product = await TryGetStringAsync(device[15]);
         SerialNumber = await TryGetStringAsync(device[16]);
         lock (_gate)
-            _description = $"{Product ?? "USB device"} ({VendorId:x4}:{ProductId:x4}) from {Peer}";
+            _description = $"{Product ?? "USB device"} ({VendorId:x4}:{ProductId:x4}{(string.IsNullOrEmpty(SerialNumber) ? "" : $", serial {SerialNumber}")}) from {Peer}";
     }
 
     private async Task<byte[]> GetDescriptorAsync(byte type, byte index, ushort length, ushort languageId = 0)

@@ -54,7 +54,10 @@ public class UsbRedirServerTests
         var (connection, device) = await sink.NextAttachedAsync();
         await AttachedAsync(connection); // the sink is called while the connection is Attaching
         Assert.Same(device, connection.Device);
-        Assert.Contains("UsbRedir Virtual Disk (1209:0001)", connection.DeviceDescription);
+        // Which device the client pushed: product, vendor:product and serial number, in the list and in the log.
+        var pushed = $"UsbRedir Virtual Disk (1209:0001, serial {disk.SerialNumber}) from 127.0.0.1:";
+        Assert.StartsWith(pushed, connection.DeviceDescription);
+        Assert.Contains(connection.Log.Entries, e => e.Message.StartsWith("attached " + pushed, StringComparison.Ordinal));
         Assert.Contains("UsbRedir", connection.PeerVersion);
         Assert.Same(connection, Assert.Single(server.Connections));
 
