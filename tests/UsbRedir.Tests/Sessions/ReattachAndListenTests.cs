@@ -131,20 +131,57 @@ public class ReattachAndListenTests
     }
 
     [Fact]
-    public async Task A_fixed_device_that_goes_away_ends_the_connection_and_stays_its_owners()
+    public async Task A_reopening_source_wakes_on_NotifyChanged_stops_on_cancel_and_closes_what_it_opened()
     {
-        await using var server = new GuestListener();
-        var device = new LoopbackTestDevice();
-        var connection = await UsbRedirConnection.ConnectAsync(device, UsbRedirEndpoint.Parse(server.Address));
-        Assert.IsType<FixedUsbDeviceSource>(connection.Source);
-        var guest = await server.NextGuestAsync();
-        await using var _ = guest;
-        await guest.ExpectAnnouncementAsync();
+        var present = false;
+        var tries = 0;
+        var source = new ReopeningUsbDeviceSource("hot-plugged", _ =>
+        {
+            Interlocked.Increment(ref tries);
+            return Task.FromResult<IUsbDevice?>(Volatile.Read(ref present) ? new LoopbackTestDevice() : null);
+        }, new ReconnectPolicy(TimeSpan.FromHours(1), TimeSpan.FromHours(1), null));
 
+        // An hour between tries: only NotifyChanged can make the second one come.
+        var acquiring = source.AcquireAsync(CancellationToken.None);
+        await Eventually.TrueAsync(() => Volatile.Read(ref tries) == 1, "the first try");
+        Assert.False(acquiring.IsCompleted);
+        Assert.Equal(1, source.FailedTries);
+        Volatile.Write(ref present, true);
+        source.NotifyChanged();
+        var device = await acquiring.WaitAsync(TestDeadline.Default);
+        Assert.NotNull(device);
+        Assert.Equal(2, tries);
+        Assert.Equal(0, source.FailedTries);
+        await source.ReleaseAsync(device);
+        Assert.True(device.Gone.IsCancellationRequested); // opened by the source, so closed by it
+
+        Volatile.Write(ref present, false);
+        using var stop = new CancellationTokenSource();
+        var waiting = source.AcquireAsync(stop.Token);
+        await Eventually.TrueAsync(() => Volatile.Read(ref tries) == 3, "the next try");
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TestDeadline.Default));
+    }
+
+    /// <summary>Exports <paramref name="device"/> from <paramref name="source"/>, unplugs it once announced, acknowledges the peer's device_disconnect, and waits for the connection to end.</summary>
+    private static async Task<(UsbRedirConnection Connection, ScriptedPeer Guest)> ExportAndUnplugAsync(GuestListener server, IUsbDeviceSource source, LoopbackTestDevice device)
+    {
+        var connection = await UsbRedirConnection.ConnectAsync(source, UsbRedirEndpoint.Parse(server.Address));
+        var guest = await server.NextGuestAsync();
+        await guest.ExpectAnnouncementAsync();
         device.Unplug();
         await guest.ExpectAsync(T.DeviceDisconnect);
         guest.Do(c => c.SendDeviceDisconnectAck());
         await connection.Completion.WaitAsync(TestDeadline.Default);
+        return (connection, guest);
+    }
+
+    [Fact]
+    public async Task A_fixed_device_that_goes_away_ends_the_connection_and_stays_its_owners()
+    {
+        await using var server = new GuestListener();
+        var device = new LoopbackTestDevice();
+        var (connection, guest) = await ExportAndUnplugAsync(server, new FixedUsbDeviceSource(device), device);
         Assert.Equal(ConnectionState.Disconnected, connection.State);
         Assert.Same(device, connection.Device); // still shown, for the record
         await guest.Closed.WaitAsync(TestDeadline.Default);
@@ -160,14 +197,7 @@ public class ReattachAndListenTests
         var tries = 0;
         var source = new ReopeningUsbDeviceSource("gives up", _ => { Interlocked.Increment(ref tries); return Task.FromResult<IUsbDevice?>(null); },
             new ReconnectPolicy(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10), 2), initial: device);
-        var connection = await UsbRedirConnection.ConnectAsync(source, UsbRedirEndpoint.Parse(server.Address));
-        var guest = await server.NextGuestAsync();
-        await using var _ = guest;
-        await guest.ExpectAnnouncementAsync();
-        device.Unplug();
-        await guest.ExpectAsync(T.DeviceDisconnect);
-        guest.Do(c => c.SendDeviceDisconnectAck());
-        await connection.Completion.WaitAsync(TestDeadline.Default);
+        var (connection, _) = await ExportAndUnplugAsync(server, source, device);
         Assert.Equal(ConnectionState.Disconnected, connection.State);
         Assert.Equal(3, tries); // the first try and the two retries the policy allows
         Assert.Contains(connection.Log.Entries, e => e.Message.Contains("will not come back"));
