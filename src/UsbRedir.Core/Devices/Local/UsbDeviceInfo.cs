@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using UsbRedir.Filtering;
 
 namespace UsbRedir.Devices.Local;
@@ -19,6 +20,7 @@ public sealed class UsbDeviceInfo
     }
 
     /// <summary>The port chain this device is plugged into: the one conversion between <see cref="Id"/> and <see cref="BusId"/>.</summary>
+    [JsonIgnore] // Id, BusId, Bus and Path say the same in JSON
     public UsbPortPath PortPath { get; }
 
     /// <summary>The original VHCI tools' id: bus, then the 0-based index of each port ("2.0.2"); "2" for a root hub.</summary>
