@@ -63,15 +63,14 @@ internal sealed class ListCommand : ICliCommand
                 watcher.Start();
             }
             var devices = enumerator.GetDevices(warnings);
-            foreach (var w in warnings)
+            // No USB at all is the answer, not a warning: one line on standard output saying what to try.
+            var noUsb = a.Has("json") ? null : warnings.FirstOrDefault(w => w.StartsWith(UsbDeviceEnumerator.NoUsbWarningStart, StringComparison.Ordinal));
+            foreach (var w in warnings.Where(w => w != noUsb))
                 console.Error.WriteLine($"usbredir: warning: {w}");
             if (a.Has("json"))
                 console.Out.WriteLine(JsonSerializer.Serialize(devices, Json));
             else if (devices.Count == 0)
-            {
-                if (!warnings.Any(w => w.StartsWith("No USB devices", StringComparison.Ordinal)))
-                    console.Out.WriteLine($"No USB devices found; {UsbDeviceEnumerator.NoDevicesHint}.");
-            }
+                console.Out.WriteLine(noUsb ?? $"{UsbDeviceEnumerator.NoUsbWarningStart} none found; {UsbDeviceEnumerator.NoDevicesHint}.");
             else
                 WriteTree(devices, console.Out);
             if (watcher is null || events is null)

@@ -24,6 +24,9 @@ public sealed partial class UsbDeviceEnumerator
     public const string NoDevicesHint =
         "plug a device in, load the host controller's driver (modprobe xhci_pci), or give a VM a USB controller (qemu -device qemu-xhci)";
 
+    /// <summary>How the warning for a machine without any USB bus starts (front ends print it as their one line).</summary>
+    public const string NoUsbWarningStart = "No USB devices:";
+
     private readonly Func<UsbIds> _ids;
 
     /// <param name="sysfsRoot">The directory that holds bus/usb/devices: "/sys", or a captured tree.</param>
@@ -63,7 +66,7 @@ public sealed partial class UsbDeviceEnumerator
         }
         catch (DirectoryNotFoundException)
         {
-            warnings.Add($"No USB devices: this machine has no USB bus ({dir} does not exist); {NoDevicesHint}.");
+            warnings.Add($"{NoUsbWarningStart} this machine has no USB bus ({dir} does not exist); {NoDevicesHint}.");
             return [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
