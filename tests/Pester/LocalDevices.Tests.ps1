@@ -77,9 +77,11 @@ Describe 'Get-UsbDevice' {
     }
 
     It 'completes ids and busids of the devices plugged in' {
-        $ids = (TabExpansion2 -inputScript 'Get-UsbDevice -Id 1.0.' -cursorColumn 23).CompletionMatches.CompletionText
+        $line = 'Get-UsbDevice -Id 1.0.'
+        $ids = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
         $ids | Should -Be @('1.0.0', '1.0.1', '1.0.2')
-        $busIds = (TabExpansion2 -inputScript 'Get-UsbDevice -BusId 2-' -cursorColumn 23).CompletionMatches.CompletionText
+        $line = 'Get-UsbDevice -BusId 2-'
+        $busIds = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
         $busIds | Should -Be @('2-2', '2-4')
     }
 }
