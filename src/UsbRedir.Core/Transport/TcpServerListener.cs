@@ -44,7 +44,7 @@ public sealed class TcpServerListener : IAsyncDisposable
             throw e.SocketErrorCode switch
             {
                 SocketError.AddressAlreadyInUse => new UsbRedirException("ServerPortInUse", UsbRedirErrorCategory.ResourceBusy,
-                    $"Port {port} is already in use on {address}.", "Stop the program using it (ss -ltnp shows which) or choose another -Port.", where, e),
+                    $"Port {port} is already in use on {address}.", "Stop the program using it (ss -ltnp shows which) or choose another port (-Port, -Listen, --port, --listen).", where, e),
                 SocketError.AccessDenied => new UsbRedirException("ServerPortAccessDenied", UsbRedirErrorCategory.PermissionDenied,
                     $"Not allowed to listen on {where}.", "Ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port >= 1024.", where, e),
                 SocketError.AddressNotAvailable => new UsbRedirException("ServerAddressNotAvailable", UsbRedirErrorCategory.InvalidArgument,
