@@ -52,6 +52,8 @@ internal sealed class ConnectCommand : ICliCommand
 
         Runs until Ctrl+C or SIGTERM, which disconnects the device cleanly (the peer acknowledges).
         With --listen, a peer leaving is not an end: the next one is waited for.
+        Each change of state is printed as it happens: "state: Connected (PEER)", Reconnecting,
+        Listening, WaitingForDevice (the device went away and is expected back), Disconnected.
         Exit codes: 0 stopped by you, 1 the connection ended (rejected by the peer's filter, gave up
         reconnecting, device gone), 2 bad arguments.
         """;
@@ -94,6 +96,9 @@ internal sealed class ConnectCommand : ICliCommand
             connection = await UsbRedirConnection.ListenAsync(device, listen!, keepAlive, Print);
             console.Out.WriteLine($"listening: {device.Description} on {connection.ListenEndPoint} (connection {connection.Id})");
         }
+        // From now on every change shows: Connected (with the peer), Reconnecting, Listening, WaitingForDevice, the end.
+        connection.StateChanged += (c, state) =>
+            console.Out.WriteLine($"state: {state}" + (state == ConnectionState.Connected && c.Peer is { } peer ? $" ({peer})" : ""));
 
         try
         {

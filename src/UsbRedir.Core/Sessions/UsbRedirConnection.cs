@@ -189,7 +189,42 @@ public sealed class UsbRedirConnection
     // Volatile: written by the background loop, read by cmdlets and tests on other threads.
     private volatile ConnectionState _state = ConnectionState.Connecting;
 
-    public ConnectionState State { get => _state; private set => _state = value; }
+    public ConnectionState State
+    {
+        get => _state;
+        private set
+        {
+            var before = _state;
+            _state = value;
+            if (before != value)
+                OnStateChanged(value);
+        }
+    }
+
+    /// <summary>
+    /// Raised on the connection's background thread after <see cref="State"/> changed (Connected, Listening, WaitingForDevice
+    /// ...), for front ends that show the changes as they happen (the CLI prints them). A throwing handler is removed
+    /// and logged, never propagated into the connection.
+    /// </summary>
+    public event Action<UsbRedirConnection, ConnectionState>? StateChanged;
+
+    private void OnStateChanged(ConnectionState state)
+    {
+        if (StateChanged is not { } handlers)
+            return;
+        foreach (var handler in handlers.GetInvocationList().Cast<Action<UsbRedirConnection, ConnectionState>>())
+        {
+            try
+            {
+                handler(this, state);
+            }
+            catch (Exception e)
+            {
+                StateChanged -= handler;
+                Log.Error($"a StateChanged handler failed and was removed: {e.Message}");
+            }
+        }
+    }
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.Now;
 

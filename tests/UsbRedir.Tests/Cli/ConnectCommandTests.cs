@@ -148,6 +148,9 @@ public sealed class ConnectCommandTests
         await using var _ = next;
         await next.ExpectAnnouncementAsync();
         Assert.Matches(@"peer 127\.0\.0\.1:\d+ left \(.+\); waiting for the next", run.Err);
+        // The changes show on stdout as they happen: the first peer left, the next one came.
+        await Eventually.TrueAsync(() => run.Out.Contains("state: Connected (127.0.0.1:"), "the CLI shows the next peer");
+        Assert.Matches(@"state: Listening\n(.*\n)*state: Connected \(127\.0\.0\.1:\d+\)", run.Out);
         Assert.False(run.Exit.IsCompleted);
 
         run.Stop();
