@@ -69,6 +69,9 @@ public class ReattachAndListenTests
         await first.ExpectAnnouncementAsync();
         var firstDevice = replug.Current;
         Assert.Same(firstDevice, connection.Device);
+        var states = new List<ConnectionState>();
+        connection.StateChanged += (_, state) => { lock (states) states.Add(state); };
+        connection.StateChanged += (_, _) => throw new InvalidOperationException("a broken handler");
 
         replug.Unplug();
         // The peer is told, its acknowledgement awaited, then the link is closed and the device handed back.
@@ -96,6 +99,9 @@ public class ReattachAndListenTests
         second.Do(c => c.SendDeviceDisconnectAck());
         await disconnect.WaitAsync(TestDeadline.Default);
         Assert.Equal(ConnectionState.Disconnected, connection.State);
+        lock (states)
+            Assert.Equal([ConnectionState.WaitingForDevice, ConnectionState.Connecting, ConnectionState.Connected, ConnectionState.Disconnected], states);
+        Assert.Single(connection.Log.Entries, e => e.Message.Contains("StateChanged handler failed and was removed: a broken handler"));
         // The source opened it, so the source closed it when the connection was done with it.
         Assert.True(replug.Current.Gone.IsCancellationRequested);
         Assert.DoesNotContain(connection, ConnectionRegistry.All);
