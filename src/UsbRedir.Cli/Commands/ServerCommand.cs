@@ -49,7 +49,7 @@ internal sealed class ServerCommand : ICliCommand
         var port = a.Int("port", UsbRedirServerOptions.DefaultPort, 1, 65535);
         var address = ParseAddress(a.Value("address"));
         var filter = a.Value("filter") is { } rules ? UsbRedirFilter.Parse(rules) : null;
-        var ports = a.Int("ports", 4, 1, 31);
+        var ports = a.Int("ports", 4, 1, VirtualHostController.MaxPorts);
         var backend = ControllerArguments.Backend(a);
         var verbose = a.Has("verbose");
 

@@ -101,7 +101,7 @@ public sealed class ConnectCommandTests
     [InlineData(new[] { "--keyboard", "--no-reconnect", "--reconnect-delay", "1" }, "[ReconnectPolicyInvalid]")]
     [InlineData(new[] { "--disk", "x.img", "--keys", "a" }, "--keys applies to --keyboard only")]
     [InlineData(new[] { "--keyboard", "--keys", "a", "--type", "b" }, "give --keys or --type, not both")]
-    [InlineData(new[] { "--keyboard", "--keys-delay", "1" }, "--keys-delay needs --keys")]
+    [InlineData(new[] { "--keyboard", "--keys-delay", "1" }, "[KeysDelayWithoutKeys]")]
     [InlineData(new[] { "--keyboard", "--speed", "super" }, "--speed must be low, full or high")]
     [InlineData(new[] { "--keyboard", "--max-reconnect-attempts", "-1" }, "--max-reconnect-attempts must be a whole number")]
     [InlineData(new[] { "--keyboard", "--reconnect-delay", "2", "--max-reconnect-delay", "1" }, "[ReconnectPolicyInvalid]")]
