@@ -20,6 +20,7 @@ internal sealed class ConnectCommand : ICliCommand
           --keyboard            a HID boot keyboard
             --keys TEXT         type TEXT once the peer has configured the keyboard ({ENTER}, {TAB}, {F5},
                                 {CTRL+ALT+DEL}, ... for keys; {{} for a literal brace). Also --type.
+                                --keys - types the first line of standard input, when it comes.
             --keys-delay SEC    wait SEC seconds after configuration before typing (default 1). Also --type-delay.
           --speed low|full|high
                                 bus speed (default: high for disks, full for keyboards; low for keyboards only)

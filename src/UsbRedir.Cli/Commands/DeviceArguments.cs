@@ -18,7 +18,7 @@ internal static class DeviceArguments
     /// default as <see cref="VirtualDevices"/> has them, typing options are checked by <see cref="KeyboardTyping"/>.
     /// </summary>
     /// <exception cref="UsbRedirException">A bad image, speed, key script or delay.</exception>
-    public static (IUsbDevice Device, KeyboardTyping? Typing) Create(CliArguments a)
+    public static (IUsbDevice Device, TypingRequest? Typing) Create(CliArguments a)
     {
         if (a.Has("disk") == a.Has("keyboard"))
             throw new CliUsageException("give exactly one device: --disk IMAGE or --keyboard");
@@ -42,23 +42,43 @@ internal static class DeviceArguments
         }
         if (a.Has("read-only"))
             throw new CliUsageException("--read-only applies to --disk only");
-        var typing = KeyboardTyping.Create(keys, delay);
-        return (VirtualDevices.CreateKeyboard(speed), typing);
+        // --keys -: the keys come later, as a line of standard input; the delay is checked now all the same.
+        var fromInput = keys == "-";
+        var typing = KeyboardTyping.Create(fromInput ? "" : keys, delay);
+        return (VirtualDevices.CreateKeyboard(speed), typing is null ? null : new TypingRequest(typing, fromInput));
     }
 
     /// <summary>
     /// Starts <paramref name="keyboard"/> typing (it waits for the host to configure it: keys typed before its driver
-    /// listens are lost) and says so when every keystroke was read. The returned task never faults (the engine's typing
-    /// guards itself), so callers may leave it running.
+    /// listens are lost) and says so when every keystroke was read. With --keys -, the keys are the first line of standard
+    /// input, whenever it comes (a script can type once its reader listens; a secret stays out of the process list); a bad
+    /// line is reported and typed not. The returned task never faults, so callers may leave it running.
     /// </summary>
-    public static Task TypeWhenConfiguredAsync(BootKeyboard keyboard, KeyboardTyping typing, CliConsole console, CancellationToken cancellationToken)
+    public static Task TypeWhenConfiguredAsync(BootKeyboard keyboard, TypingRequest request, CliConsole console, CancellationToken cancellationToken)
     {
-        var typed = typing.StartOn(keyboard, cancellationToken);
-        return ReportAsync();
+        return request.FromInput ? FromInputAsync() : TypeAsync(request.Typing);
 
-        async Task ReportAsync()
+        async Task FromInputAsync()
         {
-            if (await typed)
+            try
+            {
+                if (await console.In.ReadLineAsync(cancellationToken) is not { } line)
+                    return;
+                await TypeAsync(KeyboardTyping.Create(line, request.Typing.Delay)!);
+            }
+            catch (UsbRedirException e)
+            {
+                console.Error.WriteLine($"usbredir: error [{e.ErrorId}]: {e.Message} (nothing typed)");
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                // stopped, or no input to read: nothing to type
+            }
+        }
+
+        async Task TypeAsync(KeyboardTyping typing)
+        {
+            if (await typing.StartOn(keyboard, cancellationToken))
                 console.Out.WriteLine($"typed {typing.Keys.Length} characters");
         }
     }
@@ -71,3 +91,6 @@ internal static class DeviceArguments
         return a.Value(name) ?? a.Value(oldName);
     }
 }
+
+/// <summary>What a keyboard is to type: the checked typing, whose keys come from standard input when <paramref name="FromInput"/>.</summary>
+internal sealed record TypingRequest(KeyboardTyping Typing, bool FromInput);

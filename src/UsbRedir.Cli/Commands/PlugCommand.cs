@@ -19,6 +19,7 @@ internal sealed class PlugCommand : ICliCommand
           --keyboard            a HID boot keyboard
             --keys TEXT         type TEXT once the kernel has configured the keyboard ({ENTER}, {TAB}, {F5},
                                 {CTRL+ALT+DEL}, ... for keys; {{} for a literal brace). Also --type.
+                                --keys - types the first line of standard input, when it comes.
             --keys-delay SEC    wait SEC seconds after configuration before typing (default 1). Also --type-delay.
           --speed low|full|high
                                 bus speed (default: high for disks, full for keyboards; low for keyboards only)

@@ -48,10 +48,11 @@ has_disk() { disk_of 1209 >/dev/null; }
 no_disk() { ! has_disk; }
 no_controller() { ! ls -d /sys/devices/platform/usbredir_vhci.* >/dev/null 2>&1; }
 
-# start_plug NAME ARGS...: `usbredir plug` in the background; sets plug_pid. Waits for its "plugged:" line.
+# start_plug NAME ARGS...: `usbredir plug` in the background (standard input from $plug_input, default none); sets
+# plug_pid. Waits for its "plugged:" line.
 start_plug() {
   local name=$1; shift
-  dotnet "$cli" plug --backend vhci-ctrl "$@" >"/tmp/$name.out" 2>&1 &
+  dotnet "$cli" plug --backend vhci-ctrl "$@" <"${plug_input:-/dev/null}" >"/tmp/$name.out" 2>&1 &
   plug_pid=$!
   if wait_until 60 grep -q '^plugged:' "/tmp/$name.out"; then return 0; fi
   sed "s/^/  $name: /" "/tmp/$name.out"
@@ -163,9 +164,13 @@ else
 fi
 
 # ---------------------------------------------------------------- keyboard: scripted keys arrive
+# The keys are a line of the CLI's standard input (--keys -), written once the reader listens (its ready marker): keys
+# typed before it has the input device open would be lost, whatever fixed delay was guessed.
 python3 "$here/read-keys.py" "UsbRedir" /tmp/keys-ready 90 >/tmp/keys.out 2>&1 &
 keys_pid=$!
-if start_plug keyboard --keyboard --keys "vhci 7{ENTER}" --keys-delay 3; then pass keyboard.plugged; else fail keyboard.plugged "no 'plugged:' line"; fi
+mkfifo /tmp/keys.fifo && exec 7<>/tmp/keys.fifo   # held open read-write: opening it for the CLI never blocks
+if plug_input=/tmp/keys.fifo start_plug keyboard --keyboard --keys - --keys-delay 0; then pass keyboard.plugged; else fail keyboard.plugged "no 'plugged:' line"; fi
+if wait_until 90 test -e /tmp/keys-ready; then echo "vhci 7{ENTER}" >&7; else echo "  the key reader never listened: $(cat /tmp/keys.out)"; fi
 wait_until 60 bash -c "! kill -0 $keys_pid 2>/dev/null"
 wait "$keys_pid"
 # v h c i space 7 enter, as evdev key codes
