@@ -472,7 +472,7 @@ public sealed class UsbRedirConnection
         if (!session.Completion.IsCompleted && !_stop.IsCancellationRequested)
         {
             // The session's own watch on Gone has sent device_disconnect: give the peer time to acknowledge, then close.
-            await session.ReleaseDeviceAsync(GoneAckTimeout);
+            await session.ReleaseDeviceAsync(GoneAckTimeout, "the device went away");
             session.Close();
         }
         var error = await session.Completion;

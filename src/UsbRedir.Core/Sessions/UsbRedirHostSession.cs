@@ -168,9 +168,10 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
     /// Stops offering the device: pending transfers are cancelled, device_disconnect is sent, and when the peer supports it
     /// its acknowledgement is awaited (up to <paramref name="ackTimeout"/>).
     /// </summary>
-    public async Task ReleaseDeviceAsync(TimeSpan ackTimeout)
+    /// <param name="why">For the log: why the device is no longer offered.</param>
+    public async Task ReleaseDeviceAsync(TimeSpan ackTimeout, string why = "released locally")
     {
-        ReleaseDevice("released locally");
+        ReleaseDevice(why);
         await Task.WhenAny(_released.Task, Task.Delay(ackTimeout));
         lock (_stateGate)
         {
