@@ -185,7 +185,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         var plan = IsoStreamPlan.For(Speed, endpoint, layout.EndpointInterval[index], layout.EndpointMaxPacketSize[index]);
         if (plan.Refusal(buffer.Length, packets) is { } why)
             return RefuseIso($"isochronous transfer on endpoint 0x{endpoint:x2} refused: {why}", packets.Count);
-        return GuestIsoStream(endpoint) switch
+        return IsoStreamOf(endpoint) switch
         {
             IsoInStream input => input.TransferAsync(buffer, packets, plan, cancellationToken),
             IsoOutStream output => output.TransferAsync(buffer, packets, plan, cancellationToken),
@@ -199,7 +199,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         return Task.FromResult(UsbIsoTransferResult.Failed(UsbStatus.Invalid, packetCount));
     }
 
-    private GuestIsoStream GuestIsoStream(byte endpoint)
+    private GuestIsoStream IsoStreamOf(byte endpoint)
     {
         lock (_gate)
         {
