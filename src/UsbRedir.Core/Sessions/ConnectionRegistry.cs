@@ -20,7 +20,7 @@ public static class ConnectionRegistry
             if (Connections.FirstOrDefault(c => c.Source.Equals(connection.Source) && !c.Completion.IsCompleted) is { } existing)
                 throw new UsbRedirException("DeviceAlreadyConnected", UsbRedirErrorCategory.ResourceBusy,
                     $"{connection.DeviceIdentity} is already connected to {existing.Target} (connection {existing.Id}).",
-                    $"Disconnect it first (Disconnect-UsbDevice -Id {existing.Id}, or stop that usbredir process).", connection.Source);
+                    $"Disconnect connection {existing.Id} first, or stop the process that holds it.", connection.Source);
             Connections.Add(connection);
             return Interlocked.Increment(ref _nextId);
         }
