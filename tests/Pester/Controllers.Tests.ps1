@@ -64,7 +64,8 @@ Describe 'Controller and server cmdlets without a kernel' {
     }
 }
 
-Describe 'Controllers and servers with the usbredir_vhci module' -Skip:(-not $hasVhciCtrl) {
+# Tagged Kernel: the host run excludes it; Vm/PwshVmTests runs it in real pwsh in a guest with the module loaded.
+Describe 'Controllers and servers with the usbredir_vhci module' -Tag Kernel {
     BeforeAll {
         $controller = New-VhciController -Ports 2 -Backend VhciCtrl
     }

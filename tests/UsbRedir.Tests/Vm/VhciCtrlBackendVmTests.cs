@@ -40,7 +40,8 @@ public sealed class VhciCtrlBackendVmTests(ITestOutputHelper output)
         ]);
         var result = GuestVm.Run(
             ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "vhci-plug.sh"), VhciModuleBuild.Module,
-             Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), shared,
+             // The scenario also runs it as nobody, who may not reach the test output (a clone in a private folder).
+             GuestStaging.ReadableCopy(Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll")), shared,
              Convert.ToHexString(SHA256.HashData(known)).ToLowerInvariant(), ReadMiB.ToString()],
             options);
         return new Run(result, image);
