@@ -7,6 +7,7 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1') -Force
+    . (Join-Path $PSScriptRoot 'FormatChecks.ps1')
 
     function Get-FreeLoopbackPort {
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
@@ -85,6 +86,32 @@ Describe 'Controllers and servers with the usbredir_vhci module' -Tag Kernel {
         ($controller | Format-Table | Out-String) | Should -Match 'FreePorts'
     }
 
+    It 'completes controller ids with their names, and removes nothing under -WhatIf' {
+        $completion = (TabExpansion2 -inputScript 'Remove-VhciController -Id ' -cursorColumn 26).CompletionMatches |
+            Where-Object CompletionText -EQ "$($controller.Id)"
+        $completion.ToolTip | Should -Match ([regex]::Escape($controller.Name))
+        Remove-VhciController -Id $controller.Id -WhatIf
+        $controller | Remove-VhciController -WhatIf
+        $controller.State | Should -Be 'Running'
+        (Get-VhciController).Id | Should -Contain $controller.Id
+        $plug = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Controller $controller -WhatIf
+        $plug | Should -BeNullOrEmpty
+        $controller.FreePorts | Should -Be 2
+    }
+
+    It 'shows controllers, ports and plugs in tables that fit and in lists' {
+        Assert-TableFits $controller 'UsbRedir.PowerShell.Controllers.VhciController'
+        Assert-ListView $controller 'UsbRedir.PowerShell.Controllers.VhciController'
+        Assert-TableFits $controller.Ports 'UsbRedir.Controllers.VirtualPortInfo'
+        Assert-ListView $controller.Ports 'UsbRedir.Controllers.VirtualPortInfo'
+        $plug = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Controller $controller
+        try {
+            Assert-TableFits $plug 'UsbRedir.PowerShell.Controllers.UsbDevicePlug'
+            Assert-ListView $plug 'UsbRedir.PowerShell.Controllers.UsbDevicePlug'
+        }
+        finally { $plug | Disconnect-UsbDevice }
+    }
+
     It 'plugs a keyboard into a port, where the kernel enumerates it, and unplugs it' {
         $plug = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Controller $controller
         $plug.BusId | Should -Be "$($controller.BusNumber)-1"
@@ -107,6 +134,14 @@ Describe 'Controllers and servers with the usbredir_vhci module' -Tag Kernel {
         Wait-Until { @($server.Connections | Where-Object State -EQ 'Attached').Count -eq 1 } 'the server plugs the disk in'
         ($controller.Ports | Where-Object State -EQ 'Plugged').Count | Should -Be 1
         (Get-UsbRedirServer -Id $server.Id).Connections[0].DeviceDescription | Should -Match 'UsbRedir'
+        Assert-TableFits $server 'UsbRedir.Server.UsbRedirServer'
+        Assert-ListView $server 'UsbRedir.Server.UsbRedirServer'
+        Assert-TableFits $server.Connections 'UsbRedir.Server.UsbRedirServerConnection'
+        Assert-ListView $server.Connections 'UsbRedir.Server.UsbRedirServerConnection'
+        ((TabExpansion2 -inputScript 'Stop-UsbRedirServer -Id ' -cursorColumn 24).CompletionMatches).CompletionText | Should -Contain "$($server.Id)"
+        $server | Stop-UsbRedirServer -WhatIf
+        Stop-UsbRedirServer -Id $server.Id -WhatIf
+        $server.IsRunning | Should -BeTrue
 
         $server | Stop-UsbRedirServer -Timeout 5
         Get-UsbRedirServer | Should -BeNullOrEmpty

@@ -22,6 +22,7 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
     public UsbRedirConnection[] Connection { get; set; } = [];
 
     [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(UsbRedirConnectionIdCompleter))]
     public int[] Id { get; set; } = [];
 
     /// <summary>Devices plugged into a local controller, from Connect-UsbDevice -Controller.</summary>

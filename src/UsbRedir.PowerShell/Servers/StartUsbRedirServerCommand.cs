@@ -39,6 +39,7 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
     /// <summary>Accept only the devices these rules allow (rule objects or a filter string); others get filter_reject.</summary>
     [Parameter]
     [FilterRuleTransformation]
+    [ArgumentCompleter(typeof(FilterPresetCompleter))]
     public UsbRedirFilterRule[]? Filter { get; set; }
 
     /// <summary>The local address to listen on; every address (IPv4 and IPv6) by default.</summary>

@@ -18,6 +18,7 @@ public sealed class StopUsbRedirServerCommand : UsbRedirCmdlet
     public UsbRedirServer[] Server { get; set; } = [];
 
     [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(UsbRedirServerIdCompleter))]
     public int[] Id { get; set; } = [];
 
     /// <summary>How long to wait for each connection to end before giving up on it (default 10 s).</summary>
