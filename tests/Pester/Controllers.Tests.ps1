@@ -150,6 +150,26 @@ Describe 'Controllers and servers with the usbredir_vhci module' -Tag Kernel {
         $connection | Disconnect-UsbDevice -Timeout 0.5
     }
 
+    It 'runs a server as a job: its log and its connections'' through Receive-Job, stopped by Stop-Job' {
+        $job = $controller | Start-UsbRedirServer -Port 0 -Address 127.0.0.1 -AsJob
+        $job | Should -BeOfType ([UsbRedir.PowerShell.UsbRedirJob])
+        $server = $job.Target
+        $server.IsRunning | Should -BeTrue
+        (Get-Job -Id $job.Id).InstanceId | Should -Be $job.InstanceId
+        $connection = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Server "127.0.0.1:$($server.LocalEndPoint.Port)"
+        Wait-Until { @($server.Connections | Where-Object State -EQ 'Attached').Count -eq 1 } 'the server plugs the keyboard in'
+        Wait-Job $job -Timeout 1 | Should -BeNullOrEmpty -Because 'a server runs until it is stopped'
+        $job | Stop-Job
+        $job.State | Should -Be 'Stopped'
+        $server.IsRunning | Should -BeFalse
+        $controller.FreePorts | Should -Be 2
+        $log = (Receive-Job $job).Message -join "`n"
+        $log | Should -Match 'listening on 127.0.0.1'
+        $log | Should -Match 'plugged into port \d'
+        $job | Remove-Job
+        $connection | Disconnect-UsbDevice -Timeout 0.5
+    }
+
     It 'gives a server its own controller with -Ports and removes it with the server' {
         $before = @(Get-VhciController).Count
         $server = Start-UsbRedirServer -Port 0 -Address 127.0.0.1 -Ports 1 -Backend VhciCtrl

@@ -127,3 +127,95 @@ Describe 'Views' {
         }
     }
 }
+
+Describe 'Connections as jobs (-AsJob)' {
+    BeforeEach {
+        $listener = New-TestListener
+        $address = "127.0.0.1:$($listener.LocalEndpoint.Port)"
+    }
+
+    AfterEach {
+        Get-Job | Where-Object PSJobTypeName -EQ 'UsbRedirJob' | Remove-Job -Force
+        Get-UsbRedirConnection | Disconnect-UsbDevice -Timeout 0.5
+        $listener.Stop()
+    }
+
+    It 'are in the job table, log through Receive-Job and disconnect with Stop-Job' {
+        $job = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Server $address -AsJob
+        $job | Should -BeOfType ([UsbRedir.PowerShell.UsbRedirJob])
+        (Get-Job -Id $job.Id).InstanceId | Should -Be $job.InstanceId
+        $job.State | Should -Be 'Running'
+        $job.Location | Should -Be $address
+        $job.Target | Should -BeOfType ([UsbRedir.Sessions.UsbRedirConnection])
+        $job.Target.State | Should -Be 'Connected'
+        Wait-Job $job -Timeout 1 | Should -BeNullOrEmpty -Because 'a connection runs until it ends'
+        Assert-TableFits $job 'UsbRedir.PowerShell.UsbRedirJob'
+        Assert-ListView $job 'UsbRedir.PowerShell.UsbRedirJob'
+        (Get-Job -Id $job.Id | Format-Table | Out-String -Width 120) | Should -Match "$($job.Id)\s+UsbRedir connection \d+\s+Running\s+True\s+127\.0\.0\.1:\d+\s+Connected"
+
+        $log = @(Receive-Job $job -Keep)
+        $log[0] | Should -BeOfType ([UsbRedir.Sessions.SessionLogEntry])
+        $log.Message | Should -Contain "connected to $address"
+
+        $job | Stop-Job
+        $job.State | Should -Be 'Stopped'
+        $job.Target.State | Should -Be 'Disconnected'
+        Get-UsbRedirConnection -Id $job.Target.Id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'end Failed when the connection gives up, with the error that ended it' {
+        $job = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Server $address -NoReconnect -AsJob
+        $peer = $listener.AcceptTcpClient()
+        $peer.Dispose()
+        Wait-Job $job -Timeout 20 | Should -Be $job
+        $job.State | Should -Be 'Failed'
+        $output = Receive-Job $job -ErrorVariable failures -ErrorAction SilentlyContinue
+        ($output.Message -join "`n") | Should -Match 'ended'
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -Be 'ConnectionEnded'
+        $failures[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        $failures[0].TargetObject | Should -Be $job.Target
+        $failures[0].ErrorDetails.RecommendedAction | Should -Match 'Receive-Job'
+    }
+}
+
+Describe 'Progress' {
+    It 'shows while Disconnect-UsbDevice waits for a peer that does not answer' {
+        $listener = New-TestListener
+        $connection = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Server "127.0.0.1:$($listener.LocalEndpoint.Port)"
+        # The peer takes the connection and reads our hello, sends its own (usb-guest, capability device_disconnect_ack:
+        # so Disconnect-UsbDevice waits for that ack), and then never answers.
+        $peer = $listener.AcceptTcpClient()
+        $stream = $peer.GetStream()
+        $null = $stream.Read([byte[]]::new(512), 0, 512)
+        $version = [byte[]]::new(64)
+        [System.Text.Encoding]::ASCII.GetBytes('silent peer').CopyTo($version, 0)
+        $hello = [BitConverter]::GetBytes([uint32]0) + [BitConverter]::GetBytes([uint32]68) + [BitConverter]::GetBytes([uint32]0) +
+            $version + [BitConverter]::GetBytes([uint32](1 -shl 3))
+        $stream.Write([byte[]]$hello, 0, $hello.Count)
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while (-not $connection.PeerVersion -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        $connection.PeerVersion | Should -Be 'silent peer'
+        # Another runspace, whose progress stream can be read back.
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript({
+                    param($Module, $Connection)
+                    Import-Module $Module
+                    $Connection | Disconnect-UsbDevice -Timeout 1.5 -PassThru
+                }).AddArgument((Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1')).
+                AddArgument($connection)
+            $result = $ps.Invoke()
+            $ps.Streams.Error | Should -BeNullOrEmpty
+            $result.State | Should -Be 'Disconnected'
+            $progress = @($ps.Streams.Progress)
+            $progress.Activity | Should -Match "^Disconnecting $($connection.Id): UsbRedir virtual keyboard"
+            $progress[-1].RecordType | Should -Be 'Completed'
+        }
+        finally {
+            $ps.Dispose()
+            $peer.Dispose()
+            $listener.Stop()
+        }
+    }
+}

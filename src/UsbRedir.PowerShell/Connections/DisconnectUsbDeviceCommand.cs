@@ -55,7 +55,7 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
             if (!ShouldProcess(connection.ToString(), "Disconnect"))
                 continue;
             // Ctrl+C stops the wait, not the disconnect: that finishes on its own within Timeout.
-            connection.DisconnectAsync(Timeout).WaitAsync(CancellationToken).GetAwaiter().GetResult();
+            WaitWithProgress(connection.DisconnectAsync(Timeout), $"Disconnecting {connection}");
             if (PassThru)
                 WriteObject(connection);
         }

@@ -40,7 +40,7 @@ public sealed class StopUsbRedirServerCommand : UsbRedirCmdlet
             if (!ShouldProcess(server.ToString(), server.Connections.Count == 0 ? "Stop" : $"Stop, unplugging {server.Connections.Count} connection(s)"))
                 continue;
             // Ctrl+C stops the wait, not the stop: that finishes on its own within Timeout.
-            ServerLauncher.StopAsync(server, Timeout).WaitAsync(CancellationToken).GetAwaiter().GetResult();
+            WaitWithProgress(ServerLauncher.StopAsync(server, Timeout), $"Stopping server {server}");
             if (PassThru)
                 WriteObject(server);
         }

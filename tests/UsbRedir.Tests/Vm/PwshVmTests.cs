@@ -10,7 +10,7 @@ namespace UsbRedir.Tests.Vm;
 /// The Pester tests tagged Kernel, in real pwsh 7.6 as root inside a Debian 6.1 guest, one boot
 /// (tests/vm/scenarios/pwsh-pester.sh): the controller and server cmdlets with usbredir_vhci.ko loaded
 /// (tests/Pester/Controllers.Tests.ps1), and the module's used-by lines on a QEMU-emulated usb-storage disk
-/// (tests/Pester/UsedBy.Tests.ps1). pwsh comes from the repository's .tools (tests/install-pwsh) through the host
+/// (tests/Pester/UsedBy.Tests.ps1), and the README's server example (tests/Pester/Readme.Tests.ps1). pwsh comes from the repository's .tools (tests/install-pwsh) through the host
 /// root share; each fact reads its tests' results from Pester's JUnit XML.
 /// </summary>
 public sealed class PwshVmTests(ITestOutputHelper output)
@@ -63,6 +63,9 @@ public sealed class PwshVmTests(ITestOutputHelper output)
     [VmFact]
     public void Controller_and_server_cmdlets_run_against_usbredir_vhci_in_real_pwsh() =>
         AssertPassed("Controllers and servers with the usbredir_vhci module", 5);
+
+    [VmFact]
+    public void Readme_server_example_runs_as_written_in_real_pwsh() => AssertPassed("README server example", 1);
 
     [UsedByFact]
     public void Used_by_lines_push_a_real_usb_disk_through_a_server_into_a_controller() =>
