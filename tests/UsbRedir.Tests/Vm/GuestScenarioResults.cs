@@ -25,4 +25,13 @@ public static class GuestScenarioResults
         }
         Assert.True(failed.Count == 0, $"{string.Join("\n", failed)}\n\n{run}");
     }
+
+    /// <summary>The guest run as a whole: no kernel problem in its log, no timeout, exit status 0 (its wall time goes to the output).</summary>
+    public static void AssertSucceededCleanly(GuestRunResult run, ITestOutputHelper output)
+    {
+        output.WriteLine($"guest run: {run.Elapsed.TotalSeconds:F1} s wall, console log {run.ConsoleLog}");
+        Assert.False(run.KernelProblem, run.ToString());
+        Assert.False(run.TimedOut, run.ToString());
+        Assert.Equal(0, run.ExitCode);
+    }
 }

@@ -16,6 +16,21 @@ public static partial class Pwsh
     /// <summary>The pwsh apphost; a test that needs it fails (never skips) when it is not installed.</summary>
     public static string Path => PathLazy.Value;
 
+    /// <summary>
+    /// The same pwsh with its main assemblies precompiled (tests/install-pwsh: .tools/pwsh-r2r), for the VM tests:
+    /// under TCG, JIT-compiling PowerShell and Pester is most of a guest run that starts pwsh.
+    /// </summary>
+    public static string ReadyToRunPath
+    {
+        get
+        {
+            var path = RepoPaths.Combine(".tools", "pwsh-r2r", new DirectoryInfo(Home).Parent!.Parent!.Parent!.Parent!.Name, "pwsh");
+            return File.Exists(path)
+                ? path
+                : throw new InvalidOperationException($"No precompiled pwsh at {path}. Fix: run tests/install-pwsh (tests/run does)");
+        }
+    }
+
     /// <summary>$PSHOME of that pwsh.</summary>
     public static string Home => System.IO.Path.GetDirectoryName(Path)!;
 
