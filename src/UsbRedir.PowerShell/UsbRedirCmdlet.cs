@@ -45,7 +45,8 @@ public abstract class UsbRedirCmdlet : PSCmdlet, IDisposable
     {
     }
 
-    /// <summary>True when the user gave <paramref name="parameterName"/> (a default value and an explicit one look alike otherwise).</summary>
+    private const int ProgressActivityId = 1;
+
     /// <summary>
     /// Waits for <paramref name="task"/> on the pipeline thread, showing <paramref name="activity"/> with the seconds
     /// waited (Write-Progress) once the wait passes half a second; Ctrl+C stops the wait.
@@ -61,14 +62,13 @@ public abstract class UsbRedirCmdlet : PSCmdlet, IDisposable
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         var shown = false;
-        var id = Math.Abs(activity.GetHashCode() % 10000);
         try
         {
             while (!task.Wait(TimeSpan.FromMilliseconds(250), CancellationToken))
             {
                 if (started.Elapsed < TimeSpan.FromSeconds(0.5))
                     continue;
-                WriteProgress(new ProgressRecord(id, activity, $"{started.Elapsed.TotalSeconds:F0} s"));
+                WriteProgress(new ProgressRecord(ProgressActivityId, activity, $"{started.Elapsed.TotalSeconds:F0} s"));
                 shown = true;
             }
         }
@@ -79,11 +79,12 @@ public abstract class UsbRedirCmdlet : PSCmdlet, IDisposable
         finally
         {
             if (shown)
-                WriteProgress(new ProgressRecord(id, activity, "Done") { RecordType = ProgressRecordType.Completed });
+                WriteProgress(new ProgressRecord(ProgressActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
         }
         task.GetAwaiter().GetResult();
     }
 
+    /// <summary>True when the user gave <paramref name="parameterName"/> (a default value and an explicit one look alike otherwise).</summary>
     protected bool IsBound(string parameterName) => MyInvocation.BoundParameters.ContainsKey(parameterName);
 
     /// <summary>

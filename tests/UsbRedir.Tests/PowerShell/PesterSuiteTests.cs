@@ -13,7 +13,7 @@ public class PesterSuiteTests
     public void Pester_suite_passes_against_the_published_module()
     {
         var results = Path.Combine(AppContext.BaseDirectory, "pester-results.xml");
-        var (exitCode, output) = Pwsh.Run(TimeSpan.FromMinutes(10), null,
+        var (exitCode, output) = Pwsh.Run(TimeSpan.FromMinutes(10),
             "-File", UsbRedir.Tests.Support.RepoPaths.Combine("tests", "Pester", "Invoke-UsbRedirPester.ps1"),
             "-ModulePath", PublishedModule.Folder, "-OutputPath", results, "-ExcludeTag", "Kernel");
         Assert.True(exitCode == 0, $"Pester failed (exit {exitCode}); results in {results}\n{output}");

@@ -22,10 +22,10 @@ public static class GuestStaging
     {
         var from = Path.GetDirectoryName(entryDll)!;
         var name = Path.GetFileNameWithoutExtension(entryDll);
-        var to = Directory.CreateTempSubdirectory($"usbredir-{name.ToLowerInvariant()}-").FullName;
-        const UnixFileMode Readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         if (OperatingSystem.IsWindows())
             return entryDll; // no guest runs there
+        var to = Directory.CreateTempSubdirectory($"usbredir-{name.ToLowerInvariant()}-").FullName;
+        const UnixFileMode Readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         File.SetUnixFileMode(to, Readable | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         var files = new HashSet<string>(StringComparer.Ordinal) { $"{name}.dll", $"{name}.runtimeconfig.json", $"{name}.deps.json" };
         using (var deps = JsonDocument.Parse(File.ReadAllText(Path.Combine(from, $"{name}.deps.json"))))

@@ -11,10 +11,10 @@ namespace UsbRedir.Tests.PowerShell.Support;
 /// </summary>
 public static partial class Pwsh
 {
-    private static readonly Lazy<string> PathLazy = new(Locate);
+    private static readonly Lazy<(string Version, string Path)> Installed = new(Locate);
 
     /// <summary>The pwsh apphost; a test that needs it fails (never skips) when it is not installed.</summary>
-    public static string Path => PathLazy.Value;
+    public static string Path => Installed.Value.Path;
 
     /// <summary>
     /// The same pwsh with its main assemblies precompiled (tests/install-pwsh: .tools/pwsh-r2r), for the VM tests:
@@ -24,18 +24,15 @@ public static partial class Pwsh
     {
         get
         {
-            var path = RepoPaths.Combine(".tools", "pwsh-r2r", new DirectoryInfo(Home).Parent!.Parent!.Parent!.Parent!.Name, "pwsh");
+            var path = RepoPaths.Combine(".tools", "pwsh-r2r", Installed.Value.Version, "pwsh");
             return File.Exists(path)
                 ? path
                 : throw new InvalidOperationException($"No precompiled pwsh at {path}. Fix: run tests/install-pwsh (tests/run does)");
         }
     }
 
-    /// <summary>$PSHOME of that pwsh.</summary>
-    public static string Home => System.IO.Path.GetDirectoryName(Path)!;
-
     /// <summary>Runs <paramref name="arguments"/> in a fresh pwsh (-NoProfile -NonInteractive) to completion.</summary>
-    public static (int ExitCode, string Output) Run(TimeSpan timeout, IDictionary<string, string>? environment, params string[] arguments)
+    public static (int ExitCode, string Output) Run(TimeSpan timeout, params string[] arguments)
     {
         var psi = new ProcessStartInfo(Path)
         {
@@ -45,8 +42,6 @@ public static partial class Pwsh
         };
         foreach (var arg in new[] { "-NoProfile", "-NonInteractive" }.Concat(arguments))
             psi.ArgumentList.Add(arg);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            psi.Environment[name] = value;
         using var process = Process.Start(psi)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -60,7 +55,7 @@ public static partial class Pwsh
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
-    private static string Locate()
+    private static (string, string) Locate()
     {
         var manifest = File.ReadAllText(RepoPaths.Combine(".config", "dotnet-tools.json"));
         var version = ToolVersion().Match(manifest) is { Success: true } m
@@ -71,7 +66,7 @@ public static partial class Pwsh
         if (!File.Exists(path))
             throw new InvalidOperationException($"pwsh {version} is not installed at {path}. Fix: run tests/install-pwsh (tests/run does), "
                                                 + "which restores it and Pester into .tools/ from the NuGet registry");
-        return path;
+        return (version, path);
     }
 
     [GeneratedRegex("\"powershell\"\\s*:\\s*\\{[^}]*\"version\"\\s*:\\s*\"([^\"]+)\"")]
