@@ -61,7 +61,10 @@ Describe 'The used-by lines on a real USB disk' -Tag Kernel {
             $pushed = $buses | ForEach-Object { Get-DiskBehind $_ } | Select-Object -First 1
             if (-not $pushed) { Start-Sleep -Milliseconds 200 }
         }
-        $pushed | Should -Not -BeNullOrEmpty -Because 'usb-storage binds the pushed disk behind a virtual controller'
+        $seen = "controllers: $((Get-VhciController | Out-String -Width 120).Trim()); server connections: " +
+            "$(($server.Connections | Out-String -Width 120).Trim()); server log: $($server.Log.Entries -join ' | '); " +
+            "connection $($connection.State), log: $($connection.Log.Entries -join ' | ')"
+        $pushed | Should -Not -BeNullOrEmpty -Because "usb-storage binds the pushed disk behind a virtual controller ($seen)"
         @($server.Connections | Where-Object State -EQ 'Attached').Count | Should -Be 1
         $length = (Get-Item $image).Length
         Get-Sha256 $pushed $length | Should -Be (Get-Sha256 $image $length)

@@ -55,7 +55,8 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
             if (!ShouldProcess(connection.ToString(), "Disconnect"))
                 continue;
             // Ctrl+C stops the wait, not the disconnect: that finishes on its own within Timeout.
-            WaitWithProgress(connection.DisconnectAsync(Timeout), $"Disconnecting {connection}");
+            var activity = $"Disconnecting {connection}";
+            WaitWithProgress(connection.DisconnectAsync(Timeout), activity);
             if (PassThru)
                 WriteObject(connection);
         }

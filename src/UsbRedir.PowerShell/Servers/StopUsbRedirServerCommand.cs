@@ -40,7 +40,8 @@ public sealed class StopUsbRedirServerCommand : UsbRedirCmdlet
             if (!ShouldProcess(server.ToString(), server.Connections.Count == 0 ? "Stop" : $"Stop, unplugging {server.Connections.Count} connection(s)"))
                 continue;
             // Ctrl+C stops the wait, not the stop: that finishes on its own within Timeout.
-            WaitWithProgress(ServerLauncher.StopAsync(server, Timeout), $"Stopping server {server}");
+            var activity = $"Stopping server {server}";
+            WaitWithProgress(ServerLauncher.StopAsync(server, Timeout), activity);
             if (PassThru)
                 WriteObject(server);
         }
