@@ -1,5 +1,6 @@
-# The README's PowerShell quick start, run as written in a fresh pwsh: the first ```powershell block, from a folder
-# laid out as the README assumes (./out/UsbRedir, ./stick.img). The only change is the peer's address: a TCP
+# The README's PowerShell examples, run as written: the Get-UsbDevice lines (this machine's devices, often none), and
+# the block that imports the module and shares a disk, in a fresh pwsh from a folder laid out as the README assumes
+# (./out/UsbRedir, ./stick.img). The only change is the peer's address: a TCP
 # listener of this test stands in for QEMU's usb-redir at 127.0.0.1:4000. The server block needs a controller (a
 # kernel): Controllers.Tests.ps1 runs Start-/Get-/Stop-UsbRedirServer in the VM.
 BeforeAll {
@@ -9,9 +10,21 @@ BeforeAll {
 }
 
 Describe 'README quick start' {
+    BeforeAll {
+        $import = $blocks | Where-Object { $_ -match 'Import-Module ./out/UsbRedir/UsbRedir.psd1' } | Select-Object -First 1
+    }
+
     It 'has PowerShell examples' {
         @($blocks).Count | Should -BeGreaterThan 0
-        $blocks[0] | Should -Match 'Import-Module ./out/UsbRedir/UsbRedir.psd1'
+        $import | Should -Not -BeNullOrEmpty
+    }
+
+    It 'lists and checks this machine''s USB devices, as written' {
+        Import-Module (Join-Path $ModuleFolder 'UsbRedir.psd1')
+        foreach ($block in $blocks | Where-Object { $_ -match '^Get-UsbDevice' }) {
+            $null = Invoke-Expression $block -ErrorVariable failures
+            $failures | Should -BeNullOrEmpty -Because $block
+        }
     }
 
     It 'shares a disk image and disconnects it, as written' {
@@ -22,7 +35,7 @@ Describe 'README quick start' {
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
         $listener.Start()
         try {
-            $script = $blocks[0] -replace '127\.0\.0\.1:4000', "127.0.0.1:$($listener.LocalEndpoint.Port)"
+            $script = $import -replace '127\.0\.0\.1:4000', "127.0.0.1:$($listener.LocalEndpoint.Port)"
             $script += "`n'state after: ' + `$c.State"
             $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
             Push-Location $folder

@@ -4,7 +4,9 @@
 BeforeDiscovery {
     $module = Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1'
     # Get-UsbDevice (issue 10) and Connect-UsbDevice <id> for real devices (issue 11) are what these lines need.
-    $waiting = 'Get-UsbDevice' -notin (Import-PowerShellDataFile $module).CmdletsToExport
+    Import-Module $module
+    $waiting = -not (Get-Command Get-UsbDevice -Module UsbRedir -ErrorAction Ignore) -or
+        -not (Get-Command Connect-UsbDevice -Module UsbRedir).Parameters.ContainsKey('Id')
 }
 
 BeforeAll {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using UsbRedir.Controllers;
 using UsbRedir.Devices;
 using UsbRedir.PowerShell.Controllers;
 using UsbRedir.Sessions;
@@ -40,7 +41,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 
     /// <summary>The root-hub port (1..PortCount) to plug into; by default the lowest free one.</summary>
     [Parameter(ParameterSetName = DeviceToControllerSet)]
-    [ValidateRange(1, 31)]
+    [ValidateRange(1, VirtualHostController.MaxPorts)]
     public int Port { get; set; }
 
     /// <summary>host:port of the peer: 127.0.0.1:4000, bob:1138, [::1]:4000.</summary>
