@@ -13,8 +13,11 @@
       Build    dotnet build UsbRedir.slnx
       Package  dotnet publish src/UsbRedir.PowerShell -o out/UsbRedir: the importable, publishable module folder
                (UsbRedir.psd1, UsbRedir.format.ps1xml, en-US help, UsbRedir.dll, UsbRedir.Core.dll)
-      Test     what tests/run does (Debian test dependencies on Linux, then every xunit test), then the Pester
-               suite in tests/Pester in a fresh child pwsh against out/UsbRedir
+      Test     every test: the Debian test dependencies on Linux, then the xunit suite (engines, real peers, the VM
+               tests) with the module folder Package made, including the Pester suite (tests/Pester), which
+               PesterSuiteTests runs in a fresh pwsh against that folder. Arguments after the task list go to
+               dotnet test, e.g. --filter FullyQualifiedName~PowerShell. tests/run is this task, run by the
+               repository's own pwsh (tests/install-pwsh puts pwsh 7.6 and Pester 5.7 in .tools/).
 
     Every step is plain dotnet, so machines without pwsh run the same commands by hand:
       USBREDIR_UPDATE_HELP=1 dotnet test tests/UsbRedir.Tests -c Release --filter FullyQualifiedName~PowerShell.HelpTests
@@ -33,7 +36,11 @@ param(
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # For -Task Test: passed to dotnet test as they are (e.g. --filter FullyQualifiedName~PowerShell).
+    [Parameter(ValueFromRemainingArguments)]
+    [string[]] $TestArguments = @()
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
@@ -87,7 +94,7 @@ switch ($steps) {
         }
     }
     'Build' {
-        Invoke-Native dotnet 'build', (Join-Path $root 'UsbRedir.slnx'), '-c', $Configuration, '-nologo'
+        Invoke-Native dotnet 'build', (Join-Path $root 'UsbRedir.slnx'), '-c', $Configuration, '-nologo', '-v:q'
     }
     'Package' {
         if (Test-Path $moduleFolder) { Remove-Item -Recurse -Force $moduleFolder }
@@ -97,19 +104,22 @@ switch ($steps) {
         Write-Host "Module $($manifest.Name) $($manifest.Version) in $moduleFolder" -ForegroundColor Green
     }
     'Test' {
-        # As tests/run: with every Debian peer installed, a missing peer fails its tests instead of skipping them.
+        # With every Debian peer installed, a missing peer fails its tests instead of skipping them.
         $installDeps = Join-Path $root '.ci/install-deps'
         if ($IsLinux -and (Test-Path $installDeps)) {
             & bash $installDeps
             if ($LASTEXITCODE -eq 0) { $env:USBREDIR_REQUIRE_PEERS = '1' }
             else { Write-Warning 'Some test dependencies are missing; tests that need them will be reported as skipped.' }
         }
-        # The Pester suite runs below, once and with its own output, instead of inside dotnet test.
-        Invoke-Native dotnet 'test', (Join-Path $root 'tests/UsbRedir.Tests'), '-c', $Configuration, '--no-build', '-nologo',
-            '--logger', 'console;verbosity=normal', '--filter', 'FullyQualifiedName!~UsbRedir.Tests.PowerShell.PesterSuiteTests'
-        # A fresh process: a binary module can never be unloaded from the one that imported it.
-        $pwsh = (Get-Process -Id $PID).Path
-        Invoke-Native $pwsh '-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'tests/Pester/Invoke-UsbRedirPester.ps1'),
-            '-ModulePath', $moduleFolder, '-OutputPath', (Join-Path $out 'pester-results.xml')
+        # The pwsh and Pester the tests run (.tools/, whatever pwsh runs this script).
+        if (-not $IsWindows) { Invoke-Native bash (Join-Path $root 'tests/install-pwsh') }
+        # The xunit tests read the module from the folder Package made, and PesterSuiteTests runs tests/Pester
+        # against it in a fresh pwsh (a binary module can never be unloaded from the process that imported it).
+        $env:USBREDIR_MODULE_FOLDER = $moduleFolder
+        try {
+            Invoke-Native dotnet (@('test', (Join-Path $root 'tests/UsbRedir.Tests/UsbRedir.Tests.csproj'), '-c', $Configuration,
+                '--no-build', '-nologo', '--logger', 'console;verbosity=normal') + $TestArguments)
+        }
+        finally { Remove-Item Env:USBREDIR_MODULE_FOLDER }
     }
 }

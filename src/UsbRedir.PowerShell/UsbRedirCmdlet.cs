@@ -45,6 +45,45 @@ public abstract class UsbRedirCmdlet : PSCmdlet, IDisposable
     {
     }
 
+    private const int ProgressActivityId = 1;
+
+    /// <summary>
+    /// Waits for <paramref name="task"/> on the pipeline thread, showing <paramref name="activity"/> with the seconds
+    /// waited (Write-Progress) once the wait passes half a second; Ctrl+C stops the wait.
+    /// </summary>
+    protected T WaitWithProgress<T>(Task<T> task, string activity)
+    {
+        WaitWithProgress((Task)task, activity);
+        return task.GetAwaiter().GetResult();
+    }
+
+    /// <inheritdoc cref="WaitWithProgress{T}(Task{T}, string)"/>
+    protected void WaitWithProgress(Task task, string activity)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var shown = false;
+        try
+        {
+            while (!task.Wait(TimeSpan.FromMilliseconds(250), CancellationToken))
+            {
+                if (started.Elapsed < TimeSpan.FromSeconds(0.5))
+                    continue;
+                WriteProgress(new ProgressRecord(ProgressActivityId, activity, $"{started.Elapsed.TotalSeconds:F0} s"));
+                shown = true;
+            }
+        }
+        catch (AggregateException)
+        {
+            // The task's own exception is rethrown, unwrapped, by GetAwaiter().GetResult() below.
+        }
+        finally
+        {
+            if (shown)
+                WriteProgress(new ProgressRecord(ProgressActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+        task.GetAwaiter().GetResult();
+    }
+
     /// <summary>True when the user gave <paramref name="parameterName"/> (a default value and an explicit one look alike otherwise).</summary>
     protected bool IsBound(string parameterName) => MyInvocation.BoundParameters.ContainsKey(parameterName);
 

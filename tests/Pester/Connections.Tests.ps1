@@ -214,7 +214,7 @@ Describe 'Get-UsbRedirConnection' {
     }
 
     It 'shows connections as a table and as a list' {
-        $table = Get-UsbRedirConnection | Format-Table | Out-String
+        $table = Get-UsbRedirConnection | Format-Table | Out-String -Width 120
         foreach ($header in 'Id', 'State', 'Target', 'BytesSent', 'BytesReceived', 'Errors', 'Device') {
             $table | Should -Match "\b$header\b"
         }
@@ -285,7 +285,9 @@ Remove-Module UsbRedir
 `$connection.State.ToString()
 [UsbRedir.Sessions.ConnectionRegistry]::All.Count
 "@
-            $output = & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -Command $script
+            # This shell's own executable: under the dotnet-tool pwsh the process is `dotnet` itself, so never its path.
+            $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+            $output = & $pwsh -NoProfile -NonInteractive -Command $script
             $LASTEXITCODE | Should -Be 0
             $output | Should -Be 'Disconnected', '0'
         }

@@ -7,6 +7,7 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1') -Force
+    . (Join-Path $PSScriptRoot 'FormatChecks.ps1')
 
     function Get-FreeLoopbackPort {
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
@@ -64,7 +65,8 @@ Describe 'Controller and server cmdlets without a kernel' {
     }
 }
 
-Describe 'Controllers and servers with the usbredir_vhci module' -Skip:(-not $hasVhciCtrl) {
+# Tagged Kernel: the host run excludes it; Vm/PwshVmTests runs it in real pwsh in a guest with the module loaded.
+Describe 'Controllers and servers with the usbredir_vhci module' -Tag Kernel {
     BeforeAll {
         $controller = New-VhciController -Ports 2 -Backend VhciCtrl
     }
@@ -82,6 +84,32 @@ Describe 'Controllers and servers with the usbredir_vhci module' -Skip:(-not $ha
         $controller.State | Should -Be 'Running'
         (Get-VhciController).Id | Should -Contain $controller.Id
         ($controller | Format-Table | Out-String) | Should -Match 'FreePorts'
+    }
+
+    It 'completes controller ids with their names, and removes nothing under -WhatIf' {
+        $completion = (TabExpansion2 -inputScript 'Remove-VhciController -Id ' -cursorColumn 26).CompletionMatches |
+            Where-Object CompletionText -EQ "$($controller.Id)"
+        $completion.ToolTip | Should -Match ([regex]::Escape($controller.Name))
+        Remove-VhciController -Id $controller.Id -WhatIf
+        $controller | Remove-VhciController -WhatIf
+        $controller.State | Should -Be 'Running'
+        (Get-VhciController).Id | Should -Contain $controller.Id
+        $plug = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Controller $controller -WhatIf
+        $plug | Should -BeNullOrEmpty
+        $controller.FreePorts | Should -Be 2
+    }
+
+    It 'shows controllers, ports and plugs in tables that fit and in lists' {
+        Assert-TableFits $controller 'UsbRedir.PowerShell.Controllers.VhciController'
+        Assert-ListView $controller 'UsbRedir.PowerShell.Controllers.VhciController'
+        Assert-TableFits $controller.Ports 'UsbRedir.Controllers.VirtualPortInfo'
+        Assert-ListView $controller.Ports 'UsbRedir.Controllers.VirtualPortInfo'
+        $plug = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Controller $controller
+        try {
+            Assert-TableFits $plug 'UsbRedir.PowerShell.Controllers.UsbDevicePlug'
+            Assert-ListView $plug 'UsbRedir.PowerShell.Controllers.UsbDevicePlug'
+        }
+        finally { $plug | Disconnect-UsbDevice }
     }
 
     It 'plugs a keyboard into a port, where the kernel enumerates it, and unplugs it' {
@@ -107,11 +135,39 @@ Describe 'Controllers and servers with the usbredir_vhci module' -Skip:(-not $ha
         ($controller.Ports | Where-Object State -EQ 'Plugged').Count | Should -Be 1
         (Get-UsbRedirServer -Id $server.Id).Connections[0].DeviceDescription | Should -Match 'UsbRedir Virtual Disk \(1209:0001, serial \w+\)'
         (Get-UsbRedirServer -Id $server.Id | Format-Table | Out-String) | Should -Match 'UsbRedir Virtual Disk \(1209:0001'
+        Assert-TableFits $server 'UsbRedir.Server.UsbRedirServer'
+        Assert-ListView $server 'UsbRedir.Server.UsbRedirServer'
+        Assert-TableFits $server.Connections 'UsbRedir.Server.UsbRedirServerConnection'
+        Assert-ListView $server.Connections 'UsbRedir.Server.UsbRedirServerConnection'
+        ((TabExpansion2 -inputScript 'Stop-UsbRedirServer -Id ' -cursorColumn 24).CompletionMatches).CompletionText | Should -Contain "$($server.Id)"
+        $server | Stop-UsbRedirServer -WhatIf
+        Stop-UsbRedirServer -Id $server.Id -WhatIf
+        $server.IsRunning | Should -BeTrue
 
         $server | Stop-UsbRedirServer -Timeout 5
         Get-UsbRedirServer | Should -BeNullOrEmpty
         $controller.FreePorts | Should -Be 2
         $controller.State | Should -Be 'Running'
+        $connection | Disconnect-UsbDevice -Timeout 0.5
+    }
+
+    It 'runs a server as a job: its log and its connections'' through Receive-Job, stopped by Stop-Job' {
+        $job = $controller | Start-UsbRedirServer -Port 0 -Address 127.0.0.1 -AsJob
+        $job | Should -BeOfType ([UsbRedir.PowerShell.UsbRedirJob])
+        $server = $job.Target
+        $server.IsRunning | Should -BeTrue
+        (Get-Job -Id $job.Id).InstanceId | Should -Be $job.InstanceId
+        $connection = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Server "127.0.0.1:$($server.LocalEndPoint.Port)"
+        Wait-Until { @($server.Connections | Where-Object State -EQ 'Attached').Count -eq 1 } 'the server plugs the keyboard in'
+        Wait-Job $job -Timeout 1 | Should -BeNullOrEmpty -Because 'a server runs until it is stopped'
+        $job | Stop-Job
+        $job.State | Should -Be 'Stopped'
+        $server.IsRunning | Should -BeFalse
+        $controller.FreePorts | Should -Be 2
+        $log = (Receive-Job $job).Message -join "`n"
+        $log | Should -Match 'listening on 127.0.0.1'
+        $log | Should -Match 'plugged into port \d'
+        $job | Remove-Job
         $connection | Disconnect-UsbDevice -Timeout 0.5
     }
 

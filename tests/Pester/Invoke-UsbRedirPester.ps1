@@ -11,15 +11,27 @@ param(
     [Parameter(Mandatory)]
     [string] $ModulePath,
 
-    [string] $OutputPath = (Join-Path $PSScriptRoot '../../out/pester-results.xml')
+    [string] $OutputPath = (Join-Path $PSScriptRoot '../../out/pester-results.xml'),
+
+    # Test files or folders (default: this folder).
+    [string[]] $Path = $PSScriptRoot,
+
+    # Tests tagged so run only inside the VM harness (Kernel: needs root and a kernel module); the host run excludes them.
+    [string[]] $Tag = @(),
+    [string[]] $ExcludeTag = @()
 )
 $ErrorActionPreference = 'Stop'
 
-$pester = Get-Module -ListAvailable -Name Pester | Where-Object Version -GE ([version]'5.5.0') |
-    Sort-Object Version -Descending | Select-Object -First 1
+# The repository's own Pester (tests/install-pwsh restores it into .tools), else an installed one.
+$pester = Get-ChildItem -Path (Join-Path $PSScriptRoot '../../.tools/packages/pester/*/tools/Pester.psd1') -ErrorAction Ignore |
+    Sort-Object { [version]$_.Directory.Parent.Name } -Descending | Select-Object -First 1 -ExpandProperty FullName
+if (-not $pester) {
+    $pester = Get-Module -ListAvailable -Name Pester | Where-Object Version -GE ([version]'5.5.0') |
+        Sort-Object Version -Descending | Select-Object -First 1
+}
 if (-not $pester) {
     # Windows still ships Pester 3.4 in the box; never fall back to it.
-    Write-Error 'Pester 5.5 or later is not installed. Fix: Install-Module Pester -MinimumVersion 5.5 -Scope CurrentUser -Force'
+    Write-Error 'Pester 5.5 or later is not installed. Fix: tests/install-pwsh (into .tools), or Install-Module Pester -MinimumVersion 5.5 -Scope CurrentUser -Force'
     exit 2
 }
 Import-Module $pester -Force
@@ -36,7 +48,9 @@ $env:PSModulePath = (Split-Path $module.Path) + [IO.Path]::PathSeparator + $env:
 
 $null = New-Item -ItemType Directory -Force -Path (Split-Path $OutputPath)
 $configuration = New-PesterConfiguration
-$configuration.Run.Path = $PSScriptRoot
+$configuration.Run.Path = $Path
+$configuration.Filter.Tag = $Tag
+$configuration.Filter.ExcludeTag = $ExcludeTag
 $configuration.Run.Exit = $true
 $configuration.Output.Verbosity = 'Detailed'
 $configuration.TestResult.Enabled = $true

@@ -50,7 +50,8 @@ Describe 'Help for <Name>' -ForEach $commandCases {
 
     It 'describes every parameter' {
         $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
-        foreach ($parameter in $command.Parameters.Keys | Where-Object { $_ -notin $common }) {
+        # PSBase: New-UsbVirtualDevice has a parameter named Keys, which PowerShell would return for .Keys.
+        foreach ($parameter in $command.Parameters.PSBase.Keys | Where-Object { $_ -notin $common }) {
             $entry = $help.Parameters.Parameter | Where-Object Name -EQ $parameter
             $entry | Should -Not -BeNullOrEmpty -Because "-$parameter must be in the help"
             ($entry.Description | Out-String).Trim() | Should -Not -BeNullOrEmpty -Because "-$parameter needs a description"

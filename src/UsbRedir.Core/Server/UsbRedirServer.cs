@@ -31,6 +31,7 @@ public sealed class UsbRedirServer : IAsyncDisposable
     private UsbRedirServer(TcpServerListener listener, IDeviceSink sink, UsbRedirServerOptions options)
     {
         _listener = listener;
+        LocalEndPoint = listener.LocalEndPoint;
         Sink = sink;
         Options = options;
         Log = new SessionLog(options.LogListener);
@@ -93,8 +94,8 @@ public sealed class UsbRedirServer : IAsyncDisposable
     /// <summary>The controller made for this server (<see cref="StartWithOwnControllerAsync"/>), removed when it stops; else null.</summary>
     public IVirtualHostController? OwnedController { get; private init; }
 
-    /// <summary>The bound address and port (the real port when 0 was asked for).</summary>
-    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+    /// <summary>The bound address and port (the real port when 0 was asked for); still readable once the server has stopped.</summary>
+    public IPEndPoint LocalEndPoint { get; }
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.Now;
 

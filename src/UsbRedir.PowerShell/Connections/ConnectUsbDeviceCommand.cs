@@ -23,6 +23,7 @@ namespace UsbRedir.PowerShell.Connections;
 /// </remarks>
 [Cmdlet(VerbsCommunications.Connect, "UsbDevice", SupportsShouldProcess = true, DefaultParameterSetName = DeviceToServerSet)]
 [OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet, DeviceListenSet])]
+[OutputType(typeof(UsbRedirJob), ParameterSetName = [DeviceToServerSet])]
 [OutputType(typeof(UsbDevicePlug), ParameterSetName = [DeviceToControllerSet])]
 public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 {
@@ -93,6 +94,10 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     [Parameter(ParameterSetName = DeviceListenSet)]
     public int KeepAliveProbeCount { get; set; }
 
+    /// <summary>Return the connection as a job (Get-Job, Wait-Job, Receive-Job for its log, Stop-Job to disconnect).</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    public SwitchParameter AsJob { get; set; }
+
     /// <summary>The settings hold for every device of the pipeline, so a bad one stops the command before any connects.</summary>
     protected override void Begin()
     {
@@ -133,10 +138,18 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
             return;
         // Returns once the first attempt has connected (or throws its error, e.g. ConnectionRefused); from then on
         // the connection runs on its own, guarded tasks and reports through its State, LastError and Log.
-        var connection = UsbRedirConnection.ConnectAsync(device, _server!, _reconnect, _keepAlive, cancellationToken: CancellationToken)
-            .GetAwaiter().GetResult();
+        var job = AsJob ? UsbRedirJob.Create(MyInvocation.Line, "UsbRedir connection") : null;
+        var connection = WaitWithProgress(
+            UsbRedirConnection.ConnectAsync(device, _server!, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken),
+            $"Connecting {device.Description} to {_server}");
         WriteVerbose($"Connection {connection.Id}: {device.Description} -> {_server} ({connection.State}).");
-        WriteObject(connection);
+        if (job is null)
+        {
+            WriteObject(connection);
+            return;
+        }
+        JobRepository.Add(job.Follow(connection));
+        WriteObject(job);
     }
 
     private void ListenForPeer(IUsbDevice device)

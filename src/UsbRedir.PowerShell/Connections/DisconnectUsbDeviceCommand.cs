@@ -22,6 +22,7 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
     public UsbRedirConnection[] Connection { get; set; } = [];
 
     [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(UsbRedirConnectionIdCompleter))]
     public int[] Id { get; set; } = [];
 
     /// <summary>Devices plugged into a local controller, from Connect-UsbDevice -Controller.</summary>
@@ -54,7 +55,8 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
             if (!ShouldProcess(connection.ToString(), "Disconnect"))
                 continue;
             // Ctrl+C stops the wait, not the disconnect: that finishes on its own within Timeout.
-            connection.DisconnectAsync(Timeout).WaitAsync(CancellationToken).GetAwaiter().GetResult();
+            var activity = $"Disconnecting {connection}";
+            WaitWithProgress(connection.DisconnectAsync(Timeout), activity);
             if (PassThru)
                 WriteObject(connection);
         }

@@ -12,6 +12,7 @@ namespace UsbRedir.PowerShell.Connections;
 public sealed class GetUsbRedirConnectionCommand : UsbRedirCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(UsbRedirConnectionIdCompleter))]
     public int[]? Id { get; set; }
 
     [Parameter]

@@ -8,6 +8,7 @@ namespace UsbRedir.PowerShell.Controllers;
 public sealed class GetVhciControllerCommand : UsbRedirCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(VhciControllerIdCompleter))]
     public int[]? Id { get; set; }
 
     protected override void Process()

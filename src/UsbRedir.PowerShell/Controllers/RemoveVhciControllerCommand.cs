@@ -17,6 +17,7 @@ public sealed class RemoveVhciControllerCommand : UsbRedirCmdlet
     public VhciController[] Controller { get; set; } = [];
 
     [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(VhciControllerIdCompleter))]
     public int[] Id { get; set; } = [];
 
     /// <summary>Write each controller after removing it (its State is then Removed).</summary>

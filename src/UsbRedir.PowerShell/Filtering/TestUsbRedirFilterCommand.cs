@@ -18,6 +18,7 @@ public sealed class TestUsbRedirFilterCommand : UsbRedirCmdlet
     [Parameter(Mandatory = true, Position = 0)]
     [AllowEmptyCollection]
     [FilterRuleTransformation]
+    [ArgumentCompleter(typeof(FilterPresetCompleter))]
     public UsbRedirFilterRule[] Filter { get; set; } = [];
 
     /// <summary>bDeviceClass; 0x00 and 0xEF mean "defined per interface" and skip the device pass.</summary>

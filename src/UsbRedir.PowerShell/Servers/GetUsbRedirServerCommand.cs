@@ -9,6 +9,7 @@ namespace UsbRedir.PowerShell.Servers;
 public sealed class GetUsbRedirServerCommand : UsbRedirCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(UsbRedirServerIdCompleter))]
     public int[]? Id { get; set; }
 
     protected override void Process()

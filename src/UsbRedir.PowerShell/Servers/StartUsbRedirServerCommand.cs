@@ -13,7 +13,7 @@ namespace UsbRedir.PowerShell.Servers;
 /// every device they push into a free port of a virtual host controller, in the background until stopped.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "UsbRedirServer", SupportsShouldProcess = true, DefaultParameterSetName = PortsSet)]
-[OutputType(typeof(UsbRedirServer))]
+[OutputType(typeof(UsbRedirServer), typeof(UsbRedirJob))]
 public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
 {
     private const string PortsSet = "Ports";
@@ -39,26 +39,44 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
     /// <summary>Accept only the devices these rules allow (rule objects or a filter string); others get filter_reject.</summary>
     [Parameter]
     [FilterRuleTransformation]
+    [ArgumentCompleter(typeof(FilterPresetCompleter))]
     public UsbRedirFilterRule[]? Filter { get; set; }
 
     /// <summary>The local address to listen on; every address (IPv4 and IPv6) by default.</summary>
     [Parameter]
     public IPAddress Address { get; set; } = IPAddress.IPv6Any;
 
+    /// <summary>Return the server as a job (Get-Job, Wait-Job, Receive-Job for its log and its connections', Stop-Job to stop it).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void Process()
     {
-        var options = new UsbRedirServerOptions { Address = Address, Port = Port, Filter = Filter };
+        var job = AsJob ? UsbRedirJob.Create(MyInvocation.Line, "UsbRedir server") : null;
+        var options = new UsbRedirServerOptions { Address = Address, Port = Port, Filter = Filter, LogListener = job is null ? null : job.Collect };
         var where = Address.Equals(IPAddress.IPv6Any) ? $"port {Port} on every address" : $"{Address} port {Port}";
         if (ParameterSetName == ControllerSet)
         {
             if (ShouldProcess(where, $"Start a usbredir server plugging devices into {Controller!.Name}"))
-                WriteObject(ServerLauncher.Start(Controller, options));
+                Write(ServerLauncher.Start(Controller, options), job);
             return;
         }
         if (!ShouldProcess(where, $"Create a {Ports}-port virtual host controller and start a usbredir server"))
             return;
-        var server = ServerLauncher.StartWithOwnControllerAsync(Ports, Backend, options,
-            (ports, backend, token) => VirtualHostControllerFactory.Default.CreateAsync(ports, backend, token), CancellationToken).GetAwaiter().GetResult();
-        WriteObject(server);
+        var server = WaitWithProgress(ServerLauncher.StartWithOwnControllerAsync(Ports, Backend, options,
+            (ports, backend, token) => VirtualHostControllerFactory.Default.CreateAsync(ports, backend, token), CancellationToken),
+            $"Creating a {Ports}-port virtual host controller");
+        Write(server, job);
+    }
+
+    private void Write(UsbRedirServer server, UsbRedirJob? job)
+    {
+        if (job is null)
+        {
+            WriteObject(server);
+            return;
+        }
+        JobRepository.Add(job.Follow(server, timeout => ServerLauncher.StopAsync(server, timeout)));
+        WriteObject(job);
     }
 }

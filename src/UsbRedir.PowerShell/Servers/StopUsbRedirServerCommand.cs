@@ -18,6 +18,7 @@ public sealed class StopUsbRedirServerCommand : UsbRedirCmdlet
     public UsbRedirServer[] Server { get; set; } = [];
 
     [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(UsbRedirServerIdCompleter))]
     public int[] Id { get; set; } = [];
 
     /// <summary>How long to wait for each connection to end before giving up on it (default 10 s).</summary>
@@ -39,7 +40,8 @@ public sealed class StopUsbRedirServerCommand : UsbRedirCmdlet
             if (!ShouldProcess(server.ToString(), server.Connections.Count == 0 ? "Stop" : $"Stop, unplugging {server.Connections.Count} connection(s)"))
                 continue;
             // Ctrl+C stops the wait, not the stop: that finishes on its own within Timeout.
-            ServerLauncher.StopAsync(server, Timeout).WaitAsync(CancellationToken).GetAwaiter().GetResult();
+            var activity = $"Stopping server {server}";
+            WaitWithProgress(ServerLauncher.StopAsync(server, Timeout), activity);
             if (PassThru)
                 WriteObject(server);
         }

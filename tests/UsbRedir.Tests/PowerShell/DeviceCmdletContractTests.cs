@@ -60,7 +60,7 @@ public class DeviceCmdletContractTests
         Pipes("New-VhciController", "Remove-VhciController", "Controller");
         Pipes("New-VhciController", "Start-UsbRedirServer", "Controller");
         Pipes("Get-UsbRedirServer", "Stop-UsbRedirServer", "Server");
-        Pipes("Start-UsbRedirServer", "Stop-UsbRedirServer", "Server");
+        Pipes("Start-UsbRedirServer", "Stop-UsbRedirServer", "Server", t => t.Name == "UsbRedirServer"); // -AsJob: Stop-Job
 
         // -Controller of Connect-UsbDevice takes what New-/Get-VhciController write.
         var controller = Cmdlet("Connect-UsbDevice").Parameters.Single(p => p.Name == "Controller").Type;

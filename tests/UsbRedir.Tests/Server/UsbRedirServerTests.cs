@@ -184,6 +184,9 @@ public class UsbRedirServerTests
         foreach (var t in pending)
             Assert.Contains((await t.WaitAsync(TestDeadline.Default)).Status, new[] { UsbStatus.IoError, UsbStatus.Cancelled });
         Assert.DoesNotContain(server, UsbRedirServerRegistry.All);
+        // A stopped server still says where it listened (Stop-UsbRedirServer and its views print it).
+        Assert.Equal(port, server.LocalEndPoint.Port);
+        Assert.Contains($":{port} ", server.ToString() + " ");
         foreach (var c in clients)
             await c.Completion.WaitAsync(TestDeadline.Default);
 

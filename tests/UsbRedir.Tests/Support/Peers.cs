@@ -10,8 +10,6 @@ public static class Peers
 
     public static bool HasLibUsbRedirParser => File.Exists("/usr/include/usbredirparser.h") && HasCommand("gcc") && HasCommand("pkg-config");
 
-    public static bool HasPwsh => HasCommand("pwsh");
-
     public static bool HasCommand(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Any(dir => File.Exists(Path.Combine(dir, name)));

@@ -37,4 +37,13 @@ public static class GuestScenarioResults
             var n => $"{name}: {n} results, one expected",
         };
     }
+
+    /// <summary>The guest run as a whole: no kernel problem in its log, no timeout, exit status 0 (its wall time goes to the output).</summary>
+    public static void AssertSucceededCleanly(GuestRunResult run, ITestOutputHelper output)
+    {
+        output.WriteLine($"guest run: {run.Elapsed.TotalSeconds:F1} s wall, console log {run.ConsoleLog}");
+        Assert.False(run.KernelProblem, run.ToString());
+        Assert.False(run.TimedOut, run.ToString());
+        Assert.Equal(0, run.ExitCode);
+    }
 }

@@ -40,7 +40,8 @@ public sealed class VhciCtrlBackendVmTests(ITestOutputHelper output)
         ]);
         var result = GuestVm.Run(
             ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "vhci-plug.sh"), VhciModuleBuild.Module,
-             Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), shared,
+             // The scenario also runs it as nobody, who may not reach the test output (a clone in a private folder).
+             GuestStaging.ReadableCopy(Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll")), shared,
              Convert.ToHexString(SHA256.HashData(known)).ToLowerInvariant(), ReadMiB.ToString()],
             options);
         return new Run(result, image);
@@ -90,11 +91,8 @@ public sealed class VhciCtrlBackendVmTests(ITestOutputHelper output)
     public void The_whole_guest_run_succeeds_with_a_clean_kernel_log()
     {
         var run = GuestRun.Value.Result;
-        output.WriteLine($"guest run: {run.Elapsed.TotalSeconds:F1} s wall, console log {run.ConsoleLog}");
-        Assert.False(run.KernelProblem, run.ToString());
-        Assert.False(run.TimedOut, run.ToString());
+        GuestScenarioResults.AssertSucceededCleanly(run, output);
         Assert.Contains("SUMMARY all passed", run.Stdout);
-        Assert.Equal(0, run.ExitCode);
     }
 
     /// <summary>dd's "copied, S s, R MB/s" figure for one disk, recomputed from bytes and seconds (dd rounds and picks units).</summary>

@@ -34,7 +34,8 @@ public sealed class UsbipBackendVmTests(ITestOutputHelper output)
 
         var run = GuestVm.Run(
             ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbip-backend.sh"), shared,
-             Path.Combine(AppContext.BaseDirectory, "UsbRedir.VmPlug.dll"), image, VhciModuleBuild.Module],
+             // The scenario also runs it as nobody, who may not reach the test output (a clone in a private folder).
+             GuestStaging.ReadableCopy(Path.Combine(AppContext.BaseDirectory, "UsbRedir.VmPlug.dll")), image, VhciModuleBuild.Module],
             options);
         output.WriteLine(run.ToString());
         var vmplugLog = Path.Combine(shared, "vmplug.log");

@@ -7,8 +7,9 @@ namespace UsbRedir.Tests.PowerShell.Support;
 
 /// <summary>
 /// The module exactly as users get it: `dotnet publish src/UsbRedir.PowerShell` (no build, the test run has
-/// built it) into a folder under the test output, once per test run. Its UsbRedir.dll is loaded into a private
-/// load context so tests read cmdlet metadata from the shipped file.
+/// built it) into a folder under the test output, once per test run, or the folder `build.ps1 -Task Package` made
+/// when USBREDIR_MODULE_FOLDER names it (`build.ps1 -Task Test`, hence tests/run). Its UsbRedir.dll is loaded into a
+/// private load context so tests read cmdlet metadata from the shipped file.
 /// </summary>
 /// <remarks>
 /// Why not a project reference: the CLI's assembly is called "usbredir" and assembly names are
@@ -36,6 +37,10 @@ public static class PublishedModule
 
     private static string Publish()
     {
+        if (Environment.GetEnvironmentVariable("USBREDIR_MODULE_FOLDER") is { Length: > 0 } packaged)
+            return File.Exists(Path.Combine(packaged, "UsbRedir.psd1"))
+                ? Path.GetFullPath(packaged)
+                : throw new InvalidOperationException($"USBREDIR_MODULE_FOLDER={packaged} holds no UsbRedir.psd1. Fix: ./build.ps1 -Task Package, or unset it");
         var folder = Path.Combine(AppContext.BaseDirectory, "published-module", "UsbRedir");
         if (Directory.Exists(folder))
             Directory.Delete(folder, recursive: true);
