@@ -11,10 +11,12 @@ internal sealed class ConnectCommand : ICliCommand
 
     public string Summary => "push a device to a server (usbredir server, QEMU usb-redir) and keep it connected";
 
-    public string Usage => """
+    public string Usage => $$$"""
         usage: usbredir connect DEVICE --server HOST:PORT [options]
+               usbredir connect ID HOST:PORT [options]
 
         DEVICE (one of):
+        {{{DeviceArguments.LocalUsage}}}
           --disk IMAGE          a USB flash drive backed by IMAGE (raw, a multiple of 512 bytes)
             --read-only         the drive refuses writes; IMAGE is never modified
           --keyboard            a HID boot keyboard
@@ -46,9 +48,11 @@ internal sealed class ConnectCommand : ICliCommand
         var a = CliArguments.Parse(args,
             [.. DeviceArguments.ValueOptions, "server", "keys", "type", "keys-delay", "type-delay", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
             [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
-        if (a.Positionals.Count > 0)
-            throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
-        var server = UsbRedirEndpoint.Parse(a.Required("server"));
+        // usbredir connect [ID [HOST:PORT]]: the original vhciclient's shape, the server also as --server.
+        if (a.Positionals.Count > (a.Has("server") ? 1 : 2))
+            throw new CliUsageException($"unexpected argument '{a.Positionals[^1]}'");
+        var localId = a.Positionals.Count > 0 ? a.Positionals[0] : null;
+        var server = UsbRedirEndpoint.Parse(a.Positionals.Count > 1 ? a.Positionals[1] : a.Required("server"));
         var verbose = a.Has("verbose");
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
         var reconnect = ParseReconnect(a);
@@ -59,7 +63,7 @@ internal sealed class ConnectCommand : ICliCommand
 
         if (keys is not null && a.Has("disk"))
             throw new CliUsageException("--keys applies to --keyboard only");
-        await using var device = DeviceArguments.Create(a);
+        await using var device = await DeviceArguments.CreateAsync(a, localId, cancellationToken);
         // Started (and the script checked) before connecting, so a typo is an error now, not a surprise in the background.
         if (device is BootKeyboard keyboard && keys is not null)
             _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, keys, keysDelay, console, cancellationToken);

@@ -1,14 +1,43 @@
 using UsbRedir.Devices;
+using UsbRedir.Devices.Local;
 using UsbRedir.Devices.Software;
 using UsbRedir.Devices.Software.Hid;
 
 namespace UsbRedir.Cli.Commands;
 
-/// <summary>The software-device options commands share: --disk IMAGE [--read-only] | --keyboard, --speed, scripted typing.</summary>
+/// <summary>
+/// The device options commands share: a local device by id (first positional argument: 2.0, 2-1), or a software device
+/// (--disk IMAGE [--read-only] | --keyboard, --speed, scripted typing).
+/// </summary>
 internal static class DeviceArguments
 {
     public static readonly string[] ValueOptions = ["disk", "speed"];
-    public static readonly string[] SwitchOptions = ["read-only", "keyboard"];
+    public static readonly string[] SwitchOptions = ["read-only", "keyboard", "allow-hub"];
+
+    /// <summary>Usage lines for the local device argument.</summary>
+    public const string LocalUsage = """
+          ID                    a USB device of this machine: its id (2.0, 2.0.2; 0-based ports) or busid
+                                (2-1, 2-1.3), as 'lsusb -t' and sysfs show it. Its kernel drivers are
+                                detached while it is in use and re-attached afterwards.
+            --allow-hub         allow exporting a hub (refused by default)
+        """;
+
+    /// <summary>
+    /// The device the arguments describe: the local device <paramref name="id"/> when given (opened and claimed), else
+    /// exactly one of --disk and --keyboard.
+    /// </summary>
+    public static async Task<IUsbDevice> CreateAsync(CliArguments a, string? id, CancellationToken cancellationToken)
+    {
+        if (id is null)
+        {
+            if (a.Has("allow-hub"))
+                throw new CliUsageException("--allow-hub applies to a local device (ID) only");
+            return Create(a);
+        }
+        if (a.Has("disk") || a.Has("keyboard") || a.Has("speed") || a.Has("read-only"))
+            throw new CliUsageException($"give a local device ({id}) or a software device (--disk, --keyboard), not both");
+        return await LocalUsbDevice.OpenAsync(UsbPortPath.Parse(id), new LocalUsbDeviceOptions { AllowHub = a.Has("allow-hub") }, cancellationToken);
+    }
 
     /// <summary>The device the arguments describe (exactly one of --disk and --keyboard).</summary>
     public static IUsbDevice Create(CliArguments a)
