@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using UsbRedir.Tests.Qemu;
+using UsbRedir.Tests.Support;
+using UsbRedir.Tests.Usbredirect;
+using Xunit.Abstractions;
+
+namespace UsbRedir.Tests.Vm;
+
+/// <summary>
+/// Real devices through <see cref="Devices.Local.LocalUsbDevice"/>, in one guest boot (tests/vm/scenarios/local-device.sh):
+/// the built CLI exports the guest's qemu usb-storage to the same VM's usb-redir (the stream leaves the guest through a
+/// virtio-serial port, and this test bridges it to qemu's usb-redir chardev on host loopback), plugs it locally into
+/// vhci_hcd and usbredir_vhci, and usbredirect exports it to a second usb-redir as the reference. Every path must read the
+/// same bytes, a file written through usb-redir must land in the original's image, usb-storage must bind to the original
+/// again after each export, and permission and "in use" errors must say so.
+/// </summary>
+public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
+{
+    /// <summary>This test's share of the project's fixed-port range (the usb-redir chardevs listen on fixed ports).</summary>
+    private const int FirstPort = 47700, LastPort = 47749;
+
+    private const string Written = "written through usbredir connect and qemu usb-redir\n";
+
+    private static readonly Lazy<Run> GuestRun = new(() => RunInGuestAsync().GetAwaiter().GetResult());
+
+    private sealed record Run(GuestRunResult Result, string Image);
+
+    private static async Task<Run> RunInGuestAsync()
+    {
+        var shared = Directory.CreateTempSubdirectory("usbredir-local-device-").FullName;
+        var known = RandomNumberGenerator.GetBytes(1_000_000);
+        var image = Ext2Image.Create(shared, "stick.img", "16M", ("known.bin", known));
+        var module = VhciModuleBuild.Module;
+        using var vport1 = new TcpListener(IPAddress.Loopback, 0);
+        using var vport2 = new TcpListener(IPAddress.Loopback, 0);
+        vport1.Start();
+        vport2.Start();
+        string[] command = ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "local-device.sh"), shared,
+            Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), Convert.ToHexString(MD5.HashData(known)).ToLowerInvariant(), module];
+        var (guest, ports) = await QemuChardevGuest.StartAsync((FirstPort, LastPort), 2, (ports, tag) =>
+        {
+            var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(8) };
+            options.ReadWriteDirs.Add(shared);
+            options.Modules.AddRange(["xhci_pci", "usb_storage", "sd_mod"]);
+            options.QemuArgs.AddRange([
+                "-device", "qemu-xhci,id=xhci",
+                "-drive", $"if=none,id=stick,format=raw,file={image}",
+                "-device", "usb-storage,bus=xhci.0,drive=stick",
+                "-chardev", $"socket,id=redir1-{tag},host=127.0.0.1,port={ports[0]},server=on,wait=off",
+                "-device", $"usb-redir,chardev=redir1-{tag},bus=xhci.0",
+                "-chardev", $"socket,id=redir2-{tag},host=127.0.0.1,port={ports[1]},server=on,wait=off",
+                "-device", $"usb-redir,chardev=redir2-{tag},bus=xhci.0",
+            ]);
+            options.SerialClients.Add((((IPEndPoint)vport1.LocalEndpoint).Port, "redir1"));
+            options.SerialClients.Add((((IPEndPoint)vport2.LocalEndpoint).Port, "redir2"));
+            return Task.Run(() => GuestVm.Run(command, options));
+        });
+        using var stop = new CancellationTokenSource();
+        var bridges = Task.WhenAll(BridgeAsync(vport1, ports[0], stop.Token), BridgeAsync(vport2, ports[1], stop.Token));
+        var result = await guest;
+        stop.Cancel();
+        await bridges;
+        return new Run(result, image);
+    }
+
+    /// <summary>
+    /// Carries each connection qemu's virtio-serial chardev makes to <paramref name="listener"/> to qemu's usb-redir chardev
+    /// on <paramref name="usbRedirPort"/>, both ways, until the guest run ends.
+    /// </summary>
+    private static async Task BridgeAsync(TcpListener listener, int usbRedirPort, CancellationToken stop)
+    {
+        var pipes = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                var vport = await listener.AcceptSocketAsync(stop);
+                var redir = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await redir.ConnectAsync(IPAddress.Loopback, usbRedirPort, stop);
+                pipes.Add(PipeAsync(vport, redir, stop));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+            // qemu went away (the guest ended): nothing more to carry.
+        }
+        await Task.WhenAll(pipes);
+    }
+
+    private static async Task PipeAsync(Socket a, Socket b, CancellationToken stop)
+    {
+        using (a)
+        using (b)
+        {
+            await using var sa = new NetworkStream(a, ownsSocket: false);
+            await using var sb = new NetworkStream(b, ownsSocket: false);
+            try
+            {
+                await Task.WhenAny(sa.CopyToAsync(sb, stop), sb.CopyToAsync(sa, stop));
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
+            {
+            }
+        }
+    }
+
+    private void AssertPassed(params string[] names) => GuestScenarioResults.AssertPassed(GuestRun.Value.Result, output, names);
+
+    [UsbredirectVmFact]
+    public void Exported_to_qemus_usb_redir_the_guest_reads_known_content_and_a_written_file_lands_in_the_original_image()
+    {
+        AssertPassed("original.bound", "export.disk-appears", "export.known");
+        Assert.Equal(Written, Ext2Image.ReadFile(GuestRun.Value.Image, "/from-guest.txt"));
+    }
+
+    [UsbredirectVmFact]
+    public void Every_path_reads_the_same_bytes_as_the_disk_itself_and_as_usbredirect()
+    {
+        AssertPassed("export.disk-appears", "plug.usbip.disk-appears", "plug.vhci-ctrl.disk-appears", "usbredirect.disk-appears");
+        var stdout = GuestRun.Value.Result.Stdout;
+        var before = Md5(stdout, "direct");
+        Assert.Equal(before, Md5(stdout, "usb-redir"));
+        // usb-redir wrote a file; everything read afterwards sees it.
+        var after = Md5(stdout, "direct-after");
+        Assert.NotEqual(before, after);
+        Assert.Equal(after, Md5(stdout, "usbip"));
+        Assert.Equal(after, Md5(stdout, "vhci-ctrl"));
+        Assert.Equal(after, Md5(stdout, "usbredirect"));
+    }
+
+    [UsbredirectVmFact]
+    public void Usb_storage_binds_to_the_original_again_after_each_export_and_forward() =>
+        AssertPassed("export.disk-gone", "export.storage-reattached", "plug.usbip.disk-gone", "plug.usbip.storage-reattached",
+            "plug.vhci-ctrl.disk-gone", "plug.vhci-ctrl.storage-reattached");
+
+    [UsbredirectVmFact]
+    public void Permission_denied_and_a_second_exporter_get_clear_errors() =>
+        AssertPassed("errors.permission-denied", "errors.second-exporter-in-use");
+
+    [UsbredirectVmFact]
+    public void The_whole_guest_run_succeeds_with_a_clean_kernel_log()
+    {
+        var run = GuestRun.Value.Result;
+        output.WriteLine($"guest run: {run.Elapsed.TotalSeconds:F1} s wall\n{run}");
+        Assert.False(run.KernelProblem, run.ToString());
+        Assert.False(run.TimedOut, run.ToString());
+        Assert.Contains("SUMMARY all passed", run.Stdout);
+        Assert.Equal(0, run.ExitCode);
+    }
+
+    private static string Md5(string stdout, string path)
+    {
+        var m = Regex.Match(stdout, $@"^INFO md5\.{Regex.Escape(path)} ([0-9a-f]{{32}})$", RegexOptions.Multiline);
+        Assert.True(m.Success, $"no md5 for {path}:\n{stdout}");
+        return m.Groups[1].Value;
+    }
+}
