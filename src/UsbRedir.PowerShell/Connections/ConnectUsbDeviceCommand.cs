@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using UsbRedir.Controllers;
 using UsbRedir.Devices;
+using UsbRedir.Devices.Local;
 using UsbRedir.PowerShell.Controllers;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
@@ -12,18 +14,21 @@ namespace UsbRedir.PowerShell.Connections;
 /// with -Controller, plugs it into a local virtual host controller and returns the plug.
 /// </summary>
 /// <remarks>
-/// Parameter sets are "what" × "where". What: a device object (-Device, from the pipeline; New-UsbVirtualDevice) or,
-/// once local devices are enumerated, a local device id at position 0 (Connect-UsbDevice 2.0 -Server bob:1138) - so
+/// Parameter sets are "what" × "where". What: a device object (-Device, from the pipeline; New-UsbVirtualDevice) or
+/// a local device id at position 0 (Connect-UsbDevice 2.0 -Server bob:1138; by property name from Get-UsbDevice) - so
 /// no parameter of the device-object sets takes position 0. Where: -Server host:port with the network settings, or
-/// -Controller (a local plug, no network, so none of those settings).
+/// -Controller (a local plug, no network, so none of those settings). A local device opened here belongs to its
+/// connection or plug: it is closed (its kernel drivers re-attached) when that ends.
 /// </remarks>
 [Cmdlet(VerbsCommunications.Connect, "UsbDevice", SupportsShouldProcess = true, DefaultParameterSetName = DeviceToServerSet)]
-[OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet])]
-[OutputType(typeof(UsbDevicePlug), ParameterSetName = [DeviceToControllerSet])]
+[OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet, IdToServerSet])]
+[OutputType(typeof(UsbDevicePlug), ParameterSetName = [DeviceToControllerSet, IdToControllerSet])]
 public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 {
     private const string DeviceToServerSet = "DeviceToServer";
     private const string DeviceToControllerSet = "DeviceToController";
+    private const string IdToServerSet = "IdToServer";
+    private const string IdToControllerSet = "IdToController";
 
     private UsbRedirEndpoint? _server;
     private ReconnectPolicy? _reconnect;
@@ -34,52 +39,73 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true, ValueFromPipeline = true)]
     public IUsbDevice? Device { get; set; }
 
+    /// <summary>A USB device of this machine: its id (2.0, 2.0.2; 0-based ports) or busid (2-1, 2-1.3).</summary>
+    [Parameter(ParameterSetName = IdToServerSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = IdToControllerSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Id { get; set; } = "";
+
+    /// <summary>Allow exporting a hub (refused by default: every device behind it would leave this machine).</summary>
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdToControllerSet)]
+    public SwitchParameter AllowHub { get; set; }
+
     /// <summary>A local virtual host controller (New-VhciController) to plug the device into: no network involved.</summary>
     [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true)]
+    [Parameter(ParameterSetName = IdToControllerSet, Mandatory = true)]
     public VhciController? Controller { get; set; }
 
     /// <summary>The root-hub port (1..PortCount) to plug into; by default the lowest free one.</summary>
     [Parameter(ParameterSetName = DeviceToControllerSet)]
+    [Parameter(ParameterSetName = IdToControllerSet)]
     [ValidateRange(1, 31)]
     public int Port { get; set; }
 
     /// <summary>host:port of the peer: 127.0.0.1:4000, bob:1138, [::1]:4000.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet, Mandatory = true)]
+    [Parameter(ParameterSetName = IdToServerSet, Mandatory = true)]
     public string Server { get; set; } = "";
 
     /// <summary>End the connection when the link drops instead of reconnecting with backoff.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     public SwitchParameter NoReconnect { get; set; }
 
     /// <summary>The wait before the first reconnect attempt; it doubles with each further attempt.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     [DurationTransformation]
     public TimeSpan ReconnectDelay { get; set; }
 
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     [DurationTransformation]
     public TimeSpan MaxReconnectDelay { get; set; }
 
     /// <summary>Attempts in a row before giving up (the connection then ends as Failed); unlimited by default.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     public int MaxReconnectAttempts { get; set; }
 
     /// <summary>TCP keepalive: idle time before the first probe.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     [DurationTransformation]
     public TimeSpan KeepAliveIdle { get; set; }
 
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     [DurationTransformation]
     public TimeSpan KeepAliveInterval { get; set; }
 
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     public int KeepAliveProbeCount { get; set; }
 
     /// <summary>The settings hold for every device of the pipeline, so a bad one stops the command before any connects.</summary>
     protected override void Begin()
     {
-        if (ParameterSetName == DeviceToControllerSet)
+        if (ToController)
             return;
         _server = UsbRedirEndpoint.Parse(Server);
         _reconnect = ReconnectPolicy.Create(
@@ -93,33 +119,82 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
             IsBound(nameof(KeepAliveProbeCount)) ? KeepAliveProbeCount : null);
     }
 
+    private bool ToController => ParameterSetName is DeviceToControllerSet or IdToControllerSet;
+
     protected override void Process()
     {
-        if (ParameterSetName == DeviceToControllerSet)
-            PlugIntoController(Device!, Controller!);
-        else
-            PushToServer(Device!);
+        var local = ParameterSetName is IdToServerSet or IdToControllerSet ? OpenLocal() : null;
+        if (local is null && Device is null)
+            return; // declined by ShouldProcess
+        try
+        {
+            if (ToController)
+                PlugIntoController(local ?? Device!, Controller!, local);
+            else
+                PushToServer(local ?? Device!, local);
+        }
+        catch when (local is not null)
+        {
+            local.DisposeAsync().AsTask().GetAwaiter().GetResult(); // nothing took it: its drivers go back now
+            throw;
+        }
     }
 
-    private void PushToServer(IUsbDevice device)
+    /// <summary>Opens the local device -Id names (claiming it), or null when ShouldProcess declines.</summary>
+    private LocalUsbDevice? OpenLocal()
     {
-        if (!ShouldProcess(device.Description, $"Connect to {_server}"))
+        var path = UsbPortPath.Parse(Id);
+        var target = $"USB device {path.Id} ({path.BusId})";
+        if (!ShouldProcess(target, ToController ? $"Plug into {Controller!.Name}" : $"Connect to {Server}"))
+            return null;
+        return LocalUsbDevice.OpenAsync(path, new LocalUsbDeviceOptions { AllowHub = AllowHub }, CancellationToken).GetAwaiter().GetResult();
+    }
+
+    private void PushToServer(IUsbDevice device, LocalUsbDevice? owned)
+    {
+        if (owned is null && !ShouldProcess(device.Description, $"Connect to {_server}"))
             return;
         // Returns once the first attempt has connected (or throws its error, e.g. ConnectionRefused); from then on
         // the connection runs on its own, guarded tasks and reports through its State, LastError and Log.
         var connection = UsbRedirConnection.ConnectAsync(device, _server!, _reconnect, _keepAlive, cancellationToken: CancellationToken)
             .GetAwaiter().GetResult();
+        if (owned is not null)
+            _ = connection.Completion.ContinueWith(_ => owned.DisposeAsync().AsTask(), CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         WriteVerbose($"Connection {connection.Id}: {device.Description} -> {_server} ({connection.State}).");
         WriteObject(connection);
     }
 
-    private void PlugIntoController(IUsbDevice device, VhciController controller)
+    private void PlugIntoController(IUsbDevice device, VhciController controller, LocalUsbDevice? owned)
     {
         var where = Port == 0 ? "a free port" : $"port {Port}";
-        if (!ShouldProcess(device.Description, $"Plug into {where} of {controller.Name}"))
+        if (owned is null && !ShouldProcess(device.Description, $"Plug into {where} of {controller.Name}"))
             return;
         // Returns once the kernel sees the device; enumeration and driver binding go on by themselves.
         var port = controller.Controller.PlugAsync(device, Port, CancellationToken).GetAwaiter().GetResult();
+        if (owned is not null)
+            CloseWhenUnplugged(controller, port, owned);
         WriteObject(new UsbDevicePlug(controller, port, device));
+    }
+
+    /// <summary>The local device leaves its port (Disconnect-UsbDevice, unplug, controller removed): close it, re-attaching its drivers.</summary>
+    private static void CloseWhenUnplugged(VhciController controller, int port, LocalUsbDevice device)
+    {
+        var closed = 0;
+        void Close()
+        {
+            if (Interlocked.Exchange(ref closed, 1) != 0)
+                return;
+            controller.Controller.PortChanged -= OnChanged;
+            _ = device.DisposeAsync().AsTask();
+        }
+        void OnChanged(object? sender, VirtualPortChangedEventArgs e)
+        {
+            if (e.Port.Number == port && e.Port.State == VirtualPortState.Free)
+                Close();
+        }
+        controller.Controller.PortChanged += OnChanged;
+        if (!ReferenceEquals(controller.Controller.GetPort(port).Device, device))
+            Close(); // it left before we listened
     }
 }
