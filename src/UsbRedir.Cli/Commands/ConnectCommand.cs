@@ -63,7 +63,7 @@ internal sealed class ConnectCommand : ICliCommand
 
         if (keys is not null && a.Has("disk"))
             throw new CliUsageException("--keys applies to --keyboard only");
-        await using var device = await DeviceArguments.CreateAsync(a, localId, cancellationToken);
+        await using var device = await DeviceArguments.CreateAsync(a, localId, console, cancellationToken);
         // Started (and the script checked) before connecting, so a typo is an error now, not a surprise in the background.
         if (device is BootKeyboard keyboard && keys is not null)
             _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, keys, keysDelay, console, cancellationToken);

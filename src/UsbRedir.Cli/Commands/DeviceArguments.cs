@@ -26,7 +26,7 @@ internal static class DeviceArguments
     /// The device the arguments describe: the local device <paramref name="id"/> when given (opened and claimed), else
     /// exactly one of --disk and --keyboard.
     /// </summary>
-    public static async Task<IUsbDevice> CreateAsync(CliArguments a, string? id, CancellationToken cancellationToken)
+    public static async Task<IUsbDevice> CreateAsync(CliArguments a, string? id, CliConsole console, CancellationToken cancellationToken)
     {
         if (id is null)
         {
@@ -36,7 +36,9 @@ internal static class DeviceArguments
         }
         if (a.Has("disk") || a.Has("keyboard") || a.Has("speed") || a.Has("read-only"))
             throw new CliUsageException($"give a local device ({id}) or a software device (--disk, --keyboard), not both");
-        return await LocalUsbDevice.OpenAsync(UsbPortPath.Parse(id), new LocalUsbDeviceOptions { AllowHub = a.Has("allow-hub") }, cancellationToken);
+        var device = await LocalUsbDevice.OpenAsync(UsbPortPath.Parse(id), new LocalUsbDeviceOptions { AllowHub = a.Has("allow-hub") }, cancellationToken);
+        device.Notice += message => console.Error.WriteLine($"usbredir: {message}");
+        return device;
     }
 
     /// <summary>The device the arguments describe (exactly one of --disk and --keyboard).</summary>

@@ -48,7 +48,7 @@ internal sealed class PlugCommand : ICliCommand
 
         if ((a.Has("keys") || a.Has("keys-delay")) && !a.Has("keyboard"))
             throw new CliUsageException("--keys applies to --keyboard only");
-        await using var device = await DeviceArguments.CreateAsync(a, a.Positionals.Count > 0 ? a.Positionals[0] : null, cancellationToken);
+        await using var device = await DeviceArguments.CreateAsync(a, a.Positionals.Count > 0 ? a.Positionals[0] : null, console, cancellationToken);
         await using var controller = await VirtualHostControllerFactory.Default.CreateAsync(ports, backend, cancellationToken);
         var unplugged = new TaskCompletionSource<VirtualPortChangedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         controller.PortChanged += (_, e) =>

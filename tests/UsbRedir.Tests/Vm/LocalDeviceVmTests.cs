@@ -34,36 +34,84 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
         var known = RandomNumberGenerator.GetBytes(1_000_000);
         var image = Ext2Image.Create(shared, "stick.img", "16M", ("known.bin", known));
         var module = VhciModuleBuild.Module;
-        using var vport1 = new TcpListener(IPAddress.Loopback, 0);
-        using var vport2 = new TcpListener(IPAddress.Loopback, 0);
-        vport1.Start();
-        vport2.Start();
+        var qmpPath = Path.Combine(shared, "qmp.sock");
+        var vports = Enumerable.Range(0, 4).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        foreach (var vport in vports)
+            vport.Start();
         string[] command = ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "local-device.sh"), shared,
             Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), Convert.ToHexString(MD5.HashData(known)).ToLowerInvariant(), module];
-        var (guest, ports) = await QemuChardevGuest.StartAsync((FirstPort, LastPort), 2, (ports, tag) =>
+        try
         {
-            var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(8) };
-            options.ReadWriteDirs.Add(shared);
-            options.Modules.AddRange(["xhci_pci", "usb_storage", "sd_mod"]);
-            options.QemuArgs.AddRange([
-                "-device", "qemu-xhci,id=xhci",
-                "-drive", $"if=none,id=stick,format=raw,file={image}",
-                "-device", "usb-storage,bus=xhci.0,drive=stick",
-                "-chardev", $"socket,id=redir1-{tag},host=127.0.0.1,port={ports[0]},server=on,wait=off",
-                "-device", $"usb-redir,chardev=redir1-{tag},bus=xhci.0",
-                "-chardev", $"socket,id=redir2-{tag},host=127.0.0.1,port={ports[1]},server=on,wait=off",
-                "-device", $"usb-redir,chardev=redir2-{tag},bus=xhci.0",
-            ]);
-            options.SerialClients.Add((((IPEndPoint)vport1.LocalEndpoint).Port, "redir1"));
-            options.SerialClients.Add((((IPEndPoint)vport2.LocalEndpoint).Port, "redir2"));
-            return Task.Run(() => GuestVm.Run(command, options));
-        });
-        using var stop = new CancellationTokenSource();
-        var bridges = Task.WhenAll(BridgeAsync(vport1, ports[0], stop.Token), BridgeAsync(vport2, ports[1], stop.Token));
-        var result = await guest;
-        stop.Cancel();
-        await bridges;
-        return new Run(result, image);
+            var (guest, ports) = await QemuChardevGuest.StartAsync((FirstPort, LastPort), vports.Length, (ports, tag) =>
+            {
+                var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(8) };
+                options.ReadWriteDirs.Add(shared);
+                options.Modules.AddRange(["xhci_pci", "usb_storage", "sd_mod", "usbhid", "hid_generic", "evdev"]);
+                options.QemuArgs.AddRange([
+                    "-device", "qemu-xhci,id=xhci",
+                    "-drive", $"if=none,id=stick,format=raw,file={image}",
+                    "-device", "usb-storage,bus=xhci.0,drive=stick,id=stick-dev",
+                    "-device", "usb-kbd,bus=xhci.0,id=kbd",
+                    .. QmpClient.QemuArgs(qmpPath),
+                ]);
+                // usb-redir i carries what the guest sends into virtio-serial port redir{i}, through BridgeAsync.
+                for (var i = 0; i < ports.Length; i++)
+                {
+                    options.QemuArgs.AddRange([
+                        "-chardev", $"socket,id=redir{i + 1}-{tag},host=127.0.0.1,port={ports[i]},server=on,wait=off",
+                        "-device", $"usb-redir,chardev=redir{i + 1}-{tag},bus=xhci.0",
+                    ]);
+                    options.SerialClients.Add((((IPEndPoint)vports[i].LocalEndpoint).Port, $"redir{i + 1}"));
+                }
+                return Task.Run(() => GuestVm.Run(command, options));
+            });
+            using var stop = new CancellationTokenSource();
+            var bridges = Task.WhenAll(vports.Select((vport, i) => BridgeAsync(vport, ports[i], stop.Token)));
+            var monitor = MonitorAsync(shared, qmpPath, guest);
+            var result = await guest;
+            stop.Cancel();
+            await bridges;
+            var actions = await monitor;
+            return new Run(result with { Stdout = result.Stdout + actions }, image);
+        }
+        finally
+        {
+            foreach (var vport in vports)
+                vport.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// What the host does to the guest's hardware when the scenario asks (a file in the shared folder): types "usb" and
+    /// Enter into the original usb-kbd with QMP send-key, and removes the original usb-storage mid-read with device_del.
+    /// Returns INFO lines for the run's output.
+    /// </summary>
+    private static async Task<string> MonitorAsync(string shared, string qmpPath, Task guest)
+    {
+        var log = new System.Text.StringBuilder();
+        await using var qmp = await QmpClient.ConnectAsync(qmpPath, guest);
+        async Task<bool> WaitForAsync(string file)
+        {
+            while (!File.Exists(Path.Combine(shared, file)))
+            {
+                if (guest.IsCompleted)
+                    return false;
+                await Task.Delay(100);
+            }
+            return true;
+        }
+        if (await WaitForAsync("keyboard-listening"))
+        {
+            foreach (var key in new[] { "u", "s", "b", "ret" })
+                await qmp.ExecuteAsync("send-key", new { keys = new[] { new { type = "qcode", data = key } } });
+            log.AppendLine("INFO host: sent keys u s b ret through QMP send-key");
+        }
+        if (await WaitForAsync("fault-ready"))
+        {
+            await qmp.ExecuteAsync("device_del", new { id = "stick-dev" });
+            log.AppendLine("INFO host: device_del stick-dev");
+        }
+        return log.ToString();
     }
 
     /// <summary>
@@ -142,6 +190,14 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
     [UsbredirectVmFact]
     public void Permission_denied_and_a_second_exporter_get_clear_errors() =>
         AssertPassed("errors.permission-denied", "errors.second-exporter-in-use");
+
+    [UsbredirectVmFact]
+    public void Keys_typed_into_the_original_keyboard_arrive_through_usb_redir_and_usbhid_binds_again_afterwards() =>
+        AssertPassed("keyboard.keys-arrive", "keyboard.usbhid-reattached");
+
+    [UsbredirectVmFact]
+    public void Device_del_mid_transfer_ends_the_read_the_redirected_disk_and_the_export() =>
+        AssertPassed("fault.disk-appears", "fault.reader-ends", "fault.exporter-ends", "fault.exporter-says-gone", "fault.redirected-disk-gone");
 
     [UsbredirectVmFact]
     public void The_whole_guest_run_succeeds_with_a_clean_kernel_log()

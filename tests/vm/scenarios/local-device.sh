@@ -87,5 +87,40 @@ usbredirect --device 46f4:0001 --to 127.0.0.1:4001 > /tmp/usbredirect.txt 2>&1 &
 ref=$!
 check usbredirect.disk-appears poll 120 other_disk
 d=$(other_disk) && echo "INFO md5.usbredirect $(disk_md5 "$d")"
-kill $ref $bridges 2>/dev/null; wait 2>/dev/null
+kill $ref 2>/dev/null; wait $ref 2>/dev/null
+
+# Keyboard (interrupt IN): our CLI exports qemu's usb-kbd to the third usb-redir; the host types through QMP send-key
+# into the original, the keys arrive on the redirected keyboard's input device.
+kbd=$(grep -lx 0627 /sys/bus/usb/devices/*/idVendor | head -n1 | xargs dirname | xargs basename)
+kbd_inputs() { ls -d /sys/bus/usb/devices/*/*:*/*/input/input* 2>/dev/null | grep -c . ; }
+hid_on_orig() { [ -e "/sys/bus/usb/devices/$kbd:1.0/driver" ]; }
+bridge 4002 redir3
+dotnet "$cli" connect "$kbd" 127.0.0.1:4002 --no-reconnect > /tmp/kbd.txt 2>&1 &
+kbdexport=$!
+poll 60 eval '! hid_on_orig'
+python3 "$(dirname "$0")/read-keys.py" "QEMU USB Keyboard" "$shared/keyboard-listening" 120 > /tmp/keys.txt 2>&1
+echo "INFO keyboard $(cat /tmp/keys.txt)"
+check keyboard.keys-arrive grep -qx "keys: 22 31 48 28" /tmp/keys.txt
+stop $kbdexport; echo "INFO keyboard export rc=$? $(tr '\n' ' ' < /tmp/kbd.txt)"
+check keyboard.usbhid-reattached poll 60 hid_on_orig
+
+# Unplug mid-transfer: the host removes the original disk through QMP device_del while a read runs through usb-redir.
+# The read ends, the redirected disk goes away (the peer got device_disconnect), our CLI ends, nothing hangs.
+bridge 4003 redir4
+dotnet "$cli" connect "$orig" 127.0.0.1:4003 --no-reconnect > /tmp/fault.txt 2>&1 &
+faultexport=$!
+check fault.disk-appears poll 120 other_disk
+d=$(other_disk)
+sectors() { awk '{ print $3 }' "/sys/block/$d/stat"; }
+(while dd if="/dev/$d" of=/dev/null bs=64k iflag=direct 2>/dev/null; do :; done) &
+reader=$!
+poll 60 eval '[ "$(sectors)" -ge 256 ]'
+touch "$shared/fault-ready"
+check fault.reader-ends poll 60 eval '! kill -0 $reader 2>/dev/null'
+check fault.exporter-ends poll 60 eval '! kill -0 $faultexport 2>/dev/null'
+wait $faultexport; echo "INFO fault export rc=$? $(tr '\n' ' ' < /tmp/fault.txt)"
+check fault.exporter-says-gone grep -q "gone" /tmp/fault.txt
+check fault.redirected-disk-gone poll 60 no_other_disk
+
+kill $bridges 2>/dev/null; wait 2>/dev/null
 [ "$fails" = 0 ] && echo "SUMMARY all passed" || { echo "SUMMARY $fails failed"; exit 1; }

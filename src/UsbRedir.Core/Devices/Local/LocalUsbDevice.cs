@@ -45,6 +45,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     private byte _configuration;
     private DeviceLayout _layout = new();
     private bool _closing;
+    private bool _resetSinceLastTransfer;
     private int _disposed;
     private string? _goneReason;
 
@@ -118,7 +119,12 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
         try
         {
             device = new LocalUsbDevice(path, options ?? new LocalUsbDeviceOptions());
-            await device._context.RunAsync(() => { device.OpenOnWorker(); return true; }).WaitAsync(cancellationToken);
+            await device._context.RunAsync(() =>
+            {
+                device.OpenOnWorker();
+                device.InitialResetOnWorker();
+                return true;
+            }).WaitAsync(cancellationToken);
             return device;
         }
         catch
@@ -145,26 +151,34 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
             return _layout.EndpointType[DeviceLayout.EndpointIndex(endpoint)];
     }
 
-    public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken cancellationToken) =>
-        LibUsbDataTransfer.Control(this, Handle, setup, data, cancellationToken);
+    public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken cancellationToken)
+    {
+        // A standard read (GET_DESCRIPTOR, GET_STATUS, ...) leaves the device as a reset left it; anything else may not.
+        if ((setup.RequestType & 0xE0) != 0x80)
+            Touched();
+        return LibUsbDataTransfer.Control(this, Handle, setup, data, cancellationToken);
+    }
 
-    public Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken) =>
-        GetEndpointType(endpoint) switch
+    public Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        Touched();
+        return GetEndpointType(endpoint) switch
         {
             UsbEndpointType.Bulk => LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeBulk, 0, buffer, cancellationToken),
             UsbEndpointType.Interrupt => LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeInterrupt, 0, buffer, cancellationToken),
             _ => Task.FromResult(UsbTransferResult.Failed(Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Invalid)),
         };
+    }
 
     public Task<UsbTransferResult> StreamTransferAsync(byte endpoint, uint streamId, Memory<byte> buffer, CancellationToken cancellationToken) =>
-        streamId == 0 ? TransferAsync(endpoint, buffer, cancellationToken)
+        streamId == 0 || !Touched() ? TransferAsync(endpoint, buffer, cancellationToken)
         : GetEndpointType(endpoint) == UsbEndpointType.Bulk
             ? LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeBulk, streamId, buffer, cancellationToken)
             : Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid));
 
     public Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,
         CancellationToken cancellationToken) =>
-        GetEndpointType(endpoint) == UsbEndpointType.Isochronous
+        Touched() && GetEndpointType(endpoint) == UsbEndpointType.Isochronous
             ? LibUsbIsoTransfer.Start(this, Handle, endpoint, buffer, packets, cancellationToken)
             : Task.FromResult(UsbIsoTransferResult.Failed(Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Invalid, packets.Count));
 
@@ -173,6 +187,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
         {
             if (configurationValue == ActiveConfiguration)
                 return UsbStatus.Success; // as usbredirhost: the same configuration again changes nothing
+            Touched();
             ReleaseInterfaces();
             var result = LibUsb.SetConfiguration(Handle, configurationValue);
             if (result != LibUsb.Success)
@@ -193,6 +208,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     public Task<UsbStatus> SetAlternateSettingAsync(byte interfaceNumber, byte alternateSetting, CancellationToken cancellationToken) =>
         WorkAsync(() =>
         {
+            Touched();
             var result = LibUsb.SetInterfaceAltSetting(Handle, interfaceNumber, alternateSetting);
             if (result != LibUsb.Success)
                 return StatusOf(result);
@@ -233,12 +249,17 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     /// <summary>
     /// A port reset: pending transfers complete (Cancelled), the device returns to its default state with its
     /// configuration restored. A device that comes back as another device (new descriptors: a DFU device switching
-    /// mode) is opened again at the same port and its descriptors are read anew.
+    /// mode) is opened again at the same port and its descriptors are read anew. Skipped when nothing but standard
+    /// reads reached the device since its last reset (as usbredirhost skips a reset with no transfer since the last): a
+    /// kernel enumerating the device resets it twice around a GET_DESCRIPTOR, and opening already reset it.
     /// </summary>
     public async Task<UsbStatus> ResetAsync(CancellationToken cancellationToken)
     {
         if (Gone.IsCancellationRequested)
             return UsbStatus.IoError;
+        lock (_gate)
+            if (_resetSinceLastTransfer)
+                return UsbStatus.Success; // nothing has happened since the last reset: the device is in its default state
         await CancelPendingAsync();
         return await WorkAsync(() =>
         {
@@ -261,8 +282,18 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
             if (result != LibUsb.Success)
                 return StatusOf(result);
             ReadDescriptorsOnWorker();
+            lock (_gate)
+                _resetSinceLastTransfer = true;
             return UsbStatus.Success;
         }, CancellationToken.None);
+    }
+
+    /// <summary>Something changed the device's state since its last reset (see <see cref="ResetAsync"/>); always true.</summary>
+    private bool Touched()
+    {
+        lock (_gate)
+            _resetSinceLastTransfer = false;
+        return true;
     }
 
     private LibUsbDeviceHandle Handle
@@ -319,6 +350,25 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
         if (_deviceDescriptor[4] == 0x09 && !_options.AllowHub)
             throw LocalDeviceErrors.Hub(PortPath);
         ClaimInterfaces(throwWhenBusy: true);
+    }
+
+    /// <summary>
+    /// The reset every usb-guest (QEMU's usb-redir, a kernel enumerating a virtual port) starts with, done before the
+    /// device is offered, as usbredirhost does: that first reset then finds a freshly reset device and is skipped. On the
+    /// machine that also runs the guest's host controller (a VM exporting its own device to its usb-redir) a reset
+    /// requested during the guest's enumeration would wait for that enumeration, which waits for the device's answers.
+    /// </summary>
+    private void InitialResetOnWorker()
+    {
+        var result = LibUsb.ResetDevice(Handle);
+        if (result == LibUsb.ErrorNotFound)
+            ReopenOnWorker();
+        else if (result != LibUsb.Success)
+            throw LocalDeviceErrors.Failed(PortPath, "resetting the device", result);
+        else
+            ReadDescriptorsOnWorker();
+        lock (_gate)
+            _resetSinceLastTransfer = true;
     }
 
     /// <summary>After a reset that re-enumerated the device: a new device number, a new handle, new descriptors.</summary>
