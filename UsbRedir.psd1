@@ -14,6 +14,7 @@
         'ConvertFrom-UsbRedirFilter',
         'ConvertTo-UsbRedirFilter',
         'Disconnect-UsbDevice',
+        'Get-UsbDevice',
         'Get-UsbRedirConnection',
         'Get-UsbRedirServer',
         'Get-VhciController',

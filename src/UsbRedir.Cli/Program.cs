@@ -10,6 +10,7 @@ internal static class Program
     [
         new Commands.ConnectCommand(),
         new Commands.FilterCommand(),
+        new Commands.ListCommand(),
         new Commands.PlugCommand(),
         new Commands.ServerCommand(),
     ];
@@ -36,6 +37,8 @@ internal static class Program
             console.Out.WriteLine($"usbredir {Version}");
             return ExitCode.Success;
         }
+        if (args[0] == "-l") // the original vhciclient's spelling
+            args = ["list", .. args.Skip(1)];
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
         if (command is null)
             return console.UsageError($"unknown command '{args[0]}'", GeneralUsage());

@@ -1,11 +1,14 @@
 using System.Management.Automation;
+using UsbRedir.Devices.Local;
 using UsbRedir.Filtering;
 
 namespace UsbRedir.PowerShell.Filtering;
 
 /// <summary>
 /// Test-UsbRedirFilter: would these rules let this device be redirected? The device comes from parameters or,
-/// by property name, from any pipeline object with Class/VendorId/ProductId/Version/Interfaces properties.
+/// by property name, from any pipeline object with Class/VendorId/ProductId/Version/Interfaces properties. A device
+/// from Get-UsbDevice (or a UsbRedirFilterDevice) is checked as the filter engine sees it: its raw bDeviceClass, not
+/// the effective Class it shows.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "UsbRedirFilter")]
 [OutputType(typeof(UsbRedirFilterTestResult))]
@@ -47,6 +50,10 @@ public sealed class TestUsbRedirFilterCommand : UsbRedirCmdlet
     [FilterInterfaceTransformation]
     public UsbRedirFilterInterface[] Interface { get; set; } = [];
 
+    /// <summary>The whole pipeline object: a Get-UsbDevice device or a UsbRedirFilterDevice is used as it is.</summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     /// <summary>A pass where no rule matches counts as allowed instead of ending the check.</summary>
     [Parameter]
     public SwitchParameter DefaultAllow { get; set; }
@@ -64,7 +71,12 @@ public sealed class TestUsbRedirFilterCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        var device = new UsbRedirFilterDevice(Class, SubClass, Protocol, VendorId, ProductId, Version, Interface);
+        var device = InputObject?.BaseObject switch
+        {
+            UsbDeviceInfo local => local.ToFilterDevice(),
+            UsbRedirFilterDevice ready => ready,
+            _ => new UsbRedirFilterDevice(Class, SubClass, Protocol, VendorId, ProductId, Version, Interface),
+        };
         var flags = (DefaultAllow ? UsbRedirFilterCheckFlags.DefaultAllow : 0)
                     | (DontSkipNonBootHid ? UsbRedirFilterCheckFlags.DontSkipNonBootHid : 0);
         WriteObject(new UsbRedirFilterTestResult(device, UsbRedirFilter.Check(Filter, device, flags)));

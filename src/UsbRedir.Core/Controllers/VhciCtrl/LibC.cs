@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace UsbRedir.Controllers.VhciCtrl;
 
-/// <summary>The few libc calls the vhci-ctrl backend needs (Linux only). Errors come back as -1 with errno set.</summary>
+/// <summary>
+/// The few libc calls the vhci-ctrl backend and the USB device watcher (a netlink socket) need (Linux only). Errors
+/// come back as -1 with errno set.
+/// </summary>
 internal static unsafe partial class LibC
 {
     private const string Library = "libc";
@@ -13,7 +16,20 @@ internal static unsafe partial class LibC
 
     // errno values (asm-generic), the same on x86-64 and arm64.
     public const int EPERM = 1, ENOENT = 2, EINTR = 4, ENXIO = 6, EAGAIN = 11, EACCES = 13, ENODEV = 19, EINVAL = 22,
-        EPROTONOSUPPORT = 93, ENOTCONN = 107;
+        EPROTONOSUPPORT = 93, ENOBUFS = 105, ENOTCONN = 107;
+
+    public const int AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, NETLINK_KOBJECT_UEVENT = 15;
+    public const int SOL_SOCKET = 1, SO_RCVBUF = 8;
+
+    /// <summary>struct sockaddr_nl.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrNetlink
+    {
+        public ushort Family;
+        public ushort Pad;
+        public uint Pid;
+        public uint Groups;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
@@ -44,6 +60,18 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
     public static partial int EventFd(uint initialValue, int flags);
+
+    [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Library, EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(SafeHandle fd, SockAddrNetlink* address, uint length);
+
+    [LibraryImport(Library, EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(SafeHandle fd, int level, int name, int* value, uint length);
+
+    [LibraryImport(Library, EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(SafeHandle fd, byte* buffer, nuint count, int flags);
 
     /// <summary>strerror-style text for an errno, e.g. "Permission denied".</summary>
     public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
