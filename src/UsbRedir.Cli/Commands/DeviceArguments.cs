@@ -16,8 +16,9 @@ internal static class DeviceArguments
 
     /// <summary>Usage lines for the local device argument.</summary>
     public const string LocalUsage = """
-          ID                    a USB device of this machine: its id (2.0, 2.0.2; 0-based ports) or busid
-                                (2-1, 2-1.3), as 'lsusb -t' and sysfs show it. Its kernel drivers are
+          ID                    a USB device of this machine: its id (2.0, 2.0.2; 0-based ports), busid
+                                (2-1, 2-1.3), VID:PID (0781:5567, when only one matches) or serial
+                                number, as 'usbredir list' shows them. Its kernel drivers are
                                 detached while it is in use and re-attached afterwards.
             --allow-hub         allow exporting a hub (refused by default)
         """;
@@ -36,7 +37,7 @@ internal static class DeviceArguments
         }
         if (a.Has("disk") || a.Has("keyboard") || a.Has("speed") || a.Has("read-only"))
             throw new CliUsageException($"give a local device ({id}) or a software device (--disk, --keyboard), not both");
-        var device = await LocalUsbDevice.OpenAsync(UsbPortPath.Parse(id), new LocalUsbDeviceOptions { AllowHub = a.Has("allow-hub") }, cancellationToken);
+        var device = await LocalUsbDevice.OpenAsync(id, new LocalUsbDeviceOptions { AllowHub = a.Has("allow-hub") }, cancellationToken);
         device.Notice += message => console.Error.WriteLine($"usbredir: {message}");
         return device;
     }

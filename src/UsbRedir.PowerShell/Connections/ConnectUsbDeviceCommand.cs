@@ -39,7 +39,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true, ValueFromPipeline = true)]
     public IUsbDevice? Device { get; set; }
 
-    /// <summary>A USB device of this machine: its id (2.0, 2.0.2; 0-based ports) or busid (2-1, 2-1.3).</summary>
+    /// <summary>A USB device of this machine: its id (2.0, 2.0.2; 0-based ports), busid (2-1, 2-1.3), VID:PID or serial number.</summary>
     [Parameter(ParameterSetName = IdToServerSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = IdToControllerSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -143,11 +143,9 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     /// <summary>Opens the local device -Id names (claiming it), or null when ShouldProcess declines.</summary>
     private LocalUsbDevice? OpenLocal()
     {
-        var path = UsbPortPath.Parse(Id);
-        var target = $"USB device {path.Id} ({path.BusId})";
-        if (!ShouldProcess(target, ToController ? $"Plug into {Controller!.Name}" : $"Connect to {Server}"))
+        if (!ShouldProcess($"USB device {Id}", ToController ? $"Plug into {Controller!.Name}" : $"Connect to {Server}"))
             return null;
-        return LocalUsbDevice.OpenAsync(path, new LocalUsbDeviceOptions { AllowHub = AllowHub }, CancellationToken).GetAwaiter().GetResult();
+        return LocalUsbDevice.OpenAsync(Id, new LocalUsbDeviceOptions { AllowHub = AllowHub }, CancellationToken).GetAwaiter().GetResult();
     }
 
     private void PushToServer(IUsbDevice device, LocalUsbDevice? owned)

@@ -99,6 +99,18 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     }
 
     /// <summary>
+    /// Opens the device <paramref name="selector"/> names: an id (2.0.2), a busid (2-1.3), VID:PID (0781:5567; an error
+    /// when several match) or a serial number, found by <see cref="UsbDeviceEnumerator"/>; then as <see cref="OpenAsync(UsbPortPath, LocalUsbDeviceOptions?, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="UsbRedirException">The finder's UsbDeviceNotFound, UsbDeviceAmbiguous, UsbDeviceSelectorEmpty; then as OpenAsync.</exception>
+    public static Task<LocalUsbDevice> OpenAsync(string selector, LocalUsbDeviceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        // An id or busid needs no listing (and names a port even while its device is being re-plugged).
+        var path = UsbPortPath.TryParse(selector, out var parsed) ? parsed : UsbDeviceEnumerator.FromEnvironment().Find(selector).PortPath;
+        return OpenAsync(path, options, cancellationToken);
+    }
+
+    /// <summary>
     /// Opens the device at <paramref name="path"/>, reads its descriptors and claims the interfaces of its active
     /// configuration (detaching their kernel drivers, re-attached on dispose).
     /// </summary>
