@@ -48,7 +48,10 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
                 options.ReadWriteDirs.Add(shared);
                 options.Modules.AddRange(["xhci_pci", "usb_storage", "sd_mod", "usbhid", "hid_generic", "evdev"]);
                 options.QemuArgs.AddRange([
-                    "-device", "qemu-xhci,id=xhci",
+                    // Enough root ports for all six devices: with qemu's default four it adds a USB 2 hub, and a SuperSpeed device
+                    // redirected behind it enumerates the USB 2 way, with a second reset (usbredirect then resets the
+                    // original during the guest's enumeration, and both wait for each other until timeouts).
+                    "-device", "qemu-xhci,id=xhci,p2=8,p3=8",
                     "-drive", $"if=none,id=stick,format=raw,file={image}",
                     "-device", "usb-storage,bus=xhci.0,drive=stick,id=stick-dev",
                     "-device", "usb-kbd,bus=xhci.0,id=kbd",

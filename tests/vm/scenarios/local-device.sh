@@ -12,15 +12,17 @@ fails=0
 # check NAME COMMAND...: PASS/FAIL lines as GuestScenarioResults reads them
 check() { local name=$1; shift; if "$@"; then echo "PASS $name"; else echo "FAIL $name: $* ($(cut -d' ' -f1 /proc/uptime) s)"; fails=$((fails + 1)); fi; }
 # poll SECONDS COMMAND...: retries every 0.1 s
-poll() { local left=$(( $1 * 10 )); shift; until "$@"; do left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 0.1; done; }
+poll() { local left=$(( $1 * 10 )); shift; until "$@" >/dev/null; do left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 0.1; done; }
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 echo 0 > /sys/module/usb_storage/parameters/delay_use
 
 # The busid of the USB device behind block device $1 (sda), from its sysfs path (.../2-1/2-1:1.0/host0/...).
 usb_of() { readlink -f "/sys/block/$1" | grep -o '/[0-9]*-[0-9.]*:' | tail -n1 | tr -d '/:'; }
-# A disk (with a size) behind a USB device other than the original / behind the original.
-other_disk() { local b d; for b in /sys/block/sd*; do d=${b##*/}; [ -e "$b" ] && [ "$(usb_of "$d")" != "$orig" ] && [ "$(cat "$b/size")" != 0 ] && { echo "$d"; return 0; }; done; return 1; }
-orig_disk() { local b d; for b in /sys/block/sd*; do d=${b##*/}; [ -e "$b" ] && [ "$(usb_of "$d")" = "$orig" ] && [ "$(cat "$b/size")" != 0 ] && { echo "$d"; return 0; }; done; return 1; }
+# "sdX BUSID" for every disk that has a size, and the USB device it is behind.
+disks() { local b d u n; for b in /sys/block/sd*; do d=${b##*/}; u=$(usb_of "$d"); n=$(cat "$b/size" 2>/dev/null) || continue; [ -n "$u" ] && [ "${n:-0}" -gt 0 ] && echo "$d $u"; done; }
+# The disk behind a USB device other than the original (an export or forward of it) / behind the original.
+other_disk() { disks | awk -v o="$orig" '$2 != o { print $1; f = 1; exit } END { exit !f }'; }
+orig_disk() { disks | awk -v o="$orig" '$2 == o { print $1; f = 1; exit } END { exit !f }'; }
 no_other_disk() { ! other_disk >/dev/null; }
 storage_bound() { [ "$(basename "$(readlink "/sys/bus/usb/devices/$orig:1.0/driver" 2>/dev/null)")" = usb-storage ] && orig_disk >/dev/null; }
 disk_md5() { dd if="/dev/$1" bs=1M iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1; }
@@ -43,7 +45,7 @@ check errors.permission-denied grep -q "UsbDeviceAccessDenied.*/dev/bus/usb/" /t
 
 # Export to qemu's own usb-redir: the guest sees the disk again behind it, reads known.bin, writes a file.
 bridge 4000 redir1
-dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect > /tmp/export.txt 2>&1 &
+dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect --verbose > /tmp/export.txt 2>&1 &
 export=$!
 check export.disk-appears poll 120 other_disk
 disk=$(other_disk)
@@ -123,4 +125,6 @@ check fault.exporter-says-gone grep -q "gone" /tmp/fault.txt
 check fault.redirected-disk-gone poll 60 no_other_disk
 
 kill $bridges 2>/dev/null; wait 2>/dev/null
+dmesg > "$shared/dmesg.txt"
+grep -A30 "blocked for more than" "$shared/dmesg.txt" | sed 's/^/INFO dmesg /' | head -120
 [ "$fails" = 0 ] && echo "SUMMARY all passed" || { echo "SUMMARY $fails failed"; exit 1; }

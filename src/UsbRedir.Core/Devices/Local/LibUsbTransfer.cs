@@ -48,7 +48,7 @@ internal abstract unsafe class LibUsbTransfer
         _tracked = _owner.TryAdd(this);
         if (!_tracked)
         {
-            Finish(LibUsb.TransferNoDevice, fromCallback: false);
+            Finish(LibUsb.TransferError, fromCallback: false); // closing or gone: IoError, as the contract says
             return;
         }
         var result = LibUsb.SubmitTransfer(_transfer);
