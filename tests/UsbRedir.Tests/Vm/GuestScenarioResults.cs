@@ -25,4 +25,14 @@ public static class GuestScenarioResults
         }
         Assert.True(failed.Count == 0, $"{string.Join("\n", failed)}\n\n{run}");
     }
+
+    /// <summary>The scenario reported "SUMMARY all passed", exited 0 in time, and the guest kernel's log is clean.</summary>
+    public static void AssertWholeRunPassed(GuestRunResult run, ITestOutputHelper output)
+    {
+        output.WriteLine($"guest run: {run.Elapsed.TotalSeconds:F1} s wall, console log {run.ConsoleLog}");
+        Assert.False(run.KernelProblem, run.ToString());
+        Assert.False(run.TimedOut, run.ToString());
+        Assert.Contains("SUMMARY all passed", run.Stdout);
+        Assert.Equal(0, run.ExitCode);
+    }
 }

@@ -111,6 +111,22 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     }
 
     /// <summary>
+    /// As <see cref="OpenAsync(string, LocalUsbDeviceOptions?, CancellationToken)"/>, but null while no such device is
+    /// plugged in (for re-opening a device that was unplugged and comes back); other errors still throw.
+    /// </summary>
+    public static async Task<LocalUsbDevice?> TryOpenAsync(string selector, LocalUsbDeviceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await OpenAsync(selector, options, cancellationToken);
+        }
+        catch (UsbRedirException e) when (e.ErrorId == "UsbDeviceNotFound")
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Opens the device at <paramref name="path"/>, reads its descriptors and claims the interfaces of its active
     /// configuration (detaching their kernel drivers, re-attached on dispose).
     /// </summary>
