@@ -31,7 +31,9 @@ bridge() { # bridge PORT VPORT: guest loopback PORT to the virtio-serial port
   socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr" "/dev/virtio-ports/$2" & bridges="${bridges:-} $!"
   poll 30 listening "$1"
 }
-stop() { kill -TERM "$1" 2>/dev/null; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; wait "$1"; }
+# stop PID: SIGTERM, as Ctrl+C; a process still there 30 s later is killed (and reported), so nothing waits forever.
+stop() { kill -TERM "$1" 2>/dev/null; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && { echo "INFO process $1 ignored SIGTERM for 30 s: killed"; kill -KILL "$1"; }; wait "$1"; }
 
 for _ in $(seq 240); do orig=$(grep -lx 46f4 /sys/bus/usb/devices/*/idVendor 2>/dev/null | head -n1 | xargs -r dirname | xargs -r basename); [ -n "$orig" ] && storage_bound && break; sleep 0.25; done
 check original.bound storage_bound
@@ -78,9 +80,24 @@ forward() { # forward BACKEND
   check "plug.$1.storage-reattached" poll 60 storage_bound
 }
 forward usbip
+# usbredir_vhci is a USB 2.0 controller: it refuses the SuperSpeed disk with a clear error (and the disk's driver comes
+# back), and takes the full-speed keyboard, which usbhid binds to behind it.
+kbd=$(grep -lx 0627 /sys/bus/usb/devices/*/idVendor | head -n1 | xargs dirname | xargs basename)
+hid_on_orig() { [ "$(basename "$(readlink "/sys/bus/usb/devices/$kbd:1.0/driver" 2>/dev/null)")" = usbhid ]; }
+hid_elsewhere() { local v b; for v in /sys/bus/usb/devices/*/idVendor; do b=$(basename "$(dirname "$v")"); [ "$b" != "$kbd" ] && [ "$(cat "$v")" = 0627 ] && [ "$(basename "$(readlink "/sys/bus/usb/devices/$b:1.0/driver" 2>/dev/null)")" = usbhid ] && { echo "$b"; return 0; }; done; return 1; }
 if [ -n "$module" ]; then
   insmod "$module" && poll 10 test -c /dev/vhci-ctrl
-  forward vhci-ctrl
+  timeout 120 dotnet "$cli" plug "$orig" --backend vhci-ctrl > /tmp/plug-ss.txt 2>&1
+  echo "INFO plug vhci-ctrl SuperSpeed disk rc=$? $(tr '\n' ' ' < /tmp/plug-ss.txt)"
+  check plug.vhci-ctrl.superspeed-refused grep -q "DeviceSpeedUnsupported" /tmp/plug-ss.txt
+  check plug.vhci-ctrl.storage-reattached poll 60 storage_bound
+  dotnet "$cli" plug "$kbd" --backend vhci-ctrl > /tmp/plug-kbd.txt 2>&1 &
+  plug=$!
+  check plug.vhci-ctrl.keyboard-usbhid-bound poll 120 hid_elsewhere
+  echo "INFO keyboard $kbd plugged into vhci-ctrl as $(hid_elsewhere)"
+  stop $plug; echo "INFO plug vhci-ctrl keyboard rc=$? $(tr '\n' ' ' < /tmp/plug-kbd.txt)"
+  check plug.vhci-ctrl.keyboard-gone poll 60 eval '! hid_elsewhere'
+  check plug.vhci-ctrl.usbhid-reattached poll 60 hid_on_orig
 fi
 
 # The reference: usbredirect exports the same device to the second usb-redir.
@@ -89,13 +106,10 @@ usbredirect --device 46f4:0001 --to 127.0.0.1:4001 > /tmp/usbredirect.txt 2>&1 &
 ref=$!
 check usbredirect.disk-appears poll 120 other_disk
 d=$(other_disk) && echo "INFO md5.usbredirect $(disk_md5 "$d")"
-kill $ref 2>/dev/null; wait $ref 2>/dev/null
+stop $ref
 
 # Keyboard (interrupt IN): our CLI exports qemu's usb-kbd to the third usb-redir; the host types through QMP send-key
 # into the original, the keys arrive on the redirected keyboard's input device.
-kbd=$(grep -lx 0627 /sys/bus/usb/devices/*/idVendor | head -n1 | xargs dirname | xargs basename)
-kbd_inputs() { ls -d /sys/bus/usb/devices/*/*:*/*/input/input* 2>/dev/null | grep -c . ; }
-hid_on_orig() { [ -e "/sys/bus/usb/devices/$kbd:1.0/driver" ]; }
 bridge 4002 redir3
 dotnet "$cli" connect "$kbd" 127.0.0.1:4002 --no-reconnect > /tmp/kbd.txt 2>&1 &
 kbdexport=$!
