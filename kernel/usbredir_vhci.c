@@ -4,7 +4,7 @@
  * user space. Each open file of /dev/vhci-ctrl owns one controller; the ABI
  * is described in uapi/usbredir_vhci.h.
  *
- * Design rules (see the project's vhci-prior-art notes):
+ * Design rules:
  *  - the root hub is emulated here, never waiting on user space;
  *  - every URB is given back exactly once, outside ctrl->lock, after
  *    usb_hcd_unlink_urb_from_ep() under it;
@@ -159,11 +159,11 @@ static struct vhci_urbp *find_urbp(struct vhci_ctrl *c, u64 id)
 }
 
 /*
- * The URB of a SUBMITTED urbp was cancelled: unlink it from its endpoint,
- * queue the UNLINK notice and return the URB for giveback outside the lock.
+ * Detaches an urbp's URB, under the lock: unlinks it from its endpoint and
+ * from the id table and returns it for giveback outside the lock. The urbp
+ * is the caller's to free or to queue as an UNLINK notice.
  */
-static struct urb *urbp_cancel_submitted(struct vhci_ctrl *c,
-					 struct vhci_urbp *u, int status)
+static struct urb *urbp_detach(struct vhci_ctrl *c, struct vhci_urbp *u)
 {
 	struct urb *urb = u->urb;
 
@@ -171,6 +171,18 @@ static struct urb *urbp_cancel_submitted(struct vhci_ctrl *c,
 	urb->hcpriv = NULL;
 	hash_del(&u->hnode);
 	u->urb = NULL;
+	return urb;
+}
+
+/*
+ * The URB of a SUBMITTED urbp was cancelled: detach it, queue the UNLINK
+ * notice and return the URB for giveback outside the lock.
+ */
+static struct urb *urbp_cancel_submitted(struct vhci_ctrl *c,
+					 struct vhci_urbp *u, int status)
+{
+	struct urb *urb = urbp_detach(c, u);
+
 	u->state = URB_UNLINKED;
 	u->ev.kind = EV_UNLINK;
 	u->unlink_status = status;
@@ -178,14 +190,14 @@ static struct urb *urbp_cancel_submitted(struct vhci_ctrl *c,
 	return urb;
 }
 
-/* Same for a URB user space never saw: it just disappears. */
-static struct urb *urbp_drop_unseen(struct vhci_ctrl *c, struct vhci_urbp *u)
+/*
+ * A URB user space never saw, or one it has answered: detach it and free
+ * its urbp; returns the URB for giveback outside the lock.
+ */
+static struct urb *urbp_finish(struct vhci_ctrl *c, struct vhci_urbp *u)
 {
-	struct urb *urb = u->urb;
+	struct urb *urb = urbp_detach(c, u);
 
-	usb_hcd_unlink_urb_from_ep(c->hcd, urb);
-	urb->hcpriv = NULL;
-	hash_del(&u->hnode);
 	c->nurbs--;
 	kfree(u);
 	return urb;
@@ -568,7 +580,7 @@ static int vhci_urb_dequeue(struct usb_hcd *hcd, struct urb *urb, int status)
 		u->unlink_status = status;
 	} else if (u->state == URB_QUEUED) {
 		list_del(&u->ev.node);
-		done = urbp_drop_unseen(c, u);
+		done = urbp_finish(c, u);
 	} else {
 		done = urbp_cancel_submitted(c, u, status);
 		wake = true;
@@ -775,11 +787,7 @@ static void ctrl_destroy(struct vhci_ctrl *c)
 	for (i = 0; i < c->nports; i++)
 		port_unplug(&c->ports[i]);
 	hash_for_each_safe(c->urbs, i, hn, u, hnode) {
-		urb = u->urb;
-		usb_hcd_unlink_urb_from_ep(c->hcd, urb);
-		urb->hcpriv = NULL;
-		hash_del(&u->hnode);
-		u->urb = NULL;
+		urb = urbp_detach(c, u);
 		list_add_tail(&urb->urb_list, &giveback);
 		if (u->state != URB_QUEUED) {
 			c->nurbs--;
@@ -996,18 +1004,65 @@ static int copy_submit(struct vhci_urbp *u, char __user *dst, size_t size)
 	return 0;
 }
 
+static int copy_unlink(struct vhci_urbp *u, char __user *dst)
+{
+	struct usbredir_vhci_event_unlink out = {
+		.hdr.type = cpu_to_le16(USBREDIR_VHCI_EV_UNLINK),
+		.hdr.port = cpu_to_le16(u->port),
+		.hdr.length = cpu_to_le32(sizeof(out)),
+		.hdr.id = cpu_to_le64(u->id),
+		.status = cpu_to_le32(u->unlink_status),
+	};
+
+	return copy_to_user(dst, &out, sizeof(out)) ? -EFAULT : 0;
+}
+
+static int copy_port_event(struct vhci_port_event *pe, char __user *dst)
+{
+	struct usbredir_vhci_event_port out = {
+		.hdr.type = cpu_to_le16(USBREDIR_VHCI_EV_PORT),
+		.hdr.port = cpu_to_le16(pe->port),
+		.hdr.length = cpu_to_le32(sizeof(out)),
+		.event = cpu_to_le16(pe->event),
+		.status = cpu_to_le16(pe->status),
+		.change = cpu_to_le16(pe->change),
+	};
+
+	return copy_to_user(dst, &out, sizeof(out)) ? -EFAULT : 0;
+}
+
+/* Copies an event taken off the queue out (@size from event_size()). */
+static int copy_event(struct vhci_event *ev, char __user *dst, size_t size)
+{
+	switch (ev->kind) {
+	case EV_SUBMIT:
+		return copy_submit(container_of(ev, struct vhci_urbp, ev),
+				   dst, size);
+	case EV_UNLINK:
+		return copy_unlink(container_of(ev, struct vhci_urbp, ev), dst);
+	default:
+		return copy_port_event(container_of(ev, struct vhci_port_event,
+						    ev), dst);
+	}
+}
+
 /*
  * Hands out the head event. Returns its size, 0 if the queue is empty,
  * -EMSGSIZE if it does not fit in @room, -EFAULT (the event stays queued).
+ *
+ * Every kind takes the same path: taken off the queue under the lock,
+ * copied without it (a SUBMIT's URB pinned by its busy mark; notices are
+ * owned by the reader once off the queue), then under the lock again either
+ * put back at the head (the copy failed) or accounted as handed out.
  */
 static ssize_t read_one(struct vhci_ctrl *c, char __user *dst, size_t room)
 {
 	struct vhci_event *ev;
-	struct vhci_urbp *u;
+	struct vhci_urbp *u = NULL;
 	struct urb *done = NULL;
-	int done_status = 0;
+	bool free_ev = false;
 	size_t size;
-	int rc = 0;
+	int rc;
 
 	spin_lock_irq(&c->lock);
 	if (list_empty(&c->events)) {
@@ -1021,79 +1076,39 @@ static ssize_t read_one(struct vhci_ctrl *c, char __user *dst, size_t room)
 		return -EMSGSIZE;
 	}
 	list_del(&ev->node);
-
-	if (ev->kind == EV_PORT) {
-		struct vhci_port_event *pe = container_of(ev, typeof(*pe), ev);
-		struct usbredir_vhci_event_port out = {
-			.hdr.type = cpu_to_le16(USBREDIR_VHCI_EV_PORT),
-			.hdr.port = cpu_to_le16(pe->port),
-			.hdr.length = cpu_to_le32(sizeof(out)),
-			.event = cpu_to_le16(pe->event),
-			.status = cpu_to_le16(pe->status),
-			.change = cpu_to_le16(pe->change),
-		};
-
-		spin_unlock_irq(&c->lock);
-		if (copy_to_user(dst, &out, sizeof(out))) {
-			spin_lock_irq(&c->lock);
-			list_add(&ev->node, &c->events);
-			spin_unlock_irq(&c->lock);
-			return -EFAULT;
-		}
-		spin_lock_irq(&c->lock);
-		c->nport_events--;
-		spin_unlock_irq(&c->lock);
-		kfree(pe);
-		return size;
+	if (ev->kind == EV_SUBMIT) {
+		u = container_of(ev, struct vhci_urbp, ev);
+		u->busy = true;
 	}
-
-	u = container_of(ev, struct vhci_urbp, ev);
-	if (ev->kind == EV_UNLINK) {
-		struct usbredir_vhci_event_unlink out = {
-			.hdr.type = cpu_to_le16(USBREDIR_VHCI_EV_UNLINK),
-			.hdr.port = cpu_to_le16(u->port),
-			.hdr.length = cpu_to_le32(sizeof(out)),
-			.hdr.id = cpu_to_le64(u->id),
-			.status = cpu_to_le32(u->unlink_status),
-		};
-
-		spin_unlock_irq(&c->lock);
-		if (copy_to_user(dst, &out, sizeof(out))) {
-			spin_lock_irq(&c->lock);
-			list_add(&ev->node, &c->events);
-			spin_unlock_irq(&c->lock);
-			return -EFAULT;
-		}
-		spin_lock_irq(&c->lock);
-		c->nurbs--;
-		spin_unlock_irq(&c->lock);
-		kfree(u);
-		return size;
-	}
-
-	/* SUBMIT: pin the URB while its buffer is copied without the lock. */
-	u->busy = true;
 	spin_unlock_irq(&c->lock);
-	rc = copy_submit(u, dst, size);
+
+	rc = copy_event(ev, dst, size);
+
 	spin_lock_irq(&c->lock);
-	u->busy = false;
-	if (rc) {
-		if (u->unlink_pending)
-			done = urbp_drop_unseen(c, u);
-		else
-			list_add(&ev->node, &c->events);
-	} else {
+	if (u)
+		u->busy = false;
+	if (u && u->unlink_pending) {
+		/* Dequeued while copying: the cancel wins. */
+		done = rc ? urbp_finish(c, u) :
+			urbp_cancel_submitted(c, u, u->unlink_status);
+	} else if (rc) {
+		list_add(&ev->node, &c->events);
+	} else if (u) {
 		u->state = URB_SUBMITTED;
-		if (u->unlink_pending)
-			done = urbp_cancel_submitted(c, u, u->unlink_status);
+	} else {
+		if (ev->kind == EV_PORT)
+			c->nport_events--;
+		else
+			c->nurbs--;
+		free_ev = true;
 	}
-	/* usb_hcd_check_unlink_urb() stored the unlink status in the URB. */
-	if (done)
-		done_status = done->unlinked;
 	spin_unlock_irq(&c->lock);
+	if (free_ev)
+		kfree(ev);	/* the first member of its urbp or port event */
 	if (done) {
 		wake_up_interruptible(&c->waitq);
-		vhci_giveback(c->hcd, done, done_status);
+		/* usb_hcd_check_unlink_urb() stored the unlink status. */
+		vhci_giveback(c->hcd, done, done->unlinked);
 	}
 	return rc ? rc : size;
 }
@@ -1246,12 +1261,7 @@ static ssize_t cmd_complete(struct vhci_ctrl *c, const char __user *ubuf,
 					(s32)le32_to_cpu(res[i].status);
 			}
 		}
-		hash_del(&u->hnode);
-		usb_hcd_unlink_urb_from_ep(c->hcd, urb);
-		urb->hcpriv = NULL;
-		c->nurbs--;
-		kfree(u);
-		done = urb;
+		done = urbp_finish(c, u);
 		done_status = (s32)le32_to_cpu(cmd.status);
 	}
 	spin_unlock_irq(&c->lock);
@@ -1264,48 +1274,71 @@ out:
 	return rc;
 }
 
-static ssize_t cmd_port(struct vhci_ctrl *c, const char __user *ubuf,
-			size_t count)
+/* The port a CONNECT or DISCONNECT names, NULL if its header is bad. */
+static struct vhci_port *cmd_port(struct vhci_ctrl *c,
+				  const struct usbredir_vhci_hdr *hdr)
 {
-	struct usbredir_vhci_cmd_connect cmd;	/* same size as disconnect */
-	u16 type, portnum;
-	u32 speed;
-	struct vhci_port *p;
-	bool poll = false;
-	ssize_t rc = count;
+	u16 portnum = le16_to_cpu(hdr->port);
 
-	BUILD_BUG_ON(sizeof(struct usbredir_vhci_cmd_connect) !=
-		     sizeof(struct usbredir_vhci_cmd_disconnect));
+	if (hdr->id || portnum < 1 || portnum > c->nports)
+		return NULL;
+	return &c->ports[portnum - 1];
+}
+
+static ssize_t cmd_connect(struct vhci_ctrl *c, const char __user *ubuf,
+			   size_t count)
+{
+	struct usbredir_vhci_cmd_connect cmd;
+	struct vhci_port *p;
+	ssize_t rc = count;
+	bool poll;
+	u32 speed;
+
 	if (count != sizeof(cmd))
 		return -EINVAL;
 	if (copy_from_user(&cmd, ubuf, sizeof(cmd)))
 		return -EFAULT;
-	type = le16_to_cpu(cmd.hdr.type);
-	portnum = le16_to_cpu(cmd.hdr.port);
+	p = cmd_port(c, &cmd.hdr);
 	speed = le32_to_cpu(cmd.speed);
-	if (cmd.hdr.id || cmd.reserved || portnum < 1 || portnum > c->nports)
+	if (!p || cmd.reserved || (speed != USB_SPEED_LOW &&
+	    speed != USB_SPEED_FULL && speed != USB_SPEED_HIGH))
 		return -EINVAL;
-	if (type == USBREDIR_VHCI_CMD_CONNECT &&
-	    speed != USB_SPEED_LOW && speed != USB_SPEED_FULL &&
-	    speed != USB_SPEED_HIGH)
-		return -EINVAL;
-	if (type == USBREDIR_VHCI_CMD_DISCONNECT && speed)
-		return -EINVAL;	/* reserved[0] of disconnect */
 
 	spin_lock_irq(&c->lock);
-	p = &c->ports[portnum - 1];
-	if (type == USBREDIR_VHCI_CMD_CONNECT) {
-		if (p->speed) {
-			rc = -EBUSY;
-		} else {
-			p->speed = speed;
-			port_show_connection(p);
-		}
-	} else if (!p->speed) {
-		rc = -ENOTCONN;
+	if (p->speed) {
+		rc = -EBUSY;
 	} else {
-		port_unplug(p);
+		p->speed = speed;
+		port_show_connection(p);
 	}
+	poll = rc == count && (p->status >> 16);
+	spin_unlock_irq(&c->lock);
+	if (poll)
+		usb_hcd_poll_rh_status(c->hcd);
+	return rc;
+}
+
+static ssize_t cmd_disconnect(struct vhci_ctrl *c, const char __user *ubuf,
+			      size_t count)
+{
+	struct usbredir_vhci_cmd_disconnect cmd;
+	struct vhci_port *p;
+	ssize_t rc = count;
+	bool poll;
+
+	if (count != sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(&cmd, ubuf, sizeof(cmd)))
+		return -EFAULT;
+	p = cmd_port(c, &cmd.hdr);
+	if (!p || cmd.reserved[0] || cmd.reserved[1])
+		return -EINVAL;
+
+	spin_lock_irq(&c->lock);
+	if (!p->speed)
+		rc = -ENOTCONN;
+	else
+		port_unplug(p);
 	poll = rc == count && (p->status >> 16);
 	spin_unlock_irq(&c->lock);
 	if (poll)
@@ -1331,8 +1364,9 @@ static ssize_t ctrl_write(struct file *file, const char __user *buf,
 	case USBREDIR_VHCI_CMD_COMPLETE:
 		return cmd_complete(c, buf, count);
 	case USBREDIR_VHCI_CMD_CONNECT:
+		return cmd_connect(c, buf, count);
 	case USBREDIR_VHCI_CMD_DISCONNECT:
-		return cmd_port(c, buf, count);
+		return cmd_disconnect(c, buf, count);
 	default:
 		return -EINVAL;
 	}
@@ -1376,10 +1410,30 @@ static struct miscdevice ctrl_misc = {
 	.groups	= misc_groups,
 };
 
+/* The uapi structs' sizes are ABI: a change must fail the build. */
+static void __init check_abi_sizes(void)
+{
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_create) != 96);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_hdr) != 16);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_event_submit) != 64);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_iso_packet) != 8);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_event_unlink) != 24);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_event_port) != 24);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_cmd_complete) != 48);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_iso_result) != 8);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_cmd_connect) != 24);
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_cmd_disconnect) != 24);
+	/* read_one() and event_size() size every event kind by its struct. */
+	BUILD_BUG_ON(sizeof(struct usbredir_vhci_event_submit) % 8 ||
+		     sizeof(struct usbredir_vhci_event_unlink) % 8 ||
+		     sizeof(struct usbredir_vhci_event_port) % 8);
+}
+
 static int __init vhci_init(void)
 {
 	int rc;
 
+	check_abi_sizes();
 	if (usb_disabled())
 		return -ENODEV;
 	if (!max_inflight || !max_transfer || max_transfer > (64 << 20) ||

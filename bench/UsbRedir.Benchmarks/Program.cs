@@ -1,7 +1,7 @@
 using UsbRedir.Benchmarks;
 
 // Benchmarks are registered here, one class per file.
-IBenchmark[] benchmarks = [new CodecBenchmark(), new TransportBenchmark()];
+IBenchmark[] benchmarks = [new CodecBenchmark(), new TransportBenchmark(), new EnumerationBenchmark()];
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "list")
 {

@@ -23,6 +23,9 @@
  *          with -EINVAL and changes nothing. Writes never block.
  *  poll()  reports POLLIN while an event is queued; POLLOUT always.
  *
+ * Before CREATE the file has no controller: read() and write() fail with
+ * -EBADFD and poll() reports only POLLOUT; the ABI_VERSION ioctl works.
+ *
  * Every multi-byte field is little-endian, every struct has a fixed size
  * with explicit padding, and every reserved field must be zero on input
  * (it is zero on output). Unknown event types must be skipped by
@@ -37,6 +40,8 @@
  *    ignore a COMPLETE for that id, so user space just drops its copy.
  *    A COMPLETE for an id that was unlinked (or for any id the kernel has
  *    already finished) returns success and is ignored.
+ *  - A COMPLETE for an id the kernel never issued (0, or beyond the last
+ *    SUBMIT) fails with -EINVAL, as does a command of an unknown type.
  *
  * Root-hub ports are emulated in the kernel (power, reset with its 50 ms
  * completion, suspend/resume, enable). User space only plugs a device in
@@ -218,7 +223,9 @@ struct usbredir_vhci_cmd_disconnect {
 	__le32 reserved[2];
 };				/* 24 bytes */
 
-/* A read() buffer of this many bytes can hold any single event. */
+/* A read() buffer of this many bytes can hold any single event. The
+ * sizes noted beside the structs are ABI; the module checks them at build
+ * time. */
 #define USBREDIR_VHCI_READ_MIN(max_transfer, max_iso_packets) \
 	(sizeof(struct usbredir_vhci_event_submit) + \
 	 8 * (max_iso_packets) + (((max_transfer) + 7) & ~7u))

@@ -1,12 +1,15 @@
 namespace UsbRedir.Cli;
 
-/// <summary>Where commands write: replaceable in tests.</summary>
-internal sealed class CliConsole(TextWriter output, TextWriter error)
+/// <summary>Where commands read and write: replaceable in tests.</summary>
+internal sealed class CliConsole(TextWriter output, TextWriter error, TextReader? input = null)
 {
     public TextWriter Out { get; } = output;
     public TextWriter Error { get; } = error;
 
-    public static CliConsole Standard => new(Console.Out, Console.Error);
+    /// <summary>Standard input (--keys -); empty unless given.</summary>
+    public TextReader In { get; } = input ?? TextReader.Null;
+
+    public static CliConsole Standard => new(Console.Out, Console.Error, Console.In);
 
     /// <summary>Prints an engine error as "usbredir: error: ... (fix: ...)" and returns the matching exit code.</summary>
     public int Fail(UsbRedirException e)

@@ -22,6 +22,7 @@ internal sealed class ConnectCommand : ICliCommand
           --keyboard            a HID boot keyboard
             --keys TEXT         type TEXT once the peer has configured the keyboard ({ENTER}, {TAB}, {F5},
                                 {CTRL+ALT+DEL}, ... for keys; {{} for a literal brace). Also --type.
+                                --keys - types the first line of standard input, when it comes.
             --keys-delay SEC    wait SEC seconds after configuration before typing (default 1). Also --type-delay.
           --speed low|full|high
                                 bus speed (default: high for disks, full for keyboards; low for keyboards only)
@@ -46,7 +47,7 @@ internal sealed class ConnectCommand : ICliCommand
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args,
-            [.. DeviceArguments.ValueOptions, "server", "keys", "type", "keys-delay", "type-delay", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
+            [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "server", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
             [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
         // usbredir connect [ID [HOST:PORT]]: the original vhciclient's shape, the server also as --server.
         if (a.Positionals.Count > (a.Has("server") ? 1 : 2))
@@ -56,17 +57,11 @@ internal sealed class ConnectCommand : ICliCommand
         var verbose = a.Has("verbose");
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
         var reconnect = ParseReconnect(a);
-        var keys = Synonym(a, "keys", "type");
-        var keysDelay = TimeSpan.FromSeconds(a.Seconds(a.Has("type-delay") ? "type-delay" : "keys-delay", BootKeyboard.DefaultTypingDelay.TotalSeconds));
-        if (keys is null && (a.Has("keys-delay") || a.Has("type-delay")))
-            throw new CliUsageException("--keys-delay needs --keys");
-
-        if (keys is not null && a.Has("disk"))
-            throw new CliUsageException("--keys applies to --keyboard only");
-        await using var device = await DeviceArguments.CreateAsync(a, localId, console, cancellationToken);
-        // Started (and the script checked) before connecting, so a typo is an error now, not a surprise in the background.
-        if (device is BootKeyboard keyboard && keys is not null)
-            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, keys, keysDelay, console, cancellationToken);
+        var (created, typing) = await DeviceArguments.CreateAsync(a, localId, console, cancellationToken);
+        await using var device = created;
+        // Checked before connecting, so a typo is an error now, not a surprise in the background.
+        if (device is BootKeyboard keyboard && typing is not null)
+            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, typing, console, cancellationToken);
         var connection = await UsbRedirConnection.ConnectAsync(device, server, reconnect, keepAlive,
             entry =>
             {
@@ -89,14 +84,6 @@ internal sealed class ConnectCommand : ICliCommand
         console.Error.WriteLine($"usbredir: connection ended ({connection.State}): {connection.LastError ?? "closed by the peer"}");
         await connection.DisconnectAsync(TimeSpan.Zero); // takes the ended connection off the process's list
         return ExitCode.Failure;
-    }
-
-    /// <summary>--keys was called --type first; both spellings keep working, but not together.</summary>
-    private static string? Synonym(CliArguments a, string name, string oldName)
-    {
-        if (a.Has(name) && a.Has(oldName))
-            throw new CliUsageException($"give --{name} or --{oldName}, not both");
-        return a.Value(name) ?? a.Value(oldName);
     }
 
     private static ReconnectPolicy ParseReconnect(CliArguments a) => ReconnectPolicy.Create(

@@ -27,7 +27,8 @@ internal static class DeviceArguments
     /// The device the arguments describe: the local device <paramref name="id"/> when given (opened and claimed), else
     /// exactly one of --disk and --keyboard.
     /// </summary>
-    public static async Task<IUsbDevice> CreateAsync(CliArguments a, string? id, CliConsole console, CancellationToken cancellationToken)
+    public static async Task<(IUsbDevice Device, TypingRequest? Typing)> CreateAsync(CliArguments a, string? id, CliConsole console,
+        CancellationToken cancellationToken)
     {
         if (id is null)
         {
@@ -35,15 +36,22 @@ internal static class DeviceArguments
                 throw new CliUsageException("--allow-hub applies to a local device (ID) only");
             return Create(a);
         }
-        if (a.Has("disk") || a.Has("keyboard") || a.Has("speed") || a.Has("read-only"))
-            throw new CliUsageException($"give a local device ({id}) or a software device (--disk, --keyboard), not both");
+        if (a.Has("disk") || a.Has("keyboard") || a.Has("speed") || a.Has("read-only") || TypingOptions.Any(a.Has))
+            throw new CliUsageException($"give a local device ({id}) or a software device (--disk, --keyboard and their options), not both");
         var device = await LocalUsbDevice.OpenAsync(id, new LocalUsbDeviceOptions { AllowHub = a.Has("allow-hub") }, cancellationToken);
         device.Notice += message => console.Error.WriteLine($"usbredir: {message}");
-        return device;
+        return (device, null);
     }
 
-    /// <summary>The device the arguments describe (exactly one of --disk and --keyboard).</summary>
-    public static IUsbDevice Create(CliArguments a)
+    /// <summary>The typing options both commands take: --keys (also --type) and --keys-delay (also --type-delay).</summary>
+    public static readonly string[] TypingOptions = ["keys", "type", "keys-delay", "type-delay"];
+
+    /// <summary>
+    /// The device the arguments describe (exactly one of --disk and --keyboard) and what the keyboard is to type; speeds
+    /// default as <see cref="VirtualDevices"/> has them, typing options are checked by <see cref="KeyboardTyping"/>.
+    /// </summary>
+    /// <exception cref="UsbRedirException">A bad image, speed, key script or delay.</exception>
+    public static (IUsbDevice Device, TypingRequest? Typing) Create(CliArguments a)
     {
         if (a.Has("disk") == a.Has("keyboard"))
             throw new CliUsageException("give exactly one device: --disk IMAGE or --keyboard");
@@ -55,28 +63,67 @@ internal static class DeviceArguments
             "high" => UsbSpeed.High,
             var s => throw new CliUsageException($"--speed must be low, full or high, not '{s}'"),
         };
+        var keys = Synonym(a, "keys", "type");
+        var delay = Synonym(a, "keys-delay", "type-delay") is null
+            ? (TimeSpan?)null
+            : TimeSpan.FromSeconds(a.Seconds(a.Has("type-delay") ? "type-delay" : "keys-delay", 0));
         if (a.Value("disk") is { } image)
-            return VirtualDevices.CreateDisk(image, a.Has("read-only"), speed ?? UsbSpeed.High);
+        {
+            if (keys is not null || delay is not null)
+                throw new CliUsageException("--keys applies to --keyboard only");
+            return (VirtualDevices.CreateDisk(image, a.Has("read-only"), speed), null);
+        }
         if (a.Has("read-only"))
             throw new CliUsageException("--read-only applies to --disk only");
-        return VirtualDevices.CreateKeyboard(speed ?? UsbSpeed.Full);
+        // --keys -: the keys come later, as a line of standard input; the delay is checked now all the same.
+        var fromInput = keys == "-";
+        var typing = KeyboardTyping.Create(fromInput ? "" : keys, delay);
+        return (VirtualDevices.CreateKeyboard(speed), typing is null ? null : new TypingRequest(typing, fromInput));
     }
 
     /// <summary>
-    /// Types <paramref name="text"/> once the host has configured the keyboard (keys typed before its driver listens are
-    /// lost) and says so when every keystroke was read. A bad script throws here, before anything runs; the returned
-    /// task never faults (the engine's typing guards itself), so callers may leave it running.
+    /// Starts <paramref name="keyboard"/> typing (it waits for the host to configure it: keys typed before its driver
+    /// listens are lost) and says so when every keystroke was read. With --keys -, the keys are the first line of standard
+    /// input, whenever it comes (a script can type once its reader listens; a secret stays out of the process list); a bad
+    /// line is reported and typed not. The returned task never faults, so callers may leave it running.
     /// </summary>
-    /// <exception cref="UsbRedirException">KeyboardScriptInvalid or KeyboardDelayInvalid.</exception>
-    public static Task TypeWhenConfiguredAsync(BootKeyboard keyboard, string text, TimeSpan delay, CliConsole console, CancellationToken cancellationToken)
+    public static Task TypeWhenConfiguredAsync(BootKeyboard keyboard, TypingRequest request, CliConsole console, CancellationToken cancellationToken)
     {
-        var typing = keyboard.TypeWhenConfiguredAsync(text, delay, cancellationToken);
-        return ReportAsync();
+        return request.FromInput ? FromInputAsync() : TypeAsync(request.Typing);
 
-        async Task ReportAsync()
+        async Task FromInputAsync()
         {
-            if (await typing)
-                console.Out.WriteLine($"typed {text.Length} characters");
+            try
+            {
+                if (await console.In.ReadLineAsync(cancellationToken) is not { } line)
+                    return;
+                await TypeAsync(KeyboardTyping.Create(line, request.Typing.Delay)!);
+            }
+            catch (UsbRedirException e)
+            {
+                console.Error.WriteLine($"usbredir: error [{e.ErrorId}]: {e.Message} (nothing typed)");
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                // stopped, or no input to read: nothing to type
+            }
+        }
+
+        async Task TypeAsync(KeyboardTyping typing)
+        {
+            if (await typing.StartOn(keyboard, cancellationToken))
+                console.Out.WriteLine($"typed {typing.Keys.Length} characters");
         }
     }
+
+    /// <summary>An option with an older spelling (--keys was --type first): both keep working, but not together.</summary>
+    private static string? Synonym(CliArguments a, string name, string oldName)
+    {
+        if (a.Has(name) && a.Has(oldName))
+            throw new CliUsageException($"give --{name} or --{oldName}, not both");
+        return a.Value(name) ?? a.Value(oldName);
+    }
 }
+
+/// <summary>What a keyboard is to type: the checked typing, whose keys come from standard input when <paramref name="FromInput"/>.</summary>
+internal sealed record TypingRequest(KeyboardTyping Typing, bool FromInput);

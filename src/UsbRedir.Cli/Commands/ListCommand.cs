@@ -119,7 +119,7 @@ internal sealed class ListCommand : ICliCommand
         foreach (var root in devices.Where(d => d.IsRootHub))
         {
             output.WriteLine($"bus {root.Bus} ({root.BusId}): {Describe(root.Controller, "unknown controller")}, USB {root.UsbVersion}, " +
-                             $"{Speed(root)}, {root.PortCount} ports{(root.IsVirtualController ? ", virtual" : "")}");
+                             $"{Speed(root)}, {Ports(root.PortCount)}{(root.IsVirtualController ? ", virtual" : "")}");
             WritePorts(root, byPath, output, 1);
         }
         // Devices whose bus has no root hub entry (a partial read) still show, flat.
@@ -150,12 +150,14 @@ internal sealed class ListCommand : ICliCommand
     private static string Line(UsbDeviceInfo d) =>
         $"port {d.Id} ({d.BusId}): {d.VidPid} {d.ClassName}, {Speed(d)}, {d.Manufacturer} {d.Product}"
         + (d.SerialNumber is { Length: > 0 } s ? $", serial {s}" : "")
-        + (d.IsHub ? $", {d.PortCount} ports" : "")
+        + (d.IsHub ? $", {Ports(d.PortCount)}" : "")
         + $" [{Describe(d.Driver, "no driver")}]";
 
     private static string Speed(UsbDeviceInfo d) => d.Speed == UsbSpeed.Unknown
         ? (d.SpeedMbps.Length > 0 ? d.SpeedMbps + " Mbit/s" : "unknown speed")
         : $"{d.Speed.ToString().ToLowerInvariant()} speed ({d.SpeedMbps} Mbit/s)";
+
+    private static string Ports(int count) => count == 1 ? "1 port" : $"{count} ports";
 
     private static string Describe(string value, string empty) => value.Length > 0 ? value : empty;
 }

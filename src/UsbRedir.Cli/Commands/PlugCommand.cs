@@ -18,9 +18,12 @@ internal sealed class PlugCommand : ICliCommand
           --disk IMAGE          a USB flash drive backed by IMAGE (raw, a multiple of 512 bytes)
             --read-only         the drive refuses writes; IMAGE is never modified
           --keyboard            a HID boot keyboard
-            --keys TEXT         type TEXT once the kernel has configured the keyboard ({ENTER}, {TAB}, ... for keys)
-            --keys-delay SEC    wait SEC seconds after configuration before typing (default 1)
-          --speed full|high     bus speed (default: high for disks, full for keyboards)
+            --keys TEXT         type TEXT once the kernel has configured the keyboard ({ENTER}, {TAB}, {F5},
+                                {CTRL+ALT+DEL}, ... for keys; {{} for a literal brace). Also --type.
+                                --keys - types the first line of standard input, when it comes.
+            --keys-delay SEC    wait SEC seconds after configuration before typing (default 1). Also --type-delay.
+          --speed low|full|high
+                                bus speed (default: high for disks, full for keyboards; low for keyboards only)
 
         options:
           --ports N             ports of the new controller, 1 to 31 (default 1)
@@ -37,18 +40,15 @@ internal sealed class PlugCommand : ICliCommand
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
     {
-        var a = CliArguments.Parse(args, [.. DeviceArguments.ValueOptions, "keys", "keys-delay", "ports", "port", "backend"],
+        var a = CliArguments.Parse(args, [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "ports", "port", "backend"],
             DeviceArguments.SwitchOptions);
         if (a.Positionals.Count > 1)
             throw new CliUsageException($"unexpected argument '{a.Positionals[1]}'");
         var backend = ControllerArguments.Backend(a);
-        var ports = a.Int("ports", 1, 1, 31);
+        var ports = a.Int("ports", 1, 1, VirtualHostController.MaxPorts);
         var port = a.Int("port", 0, 0, ports);
-        var keysDelay = TimeSpan.FromSeconds(a.Seconds("keys-delay", 1));
-
-        if ((a.Has("keys") || a.Has("keys-delay")) && !a.Has("keyboard"))
-            throw new CliUsageException("--keys applies to --keyboard only");
-        await using var device = await DeviceArguments.CreateAsync(a, a.Positionals.Count > 0 ? a.Positionals[0] : null, console, cancellationToken);
+        var (created, typing) = await DeviceArguments.CreateAsync(a, a.Positionals.Count > 0 ? a.Positionals[0] : null, console, cancellationToken);
+        await using var device = created;
         await using var controller = await VirtualHostControllerFactory.Default.CreateAsync(ports, backend, cancellationToken);
         var unplugged = new TaskCompletionSource<VirtualPortChangedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         controller.PortChanged += (_, e) =>
@@ -60,8 +60,8 @@ internal sealed class PlugCommand : ICliCommand
         console.Out.WriteLine($"plugged: {device.Description} into port {used} of {controller.Name} " +
             $"(backend {controller.Backend}, bus {controller.BusNumber}, {controller.PortCount} ports)");
 
-        if (device is BootKeyboard keyboard && a.Value("keys") is { } keys)
-            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, keys, keysDelay, console, cancellationToken);
+        if (device is BootKeyboard keyboard && typing is not null)
+            _ = DeviceArguments.TypeWhenConfiguredAsync(keyboard, typing, console, cancellationToken);
 
         try
         {

@@ -49,13 +49,12 @@ internal sealed class ServerCommand : ICliCommand
         var port = a.Int("port", UsbRedirServerOptions.DefaultPort, 1, 65535);
         var address = ParseAddress(a.Value("address"));
         var filter = a.Value("filter") is { } rules ? UsbRedirFilter.Parse(rules) : null;
-        var ports = a.Int("ports", 4, 1, 31);
+        var ports = a.Int("ports", 4, 1, VirtualHostController.MaxPorts);
         var backend = ControllerArguments.Backend(a);
         var verbose = a.Has("verbose");
 
-        await using var controller = await VirtualHostControllerFactory.Default.CreateAsync(ports, backend, cancellationToken);
-        var sink = new PrintingSink(new ControllerDeviceSink(controller), console);
-        var server = UsbRedirServer.Start(sink, new UsbRedirServerOptions
+        var server = await UsbRedirServer.StartWithOwnControllerAsync(
+            token => VirtualHostControllerFactory.Default.CreateAsync(ports, backend, token), new UsbRedirServerOptions
         {
             Address = address,
             Port = port,
@@ -65,7 +64,8 @@ internal sealed class ServerCommand : ICliCommand
                 if (verbose || entry.Level >= SessionLogLevel.Warning)
                     console.Error.WriteLine($"usbredir: {entry}");
             },
-        });
+        }, sink => new PrintingSink(sink, console), cancellationToken);
+        var controller = server.OwnedController!; // removed by the server's stop
         console.Out.WriteLine($"listening: {server.LocalEndPoint}, {controller.PortCount} ports on {controller.Name} " +
             $"(backend {controller.Backend}, bus {controller.BusNumber})" + (filter is null ? "" : $", filter {UsbRedirFilter.Format(filter)}"));
         using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, controller.Closed);

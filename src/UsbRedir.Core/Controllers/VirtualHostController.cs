@@ -10,6 +10,12 @@ namespace UsbRedir.Controllers;
 /// </summary>
 public abstract class VirtualHostController : IVirtualHostController
 {
+    /// <summary>
+    /// The most ports a controller can have, in every backend and front end: a USB 2.0 root hub's limit (the kernel's
+    /// USB_MAXCHILDREN, and USBREDIR_VHCI_MAX_PORTS of the usbredir_vhci ABI).
+    /// </summary>
+    public const int MaxPorts = 31;
+
     private readonly object _lock = new();
     private readonly Port[] _ports;
     private readonly CancellationTokenSource _closed = new();

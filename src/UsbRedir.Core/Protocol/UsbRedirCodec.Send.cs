@@ -14,9 +14,6 @@ public sealed partial class UsbRedirCodec
     /// <summary>Number of encoded bytes waiting (for back-pressure decisions).</summary>
     public int PendingOutputLength => _output.Length;
 
-    /// <summary>True when <see cref="PendingOutput"/> is not empty.</summary>
-    public bool HasPendingOutput => _output.Length > 0;
-
     /// <summary>Packets accepted before the peer's hello and not yet encoded.</summary>
     public int QueuedPacketCount => _deferred.Count;
 

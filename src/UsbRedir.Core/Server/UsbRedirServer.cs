@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using UsbRedir.Controllers;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
 
@@ -43,13 +44,41 @@ public sealed class UsbRedirServer : IAsyncDisposable
     /// </summary>
     /// <exception cref="UsbRedirException">The options are invalid, the port is in use (ServerPortInUse), needs privileges
     /// (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
-    public static UsbRedirServer Start(IDeviceSink sink, UsbRedirServerOptions? options = null)
+    public static UsbRedirServer Start(IDeviceSink sink, UsbRedirServerOptions? options = null) => Start(sink, options, ownedController: null);
+
+    /// <summary>
+    /// Creates a controller for a new server with <paramref name="createController"/> and starts the server, which plugs
+    /// what it accepts into that controller (through <paramref name="sink"/>, given the controller's
+    /// <see cref="ControllerDeviceSink"/>; null: that sink itself). The controller is the server's own
+    /// (<see cref="OwnedController"/>): <see cref="StopAsync"/> removes it after the last device is unplugged, and it is
+    /// removed at once if the server cannot start. The one home of that rule for every front end (usbredir server,
+    /// Start-UsbRedirServer -Ports).
+    /// </summary>
+    /// <exception cref="UsbRedirException">The controller cannot be created, or the server cannot start (see <see cref="Start(IDeviceSink, UsbRedirServerOptions?)"/>).</exception>
+    public static async Task<UsbRedirServer> StartWithOwnControllerAsync(Func<CancellationToken, Task<IVirtualHostController>> createController,
+        UsbRedirServerOptions? options, Func<ControllerDeviceSink, IDeviceSink>? sink, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(createController);
+        var controller = await createController(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var plugInto = new ControllerDeviceSink(controller);
+            return Start(sink?.Invoke(plugInto) ?? plugInto, options, controller);
+        }
+        catch
+        {
+            await controller.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static UsbRedirServer Start(IDeviceSink sink, UsbRedirServerOptions? options, IVirtualHostController? ownedController)
     {
         ArgumentNullException.ThrowIfNull(sink);
         options ??= new UsbRedirServerOptions();
         options.Validate();
         var listener = TcpServerListener.Start(options.Address, options.Port, options.KeepAlive);
-        var server = new UsbRedirServer(listener, sink, options);
+        var server = new UsbRedirServer(listener, sink, options) { OwnedController = ownedController };
         server.Log.Info($"listening on {server.LocalEndPoint}");
         return server;
     }
@@ -60,6 +89,9 @@ public sealed class UsbRedirServer : IAsyncDisposable
     public UsbRedirServerOptions Options { get; }
 
     public IDeviceSink Sink { get; }
+
+    /// <summary>The controller made for this server (<see cref="StartWithOwnControllerAsync"/>), removed when it stops; else null.</summary>
+    public IVirtualHostController? OwnedController { get; private init; }
 
     /// <summary>The bound address and port (the real port when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
@@ -147,6 +179,8 @@ public sealed class UsbRedirServer : IAsyncDisposable
             Log.Warning($"{Connections.Count} connection(s) did not end within {limit.TotalSeconds:0.#} s");
         else
             Log.Info("stopped");
+        if (OwnedController is { } owned)
+            await owned.DisposeAsync(); // idempotent: a second stop finds it removed
         _stopped.TrySetResult();
     }
 

@@ -95,14 +95,17 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     // Not async: the usual request returns the request's own task (see DataAsync).
     public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken cancellationToken)
     {
-        switch (setup)
+        if (setup is { RequestType: 0x00, Request: UsbStandardRequests.SetAddress })
+            return Task.FromResult(Gone.IsCancellationRequested ? UsbTransferResult.Failed(UsbStatus.IoError) : UsbTransferResult.Ok(0));
+        // CLEAR_FEATURE(ENDPOINT_HALT) goes on as a control transfer: usbredir has no packet of its own for it (ClearHaltAsync
+        // sends exactly that control transfer).
+        var state = UsbStateRequest.Of(setup);
+        switch (state.Kind)
         {
-            case { RequestType: 0x00, Request: UsbStandardRequests.SetAddress }:
-                return Task.FromResult(Gone.IsCancellationRequested ? UsbTransferResult.Failed(UsbStatus.IoError) : UsbTransferResult.Ok(0));
-            case { RequestType: 0x00, Request: UsbStandardRequests.SetConfiguration, Length: 0 }:
-                return NoDataAsync(SetConfigurationAsync((byte)setup.Value, cancellationToken));
-            case { RequestType: 0x01, Request: UsbStandardRequests.SetInterface, Length: 0 }:
-                return NoDataAsync(SetAlternateSettingAsync((byte)setup.Index, (byte)setup.Value, cancellationToken));
+            case UsbStateRequestKind.SetConfiguration:
+                return NoDataAsync(SetConfigurationAsync(state.Value, cancellationToken));
+            case UsbStateRequestKind.SetInterface:
+                return NoDataAsync(SetAlternateSettingAsync(state.Target, state.Value, cancellationToken));
         }
         if (data.Length < setup.Length)
         {

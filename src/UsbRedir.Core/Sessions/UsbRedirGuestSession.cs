@@ -83,8 +83,6 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
         }
     }
 
-    internal CancellationToken SessionEnded => _sessionEnded.Token;
-
     /// <summary>True when both sides use 32-bit bulk lengths (transfers over 64 KiB are allowed).</summary>
     internal bool HasLongBulkLengths { get; private set; }
 

@@ -182,21 +182,26 @@ public sealed partial class UsbRedirHostSession
     /// </summary>
     private async Task<UsbTransferResult> RunStandardOrControlAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken token)
     {
-        if (setup is { RequestType: 0x02, Request: 0x01, Value: 0, Length: 0 })
-            return new(await Device.ClearHaltAsync((byte)setup.Index, token), 0);
-        if (setup is { RequestType: 0x00, Request: 0x09, Length: 0 })
+        var state = UsbStateRequest.Of(setup);
+        switch (state.Kind)
         {
-            var status = await Device.SetConfigurationAsync((byte)setup.Value, token);
-            RefreshLayout();
-            return new(status, 0);
+            case UsbStateRequestKind.ClearEndpointHalt:
+                return new(await Device.ClearHaltAsync(state.Target, token), 0);
+            case UsbStateRequestKind.SetConfiguration:
+            {
+                var status = await Device.SetConfigurationAsync(state.Value, token);
+                RefreshLayout();
+                return new(status, 0);
+            }
+            case UsbStateRequestKind.SetInterface:
+            {
+                var status = await Device.SetAlternateSettingAsync(state.Target, state.Value, token);
+                RefreshLayout();
+                return new(status, 0);
+            }
+            default:
+                return await Device.ControlTransferAsync(setup, data, token);
         }
-        if (setup is { RequestType: 0x01, Request: 0x0B, Length: 0 })
-        {
-            var status = await Device.SetAlternateSettingAsync((byte)setup.Index, (byte)setup.Value, token);
-            RefreshLayout();
-            return new(status, 0);
-        }
-        return await Device.ControlTransferAsync(setup, data, token);
     }
 
     private async ValueTask SubmitBulkAsync(UsbRedirEvent packet)

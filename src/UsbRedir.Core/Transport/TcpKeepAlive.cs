@@ -11,9 +11,6 @@ public sealed record TcpKeepAlive(TimeSpan Idle, TimeSpan Interval, int ProbeCou
 {
     public static TcpKeepAlive Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), 3);
 
-    /// <summary>Keepalive switched off (the OS default for sockets).</summary>
-    public static TcpKeepAlive? Off => null;
-
     /// <summary>Timings from user input; unset values keep <see cref="Default"/>'s. Checked here so a bad value fails before connecting.</summary>
     /// <exception cref="UsbRedirException">KeepAliveInvalid.</exception>
     public static TcpKeepAlive Create(TimeSpan? idle, TimeSpan? interval, int? probeCount)

@@ -58,7 +58,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     /// <summary>The root-hub port (1..PortCount) to plug into; by default the lowest free one.</summary>
     [Parameter(ParameterSetName = DeviceToControllerSet)]
     [Parameter(ParameterSetName = IdToControllerSet)]
-    [ValidateRange(1, 31)]
+    [ValidateRange(1, VirtualHostController.MaxPorts)]
     public int Port { get; set; }
 
     /// <summary>host:port of the peer: 127.0.0.1:4000, bob:1138, [::1]:4000.</summary>

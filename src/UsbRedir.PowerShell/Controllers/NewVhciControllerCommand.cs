@@ -13,7 +13,7 @@ public sealed class NewVhciControllerCommand : UsbRedirCmdlet
 {
     /// <summary>Root-hub ports, 1 to 31 (the backend may allow fewer).</summary>
     [Parameter(Position = 0)]
-    [ValidateRange(1, 31)]
+    [ValidateRange(1, VirtualHostController.MaxPorts)]
     public int Ports { get; set; } = 4;
 
     /// <summary>Auto: the project's module (/dev/vhci-ctrl) when loaded, else the stock USB/IP vhci_hcd.</summary>

@@ -12,7 +12,7 @@ internal static class VirtualDeviceFactory
     /// <exception cref="UsbRedirException">The image is missing, in use or of a bad size, or the speed is not Full or High.</exception>
     public static MassStorageDevice CreateDisk(string fullPath, bool readOnly, UsbSpeed? speed)
     {
-        var disk = VirtualDevices.CreateDisk(fullPath, readOnly, speed ?? UsbSpeed.High);
+        var disk = VirtualDevices.CreateDisk(fullPath, readOnly, speed);
         VirtualDeviceTracker.Track(disk);
         return disk;
     }
@@ -25,20 +25,8 @@ internal static class VirtualDeviceFactory
     /// <exception cref="UsbRedirException">A bad key script or delay, or an unsupported speed; no keyboard is left behind.</exception>
     public static BootKeyboard CreateKeyboard(UsbSpeed? speed, string? keys, TimeSpan? keysDelay)
     {
-        if (keys is null && keysDelay is not null)
-            throw new UsbRedirException("KeysDelayWithoutKeys", UsbRedirErrorCategory.InvalidArgument,
-                "A delay before typing was given, but no keys to type.", "Give -Keys with -KeysDelay, or leave -KeysDelay out.");
-        var keyboard = VirtualDevices.CreateKeyboard(speed ?? UsbSpeed.Full);
-        try
-        {
-            if (keys is not null)
-                _ = keyboard.TypeWhenConfiguredAsync(keys, keysDelay ?? BootKeyboard.DefaultTypingDelay);
-        }
-        catch
-        {
-            keyboard.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw;
-        }
+        var typing = KeyboardTyping.Create(keys, keysDelay); // checked before a keyboard exists: nothing to clean up
+        var keyboard = VirtualDevices.CreateKeyboard(speed, typing, out _);
         VirtualDeviceTracker.Track(keyboard);
         return keyboard;
     }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using UsbRedir.Controllers;
 using UsbRedir.PowerShell.Controllers;
 using UsbRedir.Server;
@@ -8,12 +7,11 @@ namespace UsbRedir.PowerShell.Servers;
 /// <summary>
 /// What Start-/Stop-UsbRedirServer do once PowerShell has bound their parameters, kept apart so xunit runs it: a server
 /// plugs what it accepts into a controller, either one the user made (-Controller) or one made for it (-Ports), which
-/// is then the server's own and leaves the kernel when the server stops.
+/// is then the server's own and leaves the kernel when the server stops (the engine's rule:
+/// <see cref="UsbRedirServer.StartWithOwnControllerAsync"/>); this session lists it meanwhile.
 /// </summary>
 internal static class ServerLauncher
 {
-    private static readonly ConditionalWeakTable<UsbRedirServer, VhciController> OwnedControllers = new();
-
     /// <summary>Starts a server that plugs accepted devices into <paramref name="controller"/>.</summary>
     /// <exception cref="UsbRedirException">Bad options (filter, port), or the port is in use / not allowed / the address is not local.</exception>
     public static UsbRedirServer Start(VhciController controller, UsbRedirServerOptions options) =>
@@ -26,18 +24,10 @@ internal static class ServerLauncher
     public static async Task<UsbRedirServer> StartWithOwnControllerAsync(int ports, ControllerBackend backend, UsbRedirServerOptions options,
         Func<int, ControllerBackend, CancellationToken, Task<IVirtualHostController>> createController, CancellationToken cancellationToken)
     {
-        var controller = VhciControllerRegistry.Add(await createController(ports, backend, cancellationToken));
-        try
-        {
-            var server = Start(controller, options);
-            OwnedControllers.Add(server, controller);
-            return server;
-        }
-        catch
-        {
-            await RemoveAsync(controller);
-            throw;
-        }
+        var server = await UsbRedirServer.StartWithOwnControllerAsync(token => createController(ports, backend, token), options, null,
+            cancellationToken);
+        VhciControllerRegistry.Add(server.OwnedController!);
+        return server;
     }
 
     /// <summary>The controller <paramref name="server"/> plugs its devices into.</summary>
@@ -46,12 +36,9 @@ internal static class ServerLauncher
     /// <summary>Stops the server (its devices are unplugged, its connections closed), then removes its own controller, if it has one.</summary>
     public static async Task StopAsync(UsbRedirServer server, TimeSpan timeout)
     {
-        await server.StopAsync(timeout);
-        if (OwnedControllers.TryGetValue(server, out var owned))
-        {
-            OwnedControllers.Remove(server);
-            await RemoveAsync(owned);
-        }
+        await server.StopAsync(timeout); // removes its own controller
+        if (server.OwnedController is { } owned && VhciControllerRegistry.All.FirstOrDefault(c => c.Controller == owned) is { } listed)
+            VhciControllerRegistry.Remove(listed);
     }
 
     /// <summary>Every running server (module removal). Never throws.</summary>
@@ -68,11 +55,5 @@ internal static class ServerLauncher
                 // One server failing to stop must not keep the others running.
             }
         }
-    }
-
-    private static async Task RemoveAsync(VhciController controller)
-    {
-        VhciControllerRegistry.Remove(controller);
-        await controller.Controller.DisposeAsync();
     }
 }

@@ -30,7 +30,7 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
 
     /// <summary>Ports of a controller made for this server (devices served at once); it is removed when the server stops.</summary>
     [Parameter(ParameterSetName = PortsSet)]
-    [ValidateRange(1, 31)]
+    [ValidateRange(1, VirtualHostController.MaxPorts)]
     public int Ports { get; set; } = 4;
 
     [Parameter(ParameterSetName = PortsSet)]

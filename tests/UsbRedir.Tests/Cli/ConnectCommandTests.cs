@@ -15,13 +15,15 @@ public sealed class ConnectCommandTests
         public void Stop() => stop.Cancel();
     }
 
-    private static Run Start(params string[] args)
+    private static Run Start(params string[] args) => StartWithInput(null, args);
+
+    private static Run StartWithInput(TextReader? input, params string[] args)
     {
         var output = new StringWriter { NewLine = "\n" };
         var error = new StringWriter { NewLine = "\n" };
         var stop = new CancellationTokenSource();
         // The log listener writes from session threads.
-        var console = new CliConsole(TextWriter.Synchronized(output), TextWriter.Synchronized(error));
+        var console = new CliConsole(TextWriter.Synchronized(output), TextWriter.Synchronized(error), input);
         return new Run(Task.Run(() => Program.RunAsync(args, console, stop.Token)), output, error, stop);
     }
 
@@ -53,6 +55,33 @@ public sealed class ConnectCommandTests
         Assert.Equal(ExitCode.Success, await run.Exit.WaitAsync(TestDeadline.Default));
         Assert.Contains("connected: UsbRedir virtual keyboard (Full speed)", run.Out);
         Assert.Contains("disconnected: sent", run.Out);
+    }
+
+    [Fact]
+    public async Task Keys_dash_types_the_line_standard_input_gives_once_it_comes()
+    {
+        await using var listener = new GuestListener();
+        var input = new BlockingInput();
+        var run = StartWithInput(input, "connect", "--keyboard", "--keys", "-", "--keys-delay", "0", "--server", listener.Address);
+        var guest = await listener.NextGuestAsync();
+        var keys = KeyboardPeer.ConfigureAndReadKeysAsync(guest, 3);
+        await Task.Delay(300);
+        Assert.False(keys.IsCompleted); // nothing typed before the line comes
+        input.Give("ab{ENTER}");
+        Assert.Equal([0x04, 0x05, 0x28], await keys);
+        await Eventually.TrueAsync(() => run.Out.Contains("typed 9 characters"), "the CLI reports every keystroke read");
+        run.Stop();
+        await run.Exit.WaitAsync(TestDeadline.Default);
+    }
+
+    /// <summary>Standard input whose one line arrives when the test gives it.</summary>
+    private sealed class BlockingInput : TextReader
+    {
+        private readonly TaskCompletionSource<string?> _line = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Give(string line) => _line.TrySetResult(line);
+
+        public override ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) => new(_line.Task.WaitAsync(cancellationToken));
     }
 
     [Fact]
@@ -101,7 +130,7 @@ public sealed class ConnectCommandTests
     [InlineData(new[] { "--keyboard", "--no-reconnect", "--reconnect-delay", "1" }, "[ReconnectPolicyInvalid]")]
     [InlineData(new[] { "--disk", "x.img", "--keys", "a" }, "--keys applies to --keyboard only")]
     [InlineData(new[] { "--keyboard", "--keys", "a", "--type", "b" }, "give --keys or --type, not both")]
-    [InlineData(new[] { "--keyboard", "--keys-delay", "1" }, "--keys-delay needs --keys")]
+    [InlineData(new[] { "--keyboard", "--keys-delay", "1" }, "[KeysDelayWithoutKeys]")]
     [InlineData(new[] { "--keyboard", "--speed", "super" }, "--speed must be low, full or high")]
     [InlineData(new[] { "--keyboard", "--max-reconnect-attempts", "-1" }, "--max-reconnect-attempts must be a whole number")]
     [InlineData(new[] { "--keyboard", "--reconnect-delay", "2", "--max-reconnect-delay", "1" }, "[ReconnectPolicyInvalid]")]

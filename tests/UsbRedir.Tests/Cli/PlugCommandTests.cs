@@ -24,6 +24,8 @@ public sealed class PlugCommandTests
     [InlineData("--ports must be a whole number from 1 to 31", "plug", "--keyboard", "--ports", "32")]
     [InlineData("--port must be a whole number from 0 to 2", "plug", "--keyboard", "--ports", "2", "--port", "3")]
     [InlineData("--keys applies to --keyboard only", "plug", "--disk", "/dev/null", "--read-only", "--keys", "x")]
+    [InlineData("--keys applies to --keyboard only", "plug", "--disk", "/dev/null", "--type-delay", "2")]
+    [InlineData("give --keys or --type, not both", "plug", "--keyboard", "--keys", "a", "--type", "b")]
     public void Bad_arguments_are_usage_errors_that_say_what_is_wrong(string expected, params string[] args)
     {
         var (exit, _, err) = Run(args);

@@ -147,7 +147,7 @@ public sealed class UrbRouterTests : IAsyncLifetime
     private static Urb Iso(byte endpoint, int packetSize, int count, UrbFlags flags = default) => new()
     {
         Id = 1, Endpoint = endpoint, Type = UrbTransferType.Isochronous, Buffer = new byte[count * packetSize], Flags = flags, Interval = 1,
-        IsoPackets = Enumerable.Range(0, count).Select(i => new IsoPacket(i * packetSize, packetSize)).ToArray(),
+        IsoPackets = Enumerable.Range(0, count).Select(i => new UsbIsoPacket(i * packetSize, packetSize)).ToArray(),
     };
 
     [Fact]
@@ -176,7 +176,7 @@ public sealed class UrbRouterTests : IAsyncLifetime
         ], result.IsoPackets!);
         Assert.Equal(new[] { 0, 0, -75, -32, -71, -71, -18, 0, -18 }, result.IsoPackets!.Select(p => UrbStatusCodes.ToLinuxErrno(p.Status)));
         Assert.Equal(192 + 100 + 192 + 192, result.ActualLength); // Linux counts an iso URB's length as the sum of its packets'
-        Assert.Equal(6, result.IsoErrorCount);
+        Assert.Equal(6, result.IsoPackets!.Count(p => p.Status != UrbStatus.Success));
     }
 
     [Fact]

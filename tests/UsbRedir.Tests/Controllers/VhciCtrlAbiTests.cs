@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using UsbRedir.Controllers.Urbs;
 using UsbRedir.Controllers.VhciCtrl;
+using UsbRedir.Devices;
 using UsbRedir.Tests.Support;
 using static UsbRedir.Controllers.VhciCtrl.VhciCtrlAbi;
 
@@ -119,7 +120,7 @@ public sealed class VhciCtrlAbiTests
 
         var iso = SubmitRecord(2, 1, 0x83, UrbTransferType.Isochronous, 384, [], isoPackets: [(0, 192), (192, 192)], startFrame: 77);
         var ev = Assert.IsType<VhciCtrlSubmitEvent>(_parser.Parse(iso));
-        Assert.Equal([new IsoPacket(0, 192), new IsoPacket(192, 192)], ev.IsoPackets);
+        Assert.Equal([new UsbIsoPacket(0, 192), new UsbIsoPacket(192, 192)], ev.IsoPackets);
         Assert.Equal(77, ev.StartFrame);
     }
 

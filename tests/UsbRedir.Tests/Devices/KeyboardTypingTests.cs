@@ -47,3 +47,28 @@ public class KeyboardTypingTests
         Assert.False(await typing.WaitAsync(TestDeadline.Default));
     }
 }
+
+/// <summary>KeyboardTyping: the typing options every front end takes, checked in one place.</summary>
+public class KeyboardTypingOptionsTests
+{
+    [Fact]
+    public void No_keys_no_typing_and_the_default_delay_when_none_is_given()
+    {
+        Assert.Null(KeyboardTyping.Create(null, null));
+        var typing = KeyboardTyping.Create("ab{ENTER}", null)!;
+        Assert.Equal(("ab{ENTER}", KeyboardTyping.DefaultDelay), (typing.Keys, typing.Delay));
+        Assert.Equal(TimeSpan.FromSeconds(1), KeyboardTyping.DefaultDelay);
+        Assert.Equal(TimeSpan.FromSeconds(3), KeyboardTyping.Create("a", TimeSpan.FromSeconds(3))!.Delay);
+    }
+
+    [Theory]
+    [InlineData(null, 1.0, "KeysDelayWithoutKeys")]
+    [InlineData("a", -1.0, "KeyboardDelayInvalid")]
+    [InlineData("{NOSUCHKEY}", null, "KeyboardScriptInvalid")]
+    public void Bad_options_are_refused_with_their_error(string? keys, double? seconds, string errorId)
+    {
+        var error = Assert.Throws<UsbRedirException>(() => KeyboardTyping.Create(keys, seconds is { } s ? TimeSpan.FromSeconds(s) : null));
+        Assert.Equal((errorId, UsbRedirErrorCategory.InvalidArgument), (error.ErrorId, error.Category));
+        Assert.DoesNotContain("-Keys", error.RecommendedAction); // an engine error names no cmdlet parameter
+    }
+}

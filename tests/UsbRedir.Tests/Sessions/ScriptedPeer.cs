@@ -162,8 +162,11 @@ internal sealed class ScriptedPeer : IAsyncDisposable
         return (await ExpectAsync(UsbRedirPacketType.DeviceConnect)).As<DeviceConnectHeader>();
     }
 
-    /// <summary>True when nothing arrives within <paramref name="quiet"/>.</summary>
-    public async Task<bool> NothingWithinAsync(TimeSpan quiet)
+    /// <summary>
+    /// True when nothing arrives within <paramref name="quiet"/> and the connection stays open: a session that crashed or
+    /// hung up is not silent. Only a test that expects the other side to close passes <paramref name="closeExpected"/>.
+    /// </summary>
+    public async Task<bool> NothingWithinAsync(TimeSpan quiet, bool closeExpected = false)
     {
         using var cts = new CancellationTokenSource(quiet);
         try
@@ -172,7 +175,11 @@ internal sealed class ScriptedPeer : IAsyncDisposable
             throw new Xunit.Sdk.XunitException($"expected silence, got {r}");
         }
         catch (OperationCanceledException) { return true; }
-        catch (ChannelClosedException) { return true; }
+        catch (ChannelClosedException) when (closeExpected) { return true; }
+        catch (ChannelClosedException)
+        {
+            throw new Xunit.Sdk.XunitException("expected silence, but the connection was closed (the session ended or crashed)");
+        }
     }
 
     /// <summary>Stops reading the socket (after the read in progress), so the other side's sends back up.</summary>

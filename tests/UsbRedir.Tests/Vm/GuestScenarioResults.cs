@@ -9,21 +9,33 @@ namespace UsbRedir.Tests.Vm;
 /// </summary>
 public static class GuestScenarioResults
 {
-    /// <summary>Fails with every named check that did not pass (its FAIL line, or that it never ran) and the whole run.</summary>
+    /// <summary>Fails with every named check that did not pass (<see cref="Problem"/>) and the whole run.</summary>
     public static void AssertPassed(GuestRunResult run, ITestOutputHelper output, params string[] names)
     {
         foreach (var line in run.Stdout.Split('\n').Where(l => l.StartsWith("INFO ", StringComparison.Ordinal)))
             output.WriteLine(line);
-        var failed = new List<string>();
-        foreach (var name in names)
-        {
-            if (!Regex.IsMatch(run.Stdout, $"^PASS {Regex.Escape(name)}$", RegexOptions.Multiline))
-            {
-                var fail = Regex.Match(run.Stdout, $"^FAIL {Regex.Escape(name)}:.*$", RegexOptions.Multiline);
-                failed.Add(fail.Success ? fail.Value : $"{name}: no result (scenario did not run)");
-            }
-        }
+        var failed = names.Select(name => Problem(run.Stdout, name)).OfType<string>().ToList();
         Assert.True(failed.Count == 0, $"{string.Join("\n", failed)}\n\n{run}");
+    }
+
+    /// <summary>
+    /// Null when <paramref name="name"/> has exactly one result line in <paramref name="stdout"/> and it is a PASS; else
+    /// why not: its FAIL lines (any FAIL fails, even beside a PASS), that it never ran, or that it reported more than once
+    /// (a scenario that prints two results for one name has a bug the verdict must not hide).
+    /// </summary>
+    public static string? Problem(string stdout, string name)
+    {
+        var results = Regex.Matches(stdout, $"^(PASS|FAIL) {Regex.Escape(name)}(?::.*)?$", RegexOptions.Multiline)
+            .Select(m => m.Value.TrimEnd('\r')).ToList();
+        var fails = results.Where(r => r.StartsWith("FAIL ", StringComparison.Ordinal)).ToList();
+        if (fails.Count > 0)
+            return string.Join("\n", fails) + (results.Count > 1 ? $" ({results.Count} results for {name})" : "");
+        return results.Count switch
+        {
+            0 => $"{name}: no result (scenario did not run)",
+            1 => null,
+            var n => $"{name}: {n} results, one expected",
+        };
     }
 
     /// <summary>The scenario reported "SUMMARY all passed", exited 0 in time, and the guest kernel's log is clean.</summary>

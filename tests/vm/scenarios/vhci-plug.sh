@@ -31,14 +31,28 @@ disk_of() {
   done
   return 1
 }
+# The sysfs directory of the USB device with this idVendor, if any.
+usb_device_of() {
+  local d
+  for d in /sys/bus/usb/devices/*; do
+    [ -f "$d/idVendor" ] && [ "$(cat "$d/idVendor")" = "$1" ] && { readlink -f "$d"; return 0; }
+  done
+  return 1
+}
+# The driver bound to interface 0 of the USB device with this idVendor.
+interface_driver_of() {
+  local d; d=$(usb_device_of "$1") || return 1
+  basename "$(readlink -f "$d/$(basename "$d"):1.0/driver")"
+}
 has_disk() { disk_of 1209 >/dev/null; }
 no_disk() { ! has_disk; }
 no_controller() { ! ls -d /sys/devices/platform/usbredir_vhci.* >/dev/null 2>&1; }
 
-# start_plug NAME ARGS...: `usbredir plug` in the background; sets plug_pid. Waits for its "plugged:" line.
+# start_plug NAME ARGS...: `usbredir plug` in the background (standard input from $plug_input, default none); sets
+# plug_pid. Waits for its "plugged:" line.
 start_plug() {
   local name=$1; shift
-  dotnet "$cli" plug --backend vhci-ctrl "$@" >"/tmp/$name.out" 2>&1 &
+  dotnet "$cli" plug --backend vhci-ctrl "$@" <"${plug_input:-/dev/null}" >"/tmp/$name.out" 2>&1 &
   plug_pid=$!
   if wait_until 60 grep -q '^plugged:' "/tmp/$name.out"; then return 0; fi
   sed "s/^/  $name: /" "/tmp/$name.out"
@@ -76,8 +90,10 @@ else
   sed 's/^/  disk: /' /tmp/disk.out
 fi
 dev=/dev/$(disk_of 1209)
-ls /sys/bus/usb/drivers/usb-storage/ 2>/dev/null | grep -q ':1\.0$' && pass disk.usb-storage-bound ||
-  fail disk.usb-storage-bound "usb-storage has no interface"
+# Our device's own interface (qemu's baseline disk has usb-storage bound too).
+drv=$(interface_driver_of 1209)
+[ "$drv" = usb-storage ] && pass disk.usb-storage-bound ||
+  fail disk.usb-storage-bound "interface 1.0 of our device (idVendor 1209) has driver '${drv:-none}'"
 if mount "$dev" /mnt/stick; then pass disk.mounted; else fail disk.mounted "mount $dev failed"; fi
 sum=$(sha256sum /mnt/stick/known.bin 2>/dev/null | cut -d' ' -f1)
 [ "$sum" = "$known_sha" ] && pass disk.checksum || fail disk.checksum "known.bin sha256 $sum, expected $known_sha"
@@ -102,24 +118,32 @@ reading_during() {
   sectors_read() { awk '{ print $3 }' "/sys/block/$d/stat"; }
   read_started() { [ "$(sectors_read)" -ge $((before + 128)) ] || ! kill -0 "$dd_pid" 2>/dev/null; }
   local before; before=$(sectors_read)
+  dd_pid=
   dd if="/dev/$d" of=/dev/null bs=64k iflag=direct >"$1" 2>&1 &
   dd_pid=$!
   wait_until 30 read_started
   kill -0 "$dd_pid" 2>/dev/null || { echo "  dd ended before the fault: $(tail -n1 "$1")"; return 1; }
 }
-# read_ends FAULT: the interrupted read ends (with an error) within 20 s, the disk and the controller go away (30 s each).
+# read_ends FAULT: the interrupted read ends with an error (dd's exit status non-zero) within 20 s, the disk and the
+# controller go away (30 s each). Only called after reading_during succeeded (dd_pid set).
 read_ends() {
+  [ -n "$dd_pid" ] || { echo "  no reader"; return 1; }
   wait_until 20 bash -c "! kill -0 $dd_pid 2>/dev/null" || { echo "  dd still blocked 20 s after the fault"; kill -9 "$dd_pid"; return 1; }
-  wait "$dd_pid" 2>/dev/null
-  echo "INFO $1 dd: $(tail -n1 "/tmp/$1.dd")"
+  local st=0; wait "$dd_pid" 2>/dev/null || st=$?
+  echo "INFO $1 dd exit $st: $(tail -n1 "/tmp/$1.dd")"
+  [ "$st" -ne 0 ] || { echo "  dd read the whole disk without an error: the fault did not interrupt it"; return 1; }
   wait_until 30 no_disk || { echo "  the disk is still there"; return 1; }
   wait_until 30 no_controller || { echo "  the controller is still there"; return 1; }
 }
 
 # Unplug (SIGTERM: the CLI unplugs and removes its controller) while a read is in flight.
-reading_during /tmp/fault.unplug-during-io.dd || fail fault.unplug-during-io "no I/O in flight"
-stop_plug disk TERM; rc=$?
-if read_ends fault.unplug-during-io; then pass fault.unplug-during-io; else fail fault.unplug-during-io "see above"; fi
+if reading_during /tmp/fault.unplug-during-io.dd; then
+  stop_plug disk TERM; rc=$?
+  if read_ends fault.unplug-during-io; then pass fault.unplug-during-io; else fail fault.unplug-during-io "see above"; fi
+else
+  fail fault.unplug-during-io "no I/O in flight"
+  stop_plug disk TERM; rc=$?
+fi
 if [ "$rc" -eq 0 ] && grep -q '^unplugged:' /tmp/disk.out; then pass disk.unplug-clean; else
   fail disk.unplug-clean "plug exit $rc"; sed 's/^/  disk: /' /tmp/disk.out; fi
 
@@ -131,14 +155,22 @@ got=$(cat /mnt/stick/from-guest.txt 2>/dev/null)
 umount /mnt/stick 2>/dev/null
 
 # SIGKILL of the user-space side mid-transfer: the kernel gives every URB back on its own.
-reading_during /tmp/fault.kill-mid-transfer.dd || fail fault.kill-mid-transfer "no I/O in flight"
-kill -9 "$plug_pid"; wait "$plug_pid" 2>/dev/null
-if read_ends fault.kill-mid-transfer; then pass fault.kill-mid-transfer; else fail fault.kill-mid-transfer "see above"; fi
+if reading_during /tmp/fault.kill-mid-transfer.dd; then
+  kill -9 "$plug_pid"; wait "$plug_pid" 2>/dev/null
+  if read_ends fault.kill-mid-transfer; then pass fault.kill-mid-transfer; else fail fault.kill-mid-transfer "see above"; fi
+else
+  fail fault.kill-mid-transfer "no I/O in flight"
+  kill -9 "$plug_pid"; wait "$plug_pid" 2>/dev/null
+fi
 
 # ---------------------------------------------------------------- keyboard: scripted keys arrive
+# The keys are a line of the CLI's standard input (--keys -), written once the reader listens (its ready marker): keys
+# typed before it has the input device open would be lost, whatever fixed delay was guessed.
 python3 "$here/read-keys.py" "UsbRedir" /tmp/keys-ready 90 >/tmp/keys.out 2>&1 &
 keys_pid=$!
-if start_plug keyboard --keyboard --keys "vhci 7{ENTER}" --keys-delay 3; then pass keyboard.plugged; else fail keyboard.plugged "no 'plugged:' line"; fi
+mkfifo /tmp/keys.fifo && exec 7<>/tmp/keys.fifo   # held open read-write: opening it for the CLI never blocks
+if plug_input=/tmp/keys.fifo start_plug keyboard --keyboard --keys - --keys-delay 0; then pass keyboard.plugged; else fail keyboard.plugged "no 'plugged:' line"; fi
+if wait_until 90 test -e /tmp/keys-ready; then echo "vhci 7{ENTER}" >&7; else echo "  the key reader never listened: $(cat /tmp/keys.out)"; fi
 wait_until 60 bash -c "! kill -0 $keys_pid 2>/dev/null"
 wait "$keys_pid"
 # v h c i space 7 enter, as evdev key codes

@@ -29,7 +29,7 @@ public sealed class Urb
     public int Interval { get; init; }
 
     /// <summary>Isochronous URBs only: the packets, in order.</summary>
-    public IReadOnlyList<IsoPacket> IsoPackets { get; init; } = [];
+    public IReadOnlyList<UsbIsoPacket> IsoPackets { get; init; } = [];
 
     /// <summary>True for device-to-host transfers.</summary>
     public bool IsIn => (Endpoint & 0x80) != 0;

@@ -83,12 +83,16 @@ public sealed class UrbRouter(IUsbDevice device)
             _address = (byte)setup.Value;
             return Task.FromResult(new UrbResult(UrbStatus.Success, 0));
         }
-        if (standardOut && recipient == RecipientDevice && setup.Request == SetConfiguration && setup.Value <= 255)
-            return Finish(Device.SetConfigurationAsync((byte)setup.Value, unlink));
-        if (standardOut && recipient == RecipientInterface && setup.Request == SetInterface && setup.Value <= 255 && setup.Index <= 255)
-            return Finish(Device.SetAlternateSettingAsync((byte)setup.Index, (byte)setup.Value, unlink));
-        if (standardOut && recipient == RecipientEndpoint && setup.Request == ClearFeature && setup.Value == FeatureEndpointHalt && setup.Index <= 255)
-            return Finish(Device.ClearHaltAsync((byte)setup.Index, unlink));
+        var state = UsbStateRequest.Of(setup);
+        switch (state.Kind)
+        {
+            case UsbStateRequestKind.SetConfiguration:
+                return Finish(Device.SetConfigurationAsync(state.Value, unlink));
+            case UsbStateRequestKind.SetInterface:
+                return Finish(Device.SetAlternateSettingAsync(state.Target, state.Value, unlink));
+            case UsbStateRequestKind.ClearEndpointHalt:
+                return Finish(Device.ClearHaltAsync(state.Target, unlink));
+        }
 
         // The data stage is wLength bytes; a URB buffer shorter than that for OUT is a malformed URB.
         if (!setup.IsDeviceToHost && urb.Buffer.Length < setup.Length)
@@ -134,10 +138,8 @@ public sealed class UrbRouter(IUsbDevice device)
 
     private async Task<UrbResult> Isochronous(Urb urb, CancellationToken unlink)
     {
-        var count = urb.IsoPackets.Count;
-        var packets = new UsbIsoPacket[count];
-        for (var i = 0; i < count; i++)
-            packets[i] = new UsbIsoPacket(urb.IsoPackets[i].Offset, urb.IsoPackets[i].Length);
+        var packets = urb.IsoPackets;
+        var count = packets.Count;
         UsbIsoTransferResult result;
         try
         {
@@ -145,8 +147,7 @@ public sealed class UrbRouter(IUsbDevice device)
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            var failed = FailedBy(exception);
-            return failed with { IsoPackets = packets.Select(_ => new IsoPacketResult(UrbStatus.NotTransferred, 0)).ToArray() };
+            return UrbResult.FailedIso(FailedBy(exception).Status, count);
         }
         var gone = Device.Gone.IsCancellationRequested;
         var results = new IsoPacketResult[count];

@@ -11,7 +11,7 @@ public sealed class UsbipControllerBackend : IVirtualHostControllerBackend
     public ControllerBackend Kind => ControllerBackend.Usbip;
 
     /// <summary>A controller's ports are slots mapped onto vhci_hcd's shared ports; 31 like any root hub (USB_MAXCHILDREN).</summary>
-    public int MaxPorts => 31;
+    public int MaxPorts => VirtualHostController.MaxPorts;
 
     /// <summary>Load vhci-hcd when it is not loaded. Default true.</summary>
     public bool LoadModule { get; init; } = true;

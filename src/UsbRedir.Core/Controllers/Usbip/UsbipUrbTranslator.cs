@@ -52,7 +52,7 @@ internal sealed class UsbipUrbTranslator(IUsbDevice device)
             // USBIP_URB_SHORT_NOT_OK, ISO_ASAP and ZERO_PACKET have the values of the kernel's URB_* flags.
             Flags = (UrbFlags)((uint)command.TransferFlags & (uint)(UrbFlags.ShortNotOk | UrbFlags.IsoAsap | UrbFlags.ZeroPacket)),
             Interval = command.Interval,
-            IsoPackets = command.IsoPackets.Select(p => new IsoPacket((int)p.Offset, (int)p.Length)).ToArray(),
+            IsoPackets = command.IsoPackets.Select(p => new UsbIsoPacket((int)p.Offset, (int)p.Length)).ToArray(),
         };
     }
 
@@ -82,8 +82,8 @@ internal sealed class UsbipUrbTranslator(IUsbDevice device)
         var at = 0;
         for (var i = 0; i < packets.Length; i++)
         {
-            var r = result.IsoPackets is { } list && i < list.Count ? list[i] : new IsoPacketResult(UrbStatus.NotTransferred, 0);
-            var actual = Math.Clamp(r.ActualLength, 0, (int)command.IsoPackets[i].Length);
+            var r = result.IsoPacketAt(i, new UsbIsoPacket((int)command.IsoPackets[i].Offset, (int)command.IsoPackets[i].Length));
+            var actual = r.ActualLength;
             if (command.DirectionIn)
             {
                 urb.Buffer.Span.Slice((int)command.IsoPackets[i].Offset, actual).CopyTo(packed.AsSpan(at));

@@ -7,7 +7,7 @@ namespace UsbRedir.Controllers.VhciCtrl;
 internal static class VhciCtrlAbi
 {
     public const int Version = 1;
-    public const int MaxPorts = 31;
+    public const int MaxPorts = VirtualHostController.MaxPorts; // USBREDIR_VHCI_MAX_PORTS (VhciCtrlAbiTests compares)
 
     // _IOWR(0xB8, 0x00, struct usbredir_vhci_create) and _IO(0xB8, 0x01), as <asm-generic/ioctl.h> encodes them.
     public const uint IocCreate = (3u << 30) | (CreateSize << 16) | (0xB8u << 8) | 0x00;

@@ -207,10 +207,7 @@ internal sealed class VhciCtrlController : VirtualHostController
             if (WriteCompletion(urb.Buffer.AsSpan(0, length)) == LibC.EINVAL)
             {
                 // The kernel refused the answer as not fitting its URB (a device bug): fail the URB rather than leave it hanging.
-                length = EncodeCompletion(urb, UrbResult.Failed(UrbStatus.ProtocolError) with
-                {
-                    IsoPackets = urb.Submit.IsoPackets.Select(_ => new IsoPacketResult(UrbStatus.NotTransferred, 0)).ToArray(),
-                });
+                length = EncodeCompletion(urb, UrbResult.FailedIso(UrbStatus.ProtocolError, urb.Submit.IsoPackets.Count));
                 WriteCompletion(urb.Buffer.AsSpan(0, length));
             }
         }
@@ -244,8 +241,8 @@ internal sealed class VhciCtrlController : VirtualHostController
         var errorCount = 0;
         for (var i = 0; i < packets.Count; i++)
         {
-            var packet = result.IsoPackets is { } results && i < results.Count ? results[i] : new IsoPacketResult(UrbStatus.NotTransferred, 0);
-            var actual = Math.Clamp(packet.ActualLength, 0, packets[i].Length);
+            var packet = result.IsoPacketAt(i, packets[i]);
+            var actual = packet.ActualLength;
             if (packet.Status != UrbStatus.Success)
                 errorCount++;
             VhciCtrlCommands.WriteIsoResult(span, i, actual, KernelStatus(packet.Status));

@@ -14,7 +14,7 @@ internal abstract record VhciCtrlEvent(int Port, int Length);
 /// </summary>
 internal sealed record VhciCtrlSubmitEvent(
     int Port, int Length, ulong Id, byte Address, byte Endpoint, UrbTransferType Type, UrbFlags Flags, UsbSetupPacket Setup,
-    int TransferLength, int Interval, IReadOnlyList<IsoPacket> IsoPackets, int StartFrame, int DataOffset, int DataLength)
+    int TransferLength, int Interval, IReadOnlyList<UsbIsoPacket> IsoPackets, int StartFrame, int DataOffset, int DataLength)
     : VhciCtrlEvent(Port, Length);
 
 /// <summary>The kernel already gave URB <paramref name="Id"/> back with <paramref name="Status"/>; user space just drops it.</summary>

@@ -59,7 +59,7 @@ internal sealed class VhciCtrlEventParser(int maxTransfer, int maxIsoPackets)
         if (dataOffset + (long)dataLength > record.Length)
             throw Malformed($"SUBMIT {id}: {dataLength} data bytes do not fit in its {record.Length}-byte record");
 
-        var packets = new IsoPacket[isoCount];
+        var packets = new UsbIsoPacket[isoCount];
         for (var i = 0; i < packets.Length; i++)
         {
             var at = record[(Submit.Size + i * IsoPacketSize)..];
@@ -67,7 +67,7 @@ internal sealed class VhciCtrlEventParser(int maxTransfer, int maxIsoPackets)
             var packetLength = BinaryPrimitives.ReadUInt32LittleEndian(at[4..]);
             if (offset + (ulong)packetLength > transferLength)
                 throw Malformed($"SUBMIT {id}: iso packet {i} ({offset}+{packetLength}) lies beyond the {transferLength}-byte buffer");
-            packets[i] = new IsoPacket((int)offset, (int)packetLength);
+            packets[i] = new UsbIsoPacket((int)offset, (int)packetLength);
         }
 
         return new VhciCtrlSubmitEvent(

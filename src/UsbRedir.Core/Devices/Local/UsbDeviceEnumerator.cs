@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using UsbRedir.Devices.Software;
 using System.Text.RegularExpressions;
 
 namespace UsbRedir.Devices.Local;
@@ -82,7 +85,7 @@ public sealed partial class UsbDeviceEnumerator
             var colon = name.IndexOf(':');
             if (colon > 0)
             {
-                var owner = name[..colon];
+                var owner = DeviceOfInterface(name[..colon]);
                 if (!interfaces.TryGetValue(owner, out var list))
                     interfaces[owner] = list = [];
                 list.Add(name);
@@ -137,7 +140,7 @@ public sealed partial class UsbDeviceEnumerator
             foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
             {
                 var entryName = System.IO.Path.GetFileName(entry);
-                if (entryName.StartsWith(name + ":", StringComparison.Ordinal))
+                if (entryName.StartsWith(InterfacePrefix(path), StringComparison.Ordinal))
                     ifaces.Add(entryName);
                 else if (UsbPortPath.TryParse(entryName, out var other) && other.BusId == entryName && path.Equals(other.Parent))
                     occupied.Add(other.Ports[^1]);
@@ -204,6 +207,12 @@ public sealed partial class UsbDeviceEnumerator
     [GeneratedRegex("^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$")]
     private static partial Regex VidPidPattern();
 
+    // sysfs names a root hub "usb2" but its interface "2-0:1.0".
+    private static string DeviceOfInterface(string owner) =>
+        owner.EndsWith("-0", StringComparison.Ordinal) ? "usb" + owner[..^2] : owner;
+
+    private static string InterfacePrefix(UsbPortPath path) => (path.IsRootHub ? $"{path.Bus}-0" : path.BusId) + ":";
+
     /// <summary>Tree order: bus, then port by port, a hub before what is plugged into it.</summary>
     internal static int TreeOrder(UsbDeviceInfo x, UsbDeviceInfo y)
     {
@@ -223,17 +232,53 @@ public sealed partial class UsbDeviceEnumerator
     {
         var dir = System.IO.Path.Combine(devicesDir, name);
         var attrs = new Attributes(dir, name, warnings);
-        var vendor = attrs.Hex16("idVendor");
-        var product = attrs.Hex16("idProduct");
+        var configuration = attrs.Decimal("bConfigurationValue", optional: true) ?? 0;
+        // The descriptors file (device descriptor, then every configuration descriptor) gives in one read what would
+        // otherwise take seven attribute files per device and five per interface.
+        var buffer = ArrayPool<byte>.Shared.Rent(DescriptorsMax);
+        ushort? vendor, product;
+        ushort bcdDevice, bcdUsb;
+        byte deviceClass, deviceSubClass, deviceProtocol;
+        var ifaces = new List<UsbInterfaceInfo>();
+        try
+        {
+            var length = attrs.Bytes("descriptors", buffer);
+            var device = buffer.AsSpan(0, length);
+            if (device.Length >= 18 && device[0] >= 18 && device[1] == UsbDescriptorTypes.Device)
+            {
+                vendor = BinaryPrimitives.ReadUInt16LittleEndian(device[8..]);
+                product = BinaryPrimitives.ReadUInt16LittleEndian(device[10..]);
+                bcdDevice = BinaryPrimitives.ReadUInt16LittleEndian(device[12..]);
+                bcdUsb = BinaryPrimitives.ReadUInt16LittleEndian(device[2..]);
+                (deviceClass, deviceSubClass, deviceProtocol) = (device[4], device[5], device[6]);
+                if (configuration != 0)
+                    AddInterfaces(device[device[0]..], (byte)configuration, path, devicesDir, interfaceNames, ifaces);
+            }
+            else
+            {
+                // No descriptors file (or an odd one): the same values from their attribute files.
+                vendor = attrs.Hex16("idVendor");
+                product = attrs.Hex16("idProduct");
+                bcdDevice = attrs.Hex16("bcdDevice") ?? 0;
+                bcdUsb = ParseBcd(attrs.Text("version"));
+                deviceClass = attrs.Hex8("bDeviceClass") ?? 0;
+                deviceSubClass = attrs.Hex8("bDeviceSubClass") ?? 0;
+                deviceProtocol = attrs.Hex8("bDeviceProtocol") ?? 0;
+                if (configuration != 0)
+                    AddInterfacesFromAttributes((byte)configuration, path, devicesDir, interfaceNames, ifaces, warnings);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
         if (vendor is null || product is null)
         {
             warnings.Add(Directory.Exists(dir)
-                ? $"Skipped USB device {path.Id} ({name}): its idVendor/idProduct could not be read."
+                ? $"Skipped USB device {path.Id} ({name}): neither its descriptors nor its idVendor/idProduct could be read."
                 : $"USB device {path.Id} ({name}) went away while it was being read (unplugged).");
             return null;
         }
-        var deviceClass = attrs.Hex8("bDeviceClass") ?? 0;
-        var configuration = attrs.Decimal("bConfigurationValue", optional: true) ?? 0;
         var manufacturer = attrs.Text("manufacturer");
         var productName = attrs.Text("product");
         var serial = attrs.Text("serial");
@@ -245,24 +290,6 @@ public sealed partial class UsbDeviceEnumerator
             idsProduct = ids.Product(vendor.Value, product.Value);
         }
 
-        var ifaces = new List<UsbInterfaceInfo>();
-        if (interfaceNames is not null)
-        {
-            var prefix = $"{name}:{configuration}.";
-            foreach (var ifName in interfaceNames)
-            {
-                if (configuration != 0 && !ifName.StartsWith(prefix, StringComparison.Ordinal))
-                    continue;
-                var ia = new Attributes(System.IO.Path.Combine(devicesDir, ifName), ifName, warnings);
-                if (ia.Hex8("bInterfaceNumber") is not { } number)
-                    continue; // gone with its device, or unreadable (warned)
-                ifaces.Add(new UsbInterfaceInfo(ifName, number, (byte)(ia.Decimal("bAlternateSetting") ?? 0),
-                    ia.Hex8("bInterfaceClass") ?? 0, ia.Hex8("bInterfaceSubClass") ?? 0, ia.Hex8("bInterfaceProtocol") ?? 0,
-                    ia.LinkName("driver"), ia.Text("interface")));
-            }
-            ifaces.Sort((a, b) => a.Number.CompareTo(b.Number));
-        }
-
         var effective = deviceClass is UsbClassCodes.PerInterface or UsbClassCodes.Miscellaneous && ifaces.Count > 0
             ? ifaces[0].Class : deviceClass;
         var maxChild = deviceClass == UsbClassCodes.Hub ? attrs.Decimal("maxchild") ?? 0 : 0;
@@ -272,8 +299,8 @@ public sealed partial class UsbDeviceEnumerator
             Address = attrs.Decimal("devnum") ?? 0,
             VendorId = vendor.Value,
             ProductId = product.Value,
-            Version = attrs.Hex16("bcdDevice") ?? 0,
-            UsbVersion = (attrs.Text("version") ?? "").Trim(),
+            Version = bcdDevice,
+            UsbVersion = FormatBcd(bcdUsb),
             SpeedMbps = speedText,
             Speed = speedText switch
             {
@@ -289,14 +316,89 @@ public sealed partial class UsbDeviceEnumerator
             HasStrings = manufacturer is not null || productName is not null,
             Class = effective,
             DeviceClass = deviceClass,
-            DeviceSubClass = attrs.Hex8("bDeviceSubClass") ?? 0,
-            DeviceProtocol = attrs.Hex8("bDeviceProtocol") ?? 0,
+            DeviceSubClass = deviceSubClass,
+            DeviceProtocol = deviceProtocol,
             Configuration = (byte)configuration,
             Interfaces = ifaces,
             PortCount = maxChild,
             FreePorts = Enumerable.Range(1, maxChild).Where(p => occupiedPorts is null || !occupiedPorts.Contains(p)).ToArray(),
             Controller = ControllerDriver(devicesDir, path.Bus, controllers),
         };
+    }
+
+    /// <summary>sysfs's descriptors file holds at most the device descriptor and 8 configurations of up to 64 KiB; real ones are far smaller.</summary>
+    private const int DescriptorsMax = 64 * 1024;
+
+    // The interfaces of configuration `configuration` (altsetting 0 of each, as usbredirhost's filter check reads
+    // them) that sysfs lists, with their drivers. The configuration descriptors follow one another, each
+    // wTotalLength long; a corrupt length ends the search (UsbDescriptorWalk's rule).
+    private static void AddInterfaces(ReadOnlySpan<byte> configs, byte configuration, UsbPortPath path, string devicesDir,
+        List<string>? interfaceNames, List<UsbInterfaceInfo> result)
+    {
+        while (configs.Length >= 9 && configs[1] == UsbDescriptorTypes.Configuration)
+        {
+            var total = Math.Min(BinaryPrimitives.ReadUInt16LittleEndian(configs[2..]), configs.Length);
+            if (total < 9)
+                return;
+            if (configs[5] == configuration)
+            {
+                var prefix = $"{InterfacePrefix(path)}{configuration}.";
+                foreach (var d in new UsbDescriptorWalk(configs[..total]))
+                {
+                    if (d[1] != UsbDescriptorTypes.Interface || d.Length < 9 || d[3] != 0)
+                        continue;
+                    var number = d[2];
+                    var busId = prefix + number.ToString(CultureInfo.InvariantCulture);
+                    if (interfaceNames is null || !interfaceNames.Contains(busId) || result.Any(i => i.Number == number))
+                        continue;
+                    result.Add(new UsbInterfaceInfo(busId, d[2], d[5], d[6], d[7], LinkName(System.IO.Path.Combine(devicesDir, busId, "driver"))));
+                }
+                result.Sort((a, b) => a.Number.CompareTo(b.Number));
+                return;
+            }
+            configs = configs[total..];
+        }
+    }
+
+    private static void AddInterfacesFromAttributes(byte configuration, UsbPortPath path, string devicesDir,
+        List<string>? interfaceNames, List<UsbInterfaceInfo> result, ICollection<string> warnings)
+    {
+        var prefix = $"{InterfacePrefix(path)}{configuration}.";
+        foreach (var ifName in interfaceNames ?? [])
+        {
+            if (!ifName.StartsWith(prefix, StringComparison.Ordinal))
+                continue;
+            var ia = new Attributes(System.IO.Path.Combine(devicesDir, ifName), ifName, warnings);
+            if (ia.Hex8("bInterfaceNumber") is not { } number)
+                continue; // gone with its device, or unreadable (warned)
+            result.Add(new UsbInterfaceInfo(ifName, number, ia.Hex8("bInterfaceClass") ?? 0, ia.Hex8("bInterfaceSubClass") ?? 0,
+                ia.Hex8("bInterfaceProtocol") ?? 0, LinkName(System.IO.Path.Combine(devicesDir, ifName, "driver"))));
+        }
+        result.Sort((a, b) => a.Number.CompareTo(b.Number));
+    }
+
+    // " 2.00" (sysfs's version, "%2x.%02x") <-> 0x0200
+    private static ushort ParseBcd(string? text)
+    {
+        var parts = (text ?? "").Trim().Split('.');
+        return parts.Length == 2 && byte.TryParse(parts[0], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var major)
+            && byte.TryParse(parts[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var minor)
+            ? (ushort)(major << 8 | minor) : (ushort)0;
+    }
+
+    private static string FormatBcd(ushort bcd) => $"{bcd >> 8:x}.{bcd & 0xff:x2}";
+
+    /// <summary>The last part of a symlink's target (a driver's name); null when there is no link.</summary>
+    private static string? LinkName(string link)
+    {
+        try
+        {
+            return new FileInfo(link).LinkTarget is { } target ? System.IO.Path.GetFileName(target) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     // The driver of the device the root hub usbN hangs under (its parent in /sys/devices): xhci_hcd, vhci_hcd, ...
@@ -355,16 +457,26 @@ public sealed partial class UsbDeviceEnumerator
 
         public int? Decimal(string attribute, bool optional = false) => Number(attribute, NumberStyles.AllowLeadingWhite, int.MaxValue, optional);
 
-        /// <summary>The last part of a symlink's target (a driver's name); null when there is no link.</summary>
-        public string? LinkName(string link)
+        /// <summary>A binary attribute read into <paramref name="buffer"/>; its length, 0 when it does not exist (or is unreadable: warned).</summary>
+        public int Bytes(string attribute, byte[] buffer)
         {
             try
             {
-                return new FileInfo(System.IO.Path.Combine(dir, link)).LinkTarget is { } target ? System.IO.Path.GetFileName(target) : null;
+                using var handle = File.OpenHandle(System.IO.Path.Combine(dir, attribute));
+                var total = 0;
+                int n;
+                while (total < buffer.Length && (n = RandomAccess.Read(handle, buffer.AsSpan(total), total)) > 0)
+                    total += n;
+                return total;
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return 0;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                return null;
+                warnings.Add($"Cannot read {attribute} of USB {name}: {e.Message}.");
+                return 0;
             }
         }
 

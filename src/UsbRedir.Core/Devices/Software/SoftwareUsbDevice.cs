@@ -281,12 +281,6 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
             state.Wedged = false;
     }
 
-    protected bool IsHalted(byte endpoint) => _endpoints.TryGetValue(endpoint, out var state) && state.Halted;
-
-    /// <summary>The definition of an active endpoint, or null.</summary>
-    protected UsbEndpointDefinition? GetActiveEndpoint(byte endpoint) =>
-        _endpoints.TryGetValue(endpoint, out var state) ? state.Definition : null;
-
     private UsbTransferResult? TryTransferGuarded(byte endpoint, Memory<byte> buffer)
     {
         try

@@ -53,8 +53,8 @@ public sealed class UsbipBackendVmTests(ITestOutputHelper output)
         // u s b r e d i r space 4 2 enter, as evdev key codes
         Assert.Contains("step: keys: 22 31 48 19 18 32 23 19 57 5 3 28", run.Stdout);
         Assert.Contains("step: keyboard input device gone", run.Stdout);
-        Assert.Matches(@"step: unplug during I/O: reader exit \d+, vhci ports in use 0", run.Stdout);
-        Assert.Matches(@"step: killed mid-transfer: reader exit \d+, vhci ports in use 0", run.Stdout);
+        Assert.Matches(@"step: unplug during I/O: reader exit [1-9]\d*, vhci ports in use 0", run.Stdout);
+        Assert.Matches(@"step: killed mid-transfer: reader exit [1-9]\d*, vhci ports in use 0", run.Stdout);
         Assert.Contains($"step: again {md5}", run.Stdout);
         Assert.Contains("ok controller usbredir_vhci", run.Stdout);
         Assert.Contains("step: quit unplugged everything (vhci ports in use: 0)", run.Stdout);
@@ -62,7 +62,7 @@ public sealed class UsbipBackendVmTests(ITestOutputHelper output)
         // rmmod vhci_hcd with the disk attached under I/O: the kernel removes the module and tears the port down; our
         // side sees the link end (both slots Free), the reader ends, and the process still quits cleanly.
         Assert.Contains("step: rmmod vhci_hcd with a device attached: removed", run.Stdout);
-        Assert.Matches(@"step: after rmmod: reader exit \d+, vmplug ports 'ok 1:Free 2:Free', module loaded 0", run.Stdout);
+        Assert.Matches(@"step: after rmmod: reader exit [1-9]\d*, vmplug ports 'ok 1:Free 2:Free', module loaded 0", run.Stdout);
         Assert.Contains("step: after rmmod quit: 'ok quit', vmplug exit 0", run.Stdout);
         Assert.Matches(@"ok plugged disk port 1 kernel-port \d+", run.Stdout);
 

@@ -51,6 +51,8 @@ public sealed class UsbDeviceEnumeratorTests
         Assert.Equal(4, usb1.PortCount);
         Assert.Equal([2, 4], usb1.FreePorts); // ports 2 and 4 hold SuperSpeed disks, which are on the USB 3 bus
         Assert.Equal("xhci_hcd", usb1.Controller);
+        Assert.Equal("1-0:1.0", Assert.Single(usb1.Interfaces).BusId); // sysfs names a root hub's interface by bus-0
+        Assert.Equal("hub", usb1.Driver);
         Assert.False(usb1.IsVirtualController);
         Assert.Equal("dummy_hcd", Device("usb3").Controller);
         Assert.Equal("dummy_hcd", Device("3-1").Controller);
@@ -69,6 +71,8 @@ public sealed class UsbDeviceEnumeratorTests
         Assert.True(disk.HasStrings);
         var iface = Assert.Single(disk.Interfaces);
         Assert.Equal(("1-1.1:1.0", 0, 0x08, 0x06, 0x50, "usb-storage"), (iface.BusId, (int)iface.Number, (int)iface.Class, (int)iface.SubClass, (int)iface.Protocol, iface.Driver));
+        Assert.Equal("2.00", disk.UsbVersion);
+        Assert.Equal(0, disk.Version);
         Assert.Equal(1, disk.Configuration);
         Assert.Equal(Devices.Where(d => d.Class == 8).Select(d => d.BusId), ["1-1.1", "2-2", "2-4", "4-1"]);
     }
@@ -165,6 +169,7 @@ public sealed class UsbDeviceEnumeratorTests
     public void One_device_can_be_read_by_its_place()
     {
         var enumerator = SysfsFixture.Enumerator();
+        Assert.Equal("hub", enumerator.GetDevice(UsbPortPath.Parse("usb2"))!.Driver);
         var hub = enumerator.GetDevice(UsbPortPath.Parse("1.0"));
         Assert.NotNull(hub);
         Assert.Equal([4, 5, 6, 7, 8], hub.FreePorts);
@@ -194,18 +199,28 @@ public sealed class UsbDeviceEnumeratorTests
         var devices = Path.Combine(root, "bus", "usb", "devices");
         // 1-1.2 unplugged between listing and reading: its link dangles.
         Directory.Delete(new DirectoryInfo(Path.Combine(devices, "1-1.2")).ResolveLinkTarget(returnFinalTarget: true)!.FullName, recursive: true);
-        // 1-3 has an odd class byte; 2-2 lost its idVendor; a stray entry.
+        // 1-3 has no descriptors file and an odd class byte; 2-2 has neither descriptors nor idVendor; 2-4 has a
+        // descriptors file cut short, the device descriptor only; a stray entry.
+        File.Delete(Path.Combine(devices, "1-3", "descriptors"));
         File.WriteAllText(Path.Combine(devices, "1-3", "bDeviceClass"), "zz\n");
+        File.Delete(Path.Combine(devices, "2-2", "descriptors"));
         File.Delete(Path.Combine(devices, "2-2", "idVendor"));
+        var cut = Path.Combine(devices, "2-4", "descriptors");
+        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..18]);
         Directory.CreateDirectory(Path.Combine(devices, "not-a-device"));
         var warnings = new List<string>();
         var list = new UsbDeviceEnumerator(root, SysfsFixture.Ids).GetDevices(warnings);
         Assert.DoesNotContain(list, d => d.BusId is "1-1.2" or "2-2");
         Assert.Equal(11, list.Count);
-        Assert.Equal(3, list.Single(d => d.BusId == "1-3").Class); // the interface still names it
+        var tablet = list.Single(d => d.BusId == "1-3"); // read from its attribute files
+        Assert.Equal(3, tablet.Class); // the interface still names it
+        Assert.Equal(("0627:0001", "2.00", "usbhid"), (tablet.VidPid, tablet.UsbVersion, tablet.Driver));
+        var cutShort = list.Single(d => d.BusId == "2-4"); // no configuration: no interfaces, class from the device
+        Assert.Equal(("46f4:0001", 0, "3.00"), (cutShort.VidPid, (int)cutShort.Class, cutShort.UsbVersion));
+        Assert.Empty(cutShort.Interfaces);
         Assert.Contains(warnings, w => w.Contains("1.0.1 (1-1.2) went away", StringComparison.Ordinal));
         Assert.Contains(warnings, w => w.Contains("bDeviceClass is 'zz'", StringComparison.Ordinal));
-        Assert.Contains(warnings, w => w.Contains("Skipped USB device 2.1 (2-2)", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains("Skipped USB device 2.1 (2-2): neither its descriptors nor its idVendor", StringComparison.Ordinal));
         Assert.Contains(warnings, w => w.Contains("'not-a-device'", StringComparison.Ordinal));
         Assert.Equal([4, 5, 6, 7, 8], list.Single(d => d.BusId == "1-1").FreePorts); // 1-1.2 was listed when the ports were counted
     }

@@ -161,7 +161,9 @@ public sealed partial class UsbEnumerationVmTests(ITestOutputHelper output)
             Assert.Equal(s.GetValueOrDefault("serial"), Str(j, "SerialNumber"));
             if (Hex(s["bDeviceClass"]) == 9)
                 Assert.Equal(int.Parse(s["maxchild"], CultureInfo.InvariantCulture), j.GetProperty("PortCount").GetInt32());
-            var interfaces = sysfs.Where(kv => kv.Key.StartsWith(name + ":", StringComparison.Ordinal)).ToList();
+            var prefix = name.StartsWith("usb", StringComparison.Ordinal) ? $"{name[3..]}-0:" : name + ":"; // root hub usb2's is 2-0:1.0
+            var interfaces = sysfs.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(interfaces);
             var jsonInterfaces = j.GetProperty("Interfaces").EnumerateArray().ToDictionary(i => i.GetProperty("BusId").GetString()!);
             Assert.Equal(interfaces.Select(i => i.Key).Order(), jsonInterfaces.Keys.Order());
             foreach (var (ifName, ia) in interfaces)

@@ -145,10 +145,7 @@ public sealed class BootKeyboard : SoftwareUsbDevice
     /// <exception cref="UsbRedirException">The text holds something the US layout cannot type.</exception>
     public Task<bool> TypeWhenConfiguredAsync(string text, TimeSpan delay, CancellationToken cancellationToken = default)
     {
-        KeyboardScript.Parse(text);
-        if (delay < TimeSpan.Zero)
-            throw new UsbRedirException("KeyboardDelayInvalid", UsbRedirErrorCategory.InvalidArgument,
-                $"The delay before typing cannot be negative (got {delay}).", "Give 0 or more seconds.", delay);
+        KeyboardTyping.Create(text, delay); // the typing options' one check
         return Run();
 
         async Task<bool> Run()
