@@ -62,7 +62,7 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
                 {
                     options.QemuArgs.AddRange([
                         "-chardev", $"socket,id=redir{i + 1}-{tag},host=127.0.0.1,port={ports[i]},server=on,wait=off",
-                        "-device", $"usb-redir,chardev=redir{i + 1}-{tag},bus=xhci.0",
+                        "-device", $"usb-redir,chardev=redir{i + 1}-{tag},bus=xhci.0,id=redir{i + 1}-dev",
                     ]);
                     options.SerialClients.Add((((IPEndPoint)vports[i].LocalEndpoint).Port, $"redir{i + 1}"));
                 }
@@ -85,8 +85,9 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// What the host does to the guest's hardware when the scenario asks (a file in the shared folder): types "usb" and
-    /// Enter into the original usb-kbd with QMP send-key, and removes the original usb-storage mid-read with device_del.
+    /// What the host does to the guest's hardware when the scenario asks (a file in the shared folder): removes the
+    /// usb-redir usbredirect exported to once it is done, types "usb" and Enter into the original usb-kbd with QMP
+    /// send-key, and removes the original usb-storage mid-read with device_del.
     /// Returns INFO lines for the run's output.
     /// </summary>
     private static async Task<string> MonitorAsync(string shared, string qmpPath, Task guest)
@@ -102,6 +103,11 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
                 await Task.Delay(100);
             }
             return true;
+        }
+        if (await WaitForAsync("usbredirect-done"))
+        {
+            await qmp.ExecuteAsync("device_del", new { id = "redir2-dev" });
+            log.AppendLine("INFO host: device_del redir2-dev (usbredirect's usb-redir)");
         }
         if (await WaitForAsync("keyboard-listening"))
         {

@@ -107,6 +107,10 @@ ref=$!
 check usbredirect.disk-appears poll 120 other_disk
 d=$(other_disk) && echo "INFO md5.usbredirect $(disk_md5 "$d")"
 stop $ref
+# usbredirect says nothing to usb-redir when it ends, and the host's bridge keeps qemu's end open: the host removes that
+# usb-redir device (QMP device_del), or its dead disk would stay in the guest with I/O that never completes.
+touch "$shared/usbredirect-done"
+check usbredirect.disk-gone poll 60 no_other_disk
 
 # Keyboard (interrupt IN): our CLI exports qemu's usb-kbd to the third usb-redir; the host types through QMP send-key
 # into the original, the keys arrive on the redirected keyboard's input device.
