@@ -73,7 +73,14 @@ internal sealed class ConnectCommand : ICliCommand
 
         try
         {
-            await connection.Completion.WaitAsync(cancellationToken);
+            // A device that went away (unplugged) ends the command: the connection itself would wait for a device.
+            var gone = Task.Delay(Timeout.Infinite, device.Gone);
+            if (await Task.WhenAny(connection.Completion, gone).WaitAsync(cancellationToken) == gone)
+            {
+                console.Error.WriteLine($"usbredir: {device.Description} went away; disconnecting");
+                await connection.DisconnectAsync(TimeSpan.FromSeconds(5));
+                return ExitCode.Failure;
+            }
         }
         catch (OperationCanceledException)
         {

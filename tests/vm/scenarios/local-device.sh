@@ -138,7 +138,7 @@ poll 60 eval '[ "$(sectors)" -ge 256 ]'
 touch "$shared/fault-ready"
 check fault.reader-ends poll 60 eval '! kill -0 $reader 2>/dev/null'
 check fault.exporter-ends poll 60 eval '! kill -0 $faultexport 2>/dev/null'
-wait $faultexport; echo "INFO fault export rc=$? $(tr '\n' ' ' < /tmp/fault.txt)"
+stop $faultexport; echo "INFO fault export rc=$? $(tr '\n' ' ' < /tmp/fault.txt)"
 check fault.exporter-says-gone grep -q "gone" /tmp/fault.txt
 check fault.redirected-disk-gone poll 60 no_other_disk
 
