@@ -12,7 +12,7 @@ using UsbRedir.Sessions;
 // "backend" switches to (creating if needed) a controller of that backend; the first one comes from args[0].
 // Diagnostics go to stderr. Exits 0 after "quit" or end of input, 1 when the first controller could not be created.
 var log = new SessionLog(e => Console.Error.WriteLine($"vmplug: {e}"));
-var factory = new VirtualHostControllerFactory([new UsbipControllerBackend { Log = log }, new VhciCtrlBackend()], () => false);
+var factory = new VirtualHostControllerFactory([new UsbipBackend { Log = log }, new VhciCtrlBackend()], () => false);
 var controllers = new Dictionary<ControllerBackend, IVirtualHostController>();
 
 async Task<IVirtualHostController> ControllerFor(string name)
@@ -51,7 +51,7 @@ while (Console.ReadLine() is { } line)
                     : keyboard = VirtualDevices.CreateKeyboard();
                 var port = await controller.PlugAsync(device);
                 devices[words[1]] = (device, controller, port);
-                var kernelPort = (controller as UsbipVirtualHostController)?.KernelPortOf(port);
+                var kernelPort = (controller as UsbipController)?.KernelPortOf(port);
                 Console.WriteLine($"ok plugged {words[1]} port {port} kernel-port {kernelPort}");
                 break;
             case "unplug" when words.Length == 2 && devices.Remove(words[1], out var plugged):

@@ -89,16 +89,13 @@ internal sealed class ListCommand : ICliCommand
     {
         console.Error.WriteLine(WatchingLine);
         console.Error.Flush();
-        var compact = new JsonSerializerOptions(Json) { WriteIndented = false };
         try
         {
             while (await events.WaitToReadAsync(cancellationToken))
             {
                 while (events.TryRead(out var e))
                 {
-                    console.Out.WriteLine(json
-                        ? JsonSerializer.Serialize(new { Event = e.Kind, e.Id, e.BusId, e.Device }, compact)
-                        : e.ToString());
+                    console.Out.WriteLine(EventLine(e, json));
                 }
                 console.Out.Flush();
                 if (watcher.LastError is { } error && !watcher.IsRunning)
@@ -111,6 +108,12 @@ internal sealed class ListCommand : ICliCommand
             // Ctrl+C ends a watch normally.
         }
     }
+
+    private static readonly JsonSerializerOptions CompactJson = new(Json) { WriteIndented = false };
+
+    /// <summary>One `--watch` line: "added 1.0.3 (1-1.4) 0627:0001 HID ..." or, with --json, {"Event":"Added","Id":...,"Device":{...}}.</summary>
+    internal static string EventLine(UsbDeviceEvent e, bool json) =>
+        json ? JsonSerializer.Serialize(new { Event = e.Kind, e.Id, e.BusId, e.Device }, CompactJson) : e.ToString();
 
     /// <summary>The vhciclient -l style tree: a bus line, then one line per port, recursively through hubs.</summary>
     internal static void WriteTree(IReadOnlyList<UsbDeviceInfo> devices, TextWriter output)

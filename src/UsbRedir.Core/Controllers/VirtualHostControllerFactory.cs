@@ -25,7 +25,7 @@ public sealed class VirtualHostControllerFactory
 
     /// <summary>Every backend this build of UsbRedir has.</summary>
     public static VirtualHostControllerFactory Default { get; } =
-        new([new VhciCtrl.VhciCtrlBackend(), new Usbip.UsbipControllerBackend()]);
+        new([new VhciCtrl.VhciCtrlBackend(), new Usbip.UsbipBackend()]);
 
     /// <summary>The backend a request for <paramref name="requested"/> would use now.</summary>
     public ControllerBackend Resolve(ControllerBackend requested) => requested switch

@@ -20,7 +20,7 @@ public static class ConnectionRegistry
             if (Connections.FirstOrDefault(c => ReferenceEquals(c.Device, connection.Device) && !c.Completion.IsCompleted) is { } existing)
                 throw new UsbRedirException("DeviceAlreadyConnected", UsbRedirErrorCategory.ResourceBusy,
                     $"{connection.Device.Description} is already connected to {existing.Server} (connection {existing.Id}).",
-                    $"Disconnect it first (Disconnect-UsbDevice -Id {existing.Id}, or stop that usbredir process).", connection.Device);
+                    $"Disconnect connection {existing.Id} first, or stop the process that holds it.", connection.Device);
             Connections.Add(connection);
             return Interlocked.Increment(ref _nextId);
         }

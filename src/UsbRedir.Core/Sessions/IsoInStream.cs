@@ -16,7 +16,7 @@ namespace UsbRedir.Sessions;
 /// that buffer already. A packet longer than its slot is cut to it and reported as babble, as QEMU does.
 /// </remarks>
 internal sealed class IsoInStream(RemoteUsbDevice device, UsbRedirGuestSession session, byte endpoint, TimeProvider time)
-    : IsoStream(device, session, endpoint, time)
+    : GuestIsoStream(device, session, endpoint, time)
 {
     private readonly Queue<(UsbStatus Status, byte[] Data)> _queue = new();
     private readonly LinkedList<Reader> _readers = new();
@@ -24,7 +24,7 @@ internal sealed class IsoInStream(RemoteUsbDevice device, UsbRedirGuestSession s
     private bool _dropWarned;
     private long _dropped;
 
-    private sealed class Reader(Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets) : PendingTransfer(packets.Count)
+    private sealed class Reader(Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets) : GuestIsoTransfer(packets.Count)
     {
         public Memory<byte> Buffer { get; } = buffer;
         public IReadOnlyList<UsbIsoPacket> Packets { get; } = packets;
@@ -136,7 +136,7 @@ internal sealed class IsoInStream(RemoteUsbDevice device, UsbRedirGuestSession s
 
     private void Complete(Reader reader) => Complete(reader, Result(reader));
 
-    protected override void Forget(PendingTransfer pending) => _readers.Remove((Reader)pending);
+    protected override void Forget(GuestIsoTransfer pending) => _readers.Remove((Reader)pending);
 
     private static UsbIsoTransferResult Result(Reader reader) => new(UsbStatus.Success, reader.Results);
 

@@ -16,12 +16,12 @@ namespace UsbRedir.Sessions;
 /// the send queue is not waited on, since the pacing already bounds what one endpoint can queue.
 /// </remarks>
 internal sealed class IsoOutStream(RemoteUsbDevice device, UsbRedirGuestSession session, byte endpoint, TimeProvider time)
-    : IsoStream(device, session, endpoint, time)
+    : GuestIsoStream(device, session, endpoint, time)
 {
     private readonly LinkedList<Writer> _writers = new();
     private TimeSpan _busTimeEnd;
 
-    private sealed class Writer(UsbIsoPacketResult[] results) : PendingTransfer(results.Length)
+    private sealed class Writer(UsbIsoPacketResult[] results) : GuestIsoTransfer(results.Length)
     {
         public UsbIsoPacketResult[] Results { get; } = results;
     }
@@ -70,5 +70,5 @@ internal sealed class IsoOutStream(RemoteUsbDevice device, UsbRedirGuestSession 
                 Complete(writer, new UsbIsoTransferResult(UsbStatus.Success, writer.Results));
     }
 
-    protected override void Forget(PendingTransfer pending) => _writers.Remove((Writer)pending);
+    protected override void Forget(GuestIsoTransfer pending) => _writers.Remove((Writer)pending);
 }

@@ -28,7 +28,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     private readonly object _gate = new();
     private readonly Dictionary<byte, byte> _alternates = new();
     private readonly Dictionary<byte, InterruptReceiver> _receivers = new();
-    private readonly Dictionary<byte, IsoStream> _isoStreams = new();
+    private readonly Dictionary<byte, GuestIsoStream> _isoStreams = new();
     private readonly HashSet<byte> _isoDropWarned = new();
     private DeviceLayout _layout;
     private byte _configuration;
@@ -185,7 +185,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         var plan = IsoStreamPlan.For(Speed, endpoint, layout.EndpointInterval[index], layout.EndpointMaxPacketSize[index]);
         if (plan.Refusal(buffer.Length, packets) is { } why)
             return RefuseIso($"isochronous transfer on endpoint 0x{endpoint:x2} refused: {why}", packets.Count);
-        return IsoStream(endpoint) switch
+        return IsoStreamOf(endpoint) switch
         {
             IsoInStream input => input.TransferAsync(buffer, packets, plan, cancellationToken),
             IsoOutStream output => output.TransferAsync(buffer, packets, plan, cancellationToken),
@@ -199,7 +199,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         return Task.FromResult(UsbIsoTransferResult.Failed(UsbStatus.Invalid, packetCount));
     }
 
-    private IsoStream IsoStream(byte endpoint)
+    private GuestIsoStream IsoStreamOf(byte endpoint)
     {
         lock (_gate)
         {
@@ -422,7 +422,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
 
     internal void OnIsoData(byte endpoint, UsbStatus status, ReadOnlySpan<byte> data)
     {
-        IsoStream? stream;
+        GuestIsoStream? stream;
         bool warn;
         lock (_gate)
         {
@@ -437,7 +437,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
 
     internal void OnIsoStreamStatus(ulong id, byte endpoint, UsbStatus status)
     {
-        IsoStream? stream;
+        GuestIsoStream? stream;
         bool warn;
         lock (_gate)
         {
@@ -457,7 +457,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     private void StopReceivers(Func<byte, bool> which, UsbStatus status)
     {
         InterruptReceiver[] receivers;
-        IsoStream[] streams;
+        GuestIsoStream[] streams;
         lock (_gate)
         {
             receivers = _receivers.Values.Where(r => which(r.Endpoint)).ToArray();

@@ -14,7 +14,7 @@ public sealed partial class UsbRedirHostSession
     private const int MaxIsoPacketsPerTransfer = 32;
     private const int MaxIsoTransfers = 16;
 
-    private readonly Dictionary<byte, IsoStream> _isoStreams = new();
+    private readonly Dictionary<byte, HostIsoStream> _isoStreams = new();
     // Endpoints whose unusable iso_packets were already logged: a peer streaming at 8000 packets/s must not flood the log.
     private readonly HashSet<byte> _isoComplained = new();
     private long _isoInDropped;
@@ -26,9 +26,9 @@ public sealed partial class UsbRedirHostSession
     /// <summary>OUT iso packets from the peer dropped because the device's buffer ring was full (the peer ran ahead of the device).</summary>
     public long IsoOutPacketsDropped => Interlocked.Read(ref _isoOutDropped);
 
-    private sealed class IsoStream
+    private sealed class HostIsoStream
     {
-        public IsoStream(byte endpoint, int packetsPerTransfer, int transfers, int packetSize, CancellationToken sessionEnded)
+        public HostIsoStream(byte endpoint, int packetsPerTransfer, int transfers, int packetSize, CancellationToken sessionEnded)
         {
             Endpoint = endpoint;
             PacketsPerTransfer = packetsPerTransfer;
@@ -90,12 +90,12 @@ public sealed partial class UsbRedirHostSession
 
     private UsbStatus TryStartIsoStream(byte endpoint, int packetsPerTransfer, int transfers, int packetSize)
     {
-        IsoStream stream;
+        HostIsoStream stream;
         lock (_isoStreams)
         {
             if (_isoStreams.ContainsKey(endpoint))
                 return UsbStatus.Invalid;
-            stream = new IsoStream(endpoint, packetsPerTransfer, transfers, packetSize, _sessionEnded.Token);
+            stream = new HostIsoStream(endpoint, packetsPerTransfer, transfers, packetSize, _sessionEnded.Token);
             _isoStreams[endpoint] = stream;
             _isoComplained.Remove(endpoint);
         }
@@ -140,9 +140,9 @@ public sealed partial class UsbRedirHostSession
     }
 
     /// <param name="only">Stop the endpoint's stream only if it is still this one (not a newer start).</param>
-    private void StopIsoStream(byte endpoint, bool reportStall, IsoStream? only = null)
+    private void StopIsoStream(byte endpoint, bool reportStall, HostIsoStream? only = null)
     {
-        IsoStream? stream;
+        HostIsoStream? stream;
         lock (_isoStreams)
         {
             if (!_isoStreams.TryGetValue(endpoint, out stream) || (only is not null && !ReferenceEquals(stream, only)))
@@ -170,7 +170,7 @@ public sealed partial class UsbRedirHostSession
 
     // ------------------------------------------------------------------ IN
 
-    private async Task IsoInLoopAsync(IsoStream stream)
+    private async Task IsoInLoopAsync(HostIsoStream stream)
     {
         var size = stream.PacketSize;
         var packets = Enumerable.Range(0, stream.PacketsPerTransfer).Select(i => new UsbIsoPacket(i * size, size)).ToArray();
@@ -259,7 +259,7 @@ public sealed partial class UsbRedirHostSession
         }
     }
 
-    private (Task<UsbIsoTransferResult>, byte[]) SubmitIsoIn(IsoStream stream, byte[] buffer, UsbIsoPacket[] packets) =>
+    private (Task<UsbIsoTransferResult>, byte[]) SubmitIsoIn(HostIsoStream stream, byte[] buffer, UsbIsoPacket[] packets) =>
         (Device.IsoTransferAsync(stream.Endpoint, buffer, packets, stream.StopToken), buffer);
 
     /// <summary>
@@ -267,7 +267,7 @@ public sealed partial class UsbRedirHostSession
     /// the byte thresholds, which start dropping at 3 × the ring's size queued and stop once below half of it.
     /// One warning per endpoint each time dropping starts.
     /// </summary>
-    private bool CanSendIsoPacket(IsoStream stream)
+    private bool CanSendIsoPacket(HostIsoStream stream)
     {
         var queue = Connection.Outgoing;
         var bytes = queue.QueuedBytes;
@@ -304,7 +304,7 @@ public sealed partial class UsbRedirHostSession
             RefuseIsoPacket(packet.Id, endpoint, UsbStatus.Invalid, "it is not an isochronous endpoint");
             return;
         }
-        IsoStream? stream;
+        HostIsoStream? stream;
         lock (_isoStreams)
             _isoStreams.TryGetValue(endpoint, out stream);
         if (stream?.Out is not { } buffer)
@@ -353,7 +353,7 @@ public sealed partial class UsbRedirHostSession
             SendStreamStatus(id, endpoint, status);
     }
 
-    private async Task RunIsoOutAsync(IsoStream stream, IsoOutBuffer buffer, IsoOutBuffer.Transfer transfer)
+    private async Task RunIsoOutAsync(HostIsoStream stream, IsoOutBuffer buffer, IsoOutBuffer.Transfer transfer)
     {
         UsbIsoTransferResult result;
         var packets = transfer.Packets();

@@ -11,7 +11,7 @@ public sealed partial class UsbRedirHostSession
     /// <summary>usbredirhost's control transfer timeout.</summary>
     private static readonly TimeSpan ControlTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly Dictionary<ulong, PendingTransfer> _pending = new();
+    private readonly Dictionary<ulong, HostTransfer> _pending = new();
     private bool _resetSinceLastTransfer;
 
     /// <summary>Transfers submitted to the device and not yet answered.</summary>
@@ -21,7 +21,7 @@ public sealed partial class UsbRedirHostSession
     /// Makes <paramref name="transfer"/> pending; false (answered inval, or cancelled after session end, and released)
     /// when it cannot run.
     /// </summary>
-    private bool Register(PendingTransfer transfer)
+    private bool Register(HostTransfer transfer)
     {
         UsbStatus refusal;
         lock (_pending)
@@ -48,7 +48,7 @@ public sealed partial class UsbRedirHostSession
     }
 
     /// <summary>Claims the right to answer; false when a cancel already answered the transfer.</summary>
-    private bool Finish(PendingTransfer transfer)
+    private bool Finish(HostTransfer transfer)
     {
         lock (_pending)
         {
@@ -62,19 +62,19 @@ public sealed partial class UsbRedirHostSession
 
     private void CancelTransfer(ulong id)
     {
-        PendingTransfer? transfer;
+        HostTransfer? transfer;
         lock (_pending)
         {
             if (!_pending.Remove(id, out transfer) || transfer.Answered)
                 return; // already completed: its reply is on its way
             transfer.Answered = true;
-            transfer.Holders++; // until it is cancelled and answered (see PendingTransfer)
+            transfer.Holders++; // until it is cancelled and answered (see HostTransfer)
         }
         CancelAndAnswer(transfer);
     }
 
     /// <summary>Cancels the device's work on a transfer this canceller holds, answers it "cancelled" and lets go.</summary>
-    private void CancelAndAnswer(PendingTransfer transfer)
+    private void CancelAndAnswer(HostTransfer transfer)
     {
         try
         {
@@ -104,7 +104,7 @@ public sealed partial class UsbRedirHostSession
     /// <summary>Cancels every pending transfer and receiving stream; each pending transfer is answered "cancelled".</summary>
     private void CancelAll(bool reportStreamsStalled = false)
     {
-        PendingTransfer[] all;
+        HostTransfer[] all;
         lock (_pending)
         {
             all = _pending.Values.ToArray();
@@ -145,7 +145,7 @@ public sealed partial class UsbRedirHostSession
         _ = RunControlAsync(transfer, buffer, isIn);
     }
 
-    private async Task RunControlAsync(PendingTransfer transfer, byte[] buffer, bool isIn)
+    private async Task RunControlAsync(HostTransfer transfer, byte[] buffer, bool isIn)
     {
         var h = transfer.Control;
         var result = UsbTransferResult.Failed(UsbStatus.IoError);
@@ -256,7 +256,7 @@ public sealed partial class UsbRedirHostSession
     }
 
     /// <param name="streamId">The USB 3 bulk stream (0: none); the device refuses one that was never allocated.</param>
-    private async Task RunDataAsync(PendingTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, uint streamId = 0)
+    private async Task RunDataAsync(HostTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, uint streamId = 0)
     {
         var result = UsbTransferResult.Failed(UsbStatus.IoError);
         try

@@ -57,7 +57,7 @@ public static class TcpConnector
     {
         SocketError.ConnectionRefused => new("ConnectionRefused", UsbRedirErrorCategory.ConnectionError,
             $"Nothing is listening at {endpoint}.",
-            "Start the server (Start-UsbRedirServer / usbredir server, or QEMU with a usb-redir chardev in server mode) or check the port.", endpoint, e),
+            "Start the usbredir server (or QEMU with a usb-redir chardev in server mode) on that port, or check the address.", endpoint, e),
         SocketError.TimedOut => new("ConnectionTimedOut", UsbRedirErrorCategory.OperationTimeout,
             $"Connecting to {endpoint} timed out.", "Check that the host is up and that no firewall drops the port.", endpoint, e),
         SocketError.NetworkUnreachable or SocketError.HostUnreachable => new("HostUnreachable", UsbRedirErrorCategory.ConnectionError,

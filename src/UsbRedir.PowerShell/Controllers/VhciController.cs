@@ -36,10 +36,24 @@ public sealed class VhciController
     public int FreePorts => Ports.Count(p => p.State == VirtualPortState.Free);
 
     /// <summary>Running, Removed (after Remove-VhciController) or Failed (the backend failed; see Fault).</summary>
-    public string State => Controller.Fault is not null ? "Failed" : Controller.Closed.IsCancellationRequested ? "Removed" : "Running";
+    public VhciControllerState State => Controller.Fault is not null ? VhciControllerState.Failed
+        : Controller.Closed.IsCancellationRequested ? VhciControllerState.Removed : VhciControllerState.Running;
 
     /// <summary>Why the backend failed, or null.</summary>
     public string? Fault => Controller.Fault?.Message;
 
     public override string ToString() => $"{Id}: {Name} ({Backend}, bus {BusNumber}, {PortCount} ports)";
+}
+
+/// <summary>Where a virtual host controller is in its life, as connections and servers report theirs: an enum.</summary>
+public enum VhciControllerState
+{
+    /// <summary>In the kernel, ports usable.</summary>
+    Running,
+
+    /// <summary>Removed from the kernel (Remove-VhciController, or its server stopped).</summary>
+    Removed,
+
+    /// <summary>The backend failed (see <see cref="VhciController.Fault"/>); its devices are unplugged.</summary>
+    Failed,
 }

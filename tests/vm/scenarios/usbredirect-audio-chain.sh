@@ -3,12 +3,14 @@
 # exports QEMU's emulated usb-audio (46f4:0002) to `usbredir server` on our vhci-ctrl module, which plugs it (our usb-guest
 # role) into a virtual port; snd-usb-audio binds the redirected device there and aplay plays a raw PCM file to it, so
 # the kernel's iso OUT URBs cross our module, the URB router, RemoteUsbDevice and usbredir back to usbredirect and qemu.
-#   usbredirect-audio-chain.sh MODULE.ko CLI.dll SIGNAL.raw WAV
-# WAV is where qemu's wav audiodev writes (in a shared directory): the guest waits until it stops growing before it
-# stops usbredirect, since a slow TCG guest may still be passing the end of the signal along when aplay returns.
+#   usbredirect-audio-chain.sh MODULE.ko CLI.dll SIGNAL.raw WAV SIGNAL_PACKETS LONGEST_GAP STEP AMPLITUDE
+# WAV is where qemu's wav audiodev writes (in a shared directory): the guest waits until the end of the signal is in it
+# before it stops usbredirect, since a slow TCG guest may still be passing the end of the signal along when aplay returns.
+# The signal's layout (UsbredirectIsoTests): SIGNAL_PACKETS packets of 48 frames whose right channel encodes the packet
+# number (STEP per packet at AMPLITUDE), then silence; LONGEST_GAP is the most packets the host may drop in a row.
 # Prints PASS/FAIL lines and exits non-zero if anything failed.
 set -u
-ko=$1 cli=$2 signal=$3 wav=$4
+ko=$1 cli=$2 signal=$3 wav=$4 signal_packets=$5 longest_gap=$6 step=$7 amplitude=$8
 . "$(dirname "$0")/checks.sh"
 present() { grep -qsx 0002 /sys/bus/usb/devices/*/idProduct; }
 # The ALSA id of the sound card whose USB device hangs below our controller.
@@ -37,13 +39,30 @@ card=$(vhci_card)
 head -c $((48000 * 4 / 2)) /dev/zero > /tmp/warm-up.raw
 aplay -q -D "plughw:CARD=$card,DEV=0" -t raw -f S16_LE -r 48000 -c 2 /tmp/warm-up.raw || echo "warm-up: aplay failed; playing the signal anyway"
 check aplay.played aplay -q -D "plughw:CARD=$card,DEV=0" -t raw -f S16_LE -r 48000 -c 2 "$signal"
-# what usbredirect, usbredirhost and usb-audio still buffer plays out: the file grows no more for a second
+# What usbredirect, usbredirhost and usb-audio still buffer plays out. The signal's end is in the file once its last
+# sounding frame belongs to one of the last packets (all but a dropped run) and the silence played after the signal
+# follows it for longer than the host's whole buffer (120 packets): everything queued ahead of that silence has arrived.
 settled() {
-  local before after
-  before=$(stat -c %s "$wav" 2>/dev/null || echo 0); sleep 1; after=$(stat -c %s "$wav" 2>/dev/null || echo 0)
-  [ "$before" = "$after" ]
+  python3 - "$wav" "$signal_packets" "$longest_gap" "$step" "$amplitude" <<'PY'
+import struct, sys
+path, packets, gap, step, amplitude = sys.argv[1], *map(int, sys.argv[2:])
+data = open(path, 'rb').read()
+at = data.find(b'data')
+if at < 0:
+    sys.exit(1)
+body = data[at + 8:]
+frames = len(body) // 4
+samples = struct.unpack('<%dh' % (2 * frames), body[:4 * frames])
+last = next((f for f in range(frames - 1, -1, -1) if samples[2 * f]), None)
+if last is None:
+    sys.exit(1)
+high = max(abs(samples[2 * f]) for f in range(0, last + 1))
+number = round(samples[2 * last + 1] * amplitude / (step * high))
+sys.exit(0 if number >= packets - 1 - gap and frames - 1 - last >= 160 * 48 else 1)
+PY
 }
-check wav.settled poll 60 settled
+wait_settled() { local end=$(( $(date +%s) + 90 )); until settled; do [ "$(date +%s)" -lt "$end" ] || return 1; sleep 0.5; done; }
+check wav.settled wait_settled
 stop "$redirect"
 stop "$server"
 if [ "$fails" -ne 0 ]; then

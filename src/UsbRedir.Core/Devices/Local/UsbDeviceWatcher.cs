@@ -108,7 +108,7 @@ public sealed unsafe class UsbDeviceWatcher : IDisposable
                     throw new IOException($"recv on the uevent socket: {LibC.Describe(errno)}");
                 }
                 if (UsbDeviceEvent.TryParseUevent(buffer.AsSpan(0, (int)n), out var kind, out var path))
-                    Handle(kind, path);
+                    Deliver(kind, path);
             }
         }
         catch (Exception e)
@@ -117,7 +117,8 @@ public sealed unsafe class UsbDeviceWatcher : IDisposable
         }
     }
 
-    private void Handle(UsbDeviceEventKind kind, UsbPortPath path)
+    /// <summary>Raises the event for one plug or unplug (the watcher's thread; tests call it directly).</summary>
+    internal void Deliver(UsbDeviceEventKind kind, UsbPortPath path)
     {
         UsbDeviceEvent e;
         if (kind == UsbDeviceEventKind.Added)

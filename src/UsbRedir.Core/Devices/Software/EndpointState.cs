@@ -21,7 +21,7 @@ internal sealed class EndpointState
     /// </summary>
     public bool Wedged { get; set; }
 
-    public LinkedList<PendingTransfer> Pending { get; } = new();
+    public LinkedList<PendingEndpointTransfer> Pending { get; } = new();
 
     /// <summary>Isochronous transfers scheduled on this endpoint, in bus order (each completes after its last interval).</summary>
     public LinkedList<PendingIsoTransfer> IsoPending { get; } = new();
@@ -33,5 +33,5 @@ internal sealed class EndpointState
     public int Streams { get; set; }
 
     /// <summary>Stream transfers waiting, one FIFO per stream id: streams complete independently of each other.</summary>
-    public Dictionary<uint, LinkedList<PendingTransfer>> StreamPending { get; } = new();
+    public Dictionary<uint, LinkedList<PendingEndpointTransfer>> StreamPending { get; } = new();
 }

@@ -74,17 +74,17 @@ public abstract partial class SoftwareUsbDevice
             if (state.Halted)
                 return Task.FromResult(UsbTransferResult.Failed(UsbStatus.Stall));
             if (!state.StreamPending.TryGetValue(streamId, out var queue))
-                state.StreamPending[streamId] = queue = new LinkedList<PendingTransfer>();
+                state.StreamPending[streamId] = queue = new LinkedList<PendingEndpointTransfer>();
             if (queue.Count == 0 && TryStreamTransferGuarded(endpoint, streamId, buffer) is { } immediate)
             {
                 ServicePendingTransfers();
                 return Task.FromResult(immediate);
             }
 
-            var pending = new PendingTransfer(state, buffer, streamId);
+            var pending = new PendingEndpointTransfer(state, buffer, streamId);
             pending.Node = queue.AddLast(pending);
             if (cancellationToken.CanBeCanceled)
-                pending.Registration = cancellationToken.Register(p => CancelPending((PendingTransfer)p!), pending);
+                pending.Registration = cancellationToken.Register(p => CancelPending((PendingEndpointTransfer)p!), pending);
             return pending.Completion.Task;
         }
     }

@@ -134,10 +134,10 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
                 return Task.FromResult(immediate);
             }
 
-            var pending = new PendingTransfer(state, buffer);
+            var pending = new PendingEndpointTransfer(state, buffer);
             pending.Node = state.Pending.AddLast(pending);
             if (cancellationToken.CanBeCanceled)
-                pending.Registration = cancellationToken.Register(p => CancelPending((PendingTransfer)p!), pending);
+                pending.Registration = cancellationToken.Register(p => CancelPending((PendingEndpointTransfer)p!), pending);
             // Register runs the callback inline if the token was cancelled meanwhile; the task is complete then.
             return pending.Completion.Task;
         }
@@ -294,7 +294,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
         }
     }
 
-    private void CancelPending(PendingTransfer transfer)
+    private void CancelPending(PendingEndpointTransfer transfer)
     {
         lock (SyncRoot)
         {
@@ -306,7 +306,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
         }
     }
 
-    private static void Complete(PendingTransfer transfer, UsbTransferResult result)
+    private static void Complete(PendingEndpointTransfer transfer, UsbTransferResult result)
     {
         transfer.Node?.List?.Remove(transfer.Node);
         transfer.Node = null;

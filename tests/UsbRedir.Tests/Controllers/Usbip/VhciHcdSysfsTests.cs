@@ -112,16 +112,16 @@ public sealed class VhciHcdSysfsTests : IDisposable
     public async Task A_missing_module_that_may_not_be_loaded_says_how_to_load_it()
     {
         var factory = new VirtualHostControllerFactory(
-            [new UsbipControllerBackend { PlatformDirectory = Path.Combine(_root, "nothing"), LoadModule = false }], () => false);
+            [new UsbipBackend { PlatformDirectory = Path.Combine(_root, "nothing"), LoadModule = false }], () => false);
         var e = await Assert.ThrowsAsync<UsbRedirException>(() => factory.CreateAsync(1));
         Assert.Equal(("UsbipModuleMissing", UsbRedirErrorCategory.NotInstalled), (e.ErrorId, e.Category));
         Assert.Contains("modprobe vhci-hcd", e.RecommendedAction);
     }
 
-    private async Task<UsbipVirtualHostController> CreateAsync(int ports)
+    private async Task<UsbipController> CreateAsync(int ports)
     {
-        var factory = new VirtualHostControllerFactory([new UsbipControllerBackend { PlatformDirectory = _root, LoadModule = false, Log = _log }], () => false);
-        return Assert.IsType<UsbipVirtualHostController>(await factory.CreateAsync(ports));
+        var factory = new VirtualHostControllerFactory([new UsbipBackend { PlatformDirectory = _root, LoadModule = false, Log = _log }], () => false);
+        return Assert.IsType<UsbipController>(await factory.CreateAsync(ports));
     }
 }
 

@@ -224,4 +224,34 @@ public sealed class UsbDeviceEnumeratorTests
         Assert.Contains(warnings, w => w.Contains("'not-a-device'", StringComparison.Ordinal));
         Assert.Equal([4, 5, 6, 7, 8], list.Single(d => d.BusId == "1-1").FreePorts); // 1-1.2 was listed when the ports were counted
     }
+
+    [Fact]
+    public void Odd_descriptors_never_throw_and_keep_what_can_be_read()
+    {
+        var root = SysfsFixture.Copy();
+        var devices = Path.Combine(root, "bus", "usb", "devices");
+        var file = Path.Combine(devices, "1-1.3", "descriptors"); // the audio device: 2 interfaces
+        var good = File.ReadAllBytes(file);
+        var random = new Random(10);
+        List<byte[]> mutations =
+        [
+            [.. good[..18], .. new byte[] { 9, 2, 0xff, 0xff, 2, 1, 0, 0x80, 50 }], // wTotalLength far past the end
+            [.. good[..27], 0, 4],                                                  // a zero-length descriptor
+            [.. good[..18], 9, 2, 3, 0, 2, 1, 0, 0x80, 50],                          // wTotalLength below 9
+            [.. good[..18], .. Enumerable.Range(0, 200).Select(_ => (byte)random.Next(256))],
+            [18, 1],                                                                // not even a device descriptor
+        ];
+        foreach (var bytes in mutations)
+        {
+            File.WriteAllBytes(file, bytes);
+            var warnings = new List<string>();
+            var audio = new UsbDeviceEnumerator(root, SysfsFixture.Ids).GetDevices(warnings).SingleOrDefault(d => d.BusId == "1-1.3");
+            Assert.NotNull(audio);
+            Assert.True(audio.Interfaces.Count <= 2);
+            Assert.Equal("1-1.3", audio.BusId);
+        }
+        // The last one fell back to the attribute files: the whole device again.
+        var fallback = new UsbDeviceEnumerator(root, SysfsFixture.Ids).GetDevices().Single(d => d.BusId == "1-1.3");
+        Assert.Equal(("46f4:0002", 2, (byte)1), (fallback.VidPid, fallback.Interfaces.Count, fallback.Class));
+    }
 }

@@ -70,4 +70,38 @@ public sealed class UsbDeviceEventTests
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"Dispose took {sw.Elapsed}");
         Assert.Throws<ObjectDisposedException>(watcher.Start);
     }
+
+    [Fact]
+    public void A_plug_carries_the_device_read_then_and_its_unplug_the_same_and_a_throwing_handler_stops_nothing()
+    {
+        using var watcher = new UsbDeviceWatcher(SysfsFixture.Enumerator());
+        var seen = new List<UsbDeviceEvent>();
+        watcher.DeviceChanged += (_, e) => seen.Add(e);
+        watcher.DeviceChanged += (_, _) => throw new InvalidOperationException("a handler's bug");
+        var keyboard = UsbPortPath.Parse("1-1.2");
+        watcher.Deliver(UsbDeviceEventKind.Added, keyboard);
+        watcher.Deliver(UsbDeviceEventKind.Added, keyboard); // a driver re-bound: not a second plug
+        watcher.Deliver(UsbDeviceEventKind.Removed, keyboard);
+        watcher.Deliver(UsbDeviceEventKind.Removed, UsbPortPath.Parse("1-1.7")); // never seen: reported without a description
+        Assert.Equal(3, seen.Count);
+        Assert.Equal("added 1.0.1 (1-1.2) 0627:0001 HID QEMU QEMU USB Keyboard", seen[0].ToString());
+        Assert.Same(seen[0].Device, seen[1].Device);
+        Assert.Equal("removed 1.0.1 (1-1.2) 0627:0001 HID QEMU QEMU USB Keyboard", seen[1].ToString());
+        Assert.Equal("removed 1.0.6 (1-1.7)", seen[2].ToString());
+        Assert.Equal("a handler's bug", watcher.LastError?.Message);
+    }
+
+    [Fact]
+    public void Watch_lines_are_text_or_one_json_object_each()
+    {
+        var device = SysfsFixture.Enumerator().GetDevice(UsbPortPath.Parse("2-4"));
+        var e = new UsbDeviceEvent(UsbDeviceEventKind.Added, UsbPortPath.Parse("2-4"), device);
+        Assert.Equal("added 2.3 (2-4) 46f4:0001 Mass Storage QEMU QEMU USB HARDDRIVE", UsbRedir.Cli.Commands.ListCommand.EventLine(e, json: false));
+        var json = UsbRedir.Cli.Commands.ListCommand.EventLine(e, json: true);
+        Assert.DoesNotContain('\n', json);
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        Assert.Equal("Added", doc.RootElement.GetProperty("Event").GetString());
+        Assert.Equal("2-4", doc.RootElement.GetProperty("BusId").GetString());
+        Assert.Equal("ALPHA1", doc.RootElement.GetProperty("Device").GetProperty("SerialNumber").GetString());
+    }
 }

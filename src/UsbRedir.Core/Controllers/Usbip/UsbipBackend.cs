@@ -6,7 +6,7 @@ namespace UsbRedir.Controllers.Usbip;
 /// The <see cref="ControllerBackend.Usbip"/> backend: controllers on the stock vhci_hcd module, loaded with
 /// 'modprobe vhci-hcd' when it is missing and <see cref="LoadModule"/> allows it (root only).
 /// </summary>
-public sealed class UsbipControllerBackend : IVirtualHostControllerBackend
+public sealed class UsbipBackend : IVirtualHostControllerBackend
 {
     public ControllerBackend Kind => ControllerBackend.Usbip;
 
@@ -29,6 +29,6 @@ public sealed class UsbipControllerBackend : IVirtualHostControllerBackend
     {
         var sysfs = new VhciHcdSysfs(PlatformDirectory);
         VhciHcdModule.EnsureLoaded(sysfs, LoadModule);
-        return Task.FromResult<IVirtualHostController>(new UsbipVirtualHostController(sysfs, ports, Log));
+        return Task.FromResult<IVirtualHostController>(new UsbipController(sysfs, ports, Log));
     }
 }

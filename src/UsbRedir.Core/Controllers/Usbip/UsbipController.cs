@@ -14,7 +14,7 @@ namespace UsbRedir.Controllers.Usbip;
 /// vhci_hcd handles SET_ADDRESS and port resets itself and never forwards them. When a link ends on its own (the
 /// kernel dropped the connection after a bad PDU, or tore the port down), the slot is unplugged too.
 /// </remarks>
-public sealed class UsbipVirtualHostController : VirtualHostController
+public sealed class UsbipController : VirtualHostController
 {
     private static readonly TimeSpan DetachGrace = TimeSpan.FromSeconds(2);
 
@@ -23,7 +23,7 @@ public sealed class UsbipVirtualHostController : VirtualHostController
     private readonly Dictionary<int, Attachment> _attachments = [];
     private int _nextDeviceId;
 
-    internal UsbipVirtualHostController(VhciHcdSysfs sysfs, int ports, SessionLog? log)
+    internal UsbipController(VhciHcdSysfs sysfs, int ports, SessionLog? log)
         : base(ControllerBackend.Usbip, Path.GetFileName(sysfs.ControllerDirectory), FindBusNumber(sysfs), ports)
     {
         _sysfs = sysfs;

@@ -4,14 +4,14 @@ using UsbRedir.Protocol;
 namespace UsbRedir.Sessions;
 
 // The record of one transfer the device is running, and the per-session pool it comes from. A transfer used to cost
-// a PendingTransfer, a CancellationTokenSource linked to the session's, a failure closure and a reply closure (about
+// a HostTransfer, a CancellationTokenSource linked to the session's, a failure closure and a reply closure (about
 // 300 bytes); a pooled record with its own reusable source costs nothing once the pool is warm.
 public sealed partial class UsbRedirHostSession
 {
     /// <summary>Records kept for reuse: enough for the transfers a guest keeps in flight (QEMU: up to 32 per endpoint).</summary>
     private const int PooledTransfersKept = 64;
 
-    private readonly Stack<PendingTransfer> _transferPool = new();
+    private readonly Stack<HostTransfer> _transferPool = new();
 
     /// <summary>
     /// A transfer submitted to the device and not yet answered. Which header answers it is kept as data (not as a
@@ -24,7 +24,7 @@ public sealed partial class UsbRedirHostSession
     /// returns it (<see cref="ReleaseTransfer"/>). The device's task has completed by then, so the device is done
     /// with the token too.</para>
     /// </summary>
-    private sealed class PendingTransfer
+    private sealed class HostTransfer
     {
         public ulong Id;
         /// <summary>Control, bulk or interrupt: which of the headers below the answer is built from.</summary>
@@ -40,12 +40,12 @@ public sealed partial class UsbRedirHostSession
     }
 
     /// <summary>A clean record for <paramref name="id"/>, held by the caller (the runner).</summary>
-    private PendingTransfer RentTransfer(ulong id, UsbRedirPacketType type)
+    private HostTransfer RentTransfer(ulong id, UsbRedirPacketType type)
     {
-        PendingTransfer? transfer;
+        HostTransfer? transfer;
         lock (_transferPool)
             _transferPool.TryPop(out transfer);
-        transfer ??= new PendingTransfer();
+        transfer ??= new HostTransfer();
         transfer.Id = id;
         transfer.Type = type;
         transfer.Answered = false;
@@ -56,14 +56,14 @@ public sealed partial class UsbRedirHostSession
     /// <summary>
     /// Lets go of <paramref name="transfer"/>; the last holder resets it and returns it to the pool.
     /// </summary>
-    private void ReleaseTransfer(PendingTransfer transfer)
+    private void ReleaseTransfer(HostTransfer transfer)
     {
         lock (_pending)
         {
             if (--transfer.Holders != 0)
                 return;
         }
-        // Nobody else can reach it now (see PendingTransfer), which is what TryReset requires: its owner alone, nobody
+        // Nobody else can reach it now (see HostTransfer), which is what TryReset requires: its owner alone, nobody
         // left who may cancel. A source that was cancelled cannot be reset. A control transfer's is not reused either:
         // RunControlAsync arms a CancelAfter timer on it, which may be firing at this moment, and TryReset is not safe
         // against a concurrent cancel (it could cancel the next transfer). TryReset also drops registrations a device
@@ -79,7 +79,7 @@ public sealed partial class UsbRedirHostSession
     }
 
     /// <summary>Sends the transfer's answer: its header with <paramref name="status"/> and <paramref name="length"/>.</summary>
-    private bool Answer(PendingTransfer transfer, UsbStatus status, int length = 0, ReadOnlySpan<byte> data = default) => transfer.Type switch
+    private bool Answer(HostTransfer transfer, UsbStatus status, int length = 0, ReadOnlySpan<byte> data = default) => transfer.Type switch
     {
         UsbRedirPacketType.ControlPacket => TrySend(transfer.Id, transfer.Control with { Status = status, Length = (ushort)length }, data),
         UsbRedirPacketType.BulkPacket => TrySend(transfer.Id, transfer.Bulk with { Status = status, Length = (uint)length }, data),

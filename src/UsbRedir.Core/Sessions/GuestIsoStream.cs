@@ -15,7 +15,7 @@ namespace UsbRedir.Sessions;
 /// the session's request table); a status with any other id answers an earlier generation and is ignored.
 /// Everything runs under <see cref="Gate"/>; completions run their continuations asynchronously, so completing under it is safe.
 /// </remarks>
-internal abstract class IsoStream(RemoteUsbDevice device, UsbRedirGuestSession session, byte endpoint, TimeProvider time)
+internal abstract class GuestIsoStream(RemoteUsbDevice device, UsbRedirGuestSession session, byte endpoint, TimeProvider time)
 {
     private readonly long _epoch = time.GetTimestamp();
     private ulong _lastId;
@@ -161,7 +161,7 @@ internal abstract class IsoStream(RemoteUsbDevice device, UsbRedirGuestSession s
     }
 
     /// <summary>A transfer waiting for its bus time (and, for IN, its data); completed exactly once, under the gate.</summary>
-    protected class PendingTransfer(int packetCount)
+    protected class GuestIsoTransfer(int packetCount)
     {
         public int PacketCount { get; } = packetCount;
         public bool Done { get; set; }
@@ -174,7 +174,7 @@ internal abstract class IsoStream(RemoteUsbDevice device, UsbRedirGuestSession s
     /// <paramref name="dueTime"/> on the stream's clock, cancelling completes it Cancelled. Call outside the gate: a timer
     /// already due may fire on the creating thread (a fake clock does), which must not re-enter the gate mid-change.
     /// </summary>
-    protected async Task<UsbIsoTransferResult> WaitAsync(PendingTransfer pending, TimeSpan dueTime, Action due, CancellationToken cancellationToken)
+    protected async Task<UsbIsoTransferResult> WaitAsync(GuestIsoTransfer pending, TimeSpan dueTime, Action due, CancellationToken cancellationToken)
     {
         var delay = dueTime - Now;
         var timer = Time.CreateTimer(_ => Guarded(due), null, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
@@ -195,7 +195,7 @@ internal abstract class IsoStream(RemoteUsbDevice device, UsbRedirGuestSession s
     }
 
     /// <summary>Completes a pending transfer: drops it from the stream's queue and stops its timer. Call under the gate.</summary>
-    protected void Complete(PendingTransfer pending, UsbIsoTransferResult result)
+    protected void Complete(GuestIsoTransfer pending, UsbIsoTransferResult result)
     {
         pending.Done = true;
         Forget(pending);
@@ -204,7 +204,7 @@ internal abstract class IsoStream(RemoteUsbDevice device, UsbRedirGuestSession s
     }
 
     /// <summary>Removes a completed transfer from the subclass's queue. Call under the gate.</summary>
-    protected abstract void Forget(PendingTransfer pending);
+    protected abstract void Forget(GuestIsoTransfer pending);
 
     protected bool DeviceGone => device.Gone.IsCancellationRequested;
 }

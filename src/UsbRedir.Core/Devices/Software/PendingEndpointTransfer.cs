@@ -4,9 +4,9 @@ namespace UsbRedir.Devices.Software;
 /// A bulk or interrupt transfer the device could not complete yet (the USB "NAK" state), waiting in its
 /// endpoint's FIFO until the device has data, the caller cancels, or the device resets or goes away.
 /// </summary>
-internal sealed class PendingTransfer
+internal sealed class PendingEndpointTransfer
 {
-    public PendingTransfer(EndpointState endpoint, Memory<byte> buffer, uint streamId = 0)
+    public PendingEndpointTransfer(EndpointState endpoint, Memory<byte> buffer, uint streamId = 0)
     {
         Endpoint = endpoint;
         Buffer = buffer;
@@ -23,7 +23,7 @@ internal sealed class PendingTransfer
     /// <summary>Continuations run asynchronously: completion happens under the device lock.</summary>
     public TaskCompletionSource<UsbTransferResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public LinkedListNode<PendingTransfer>? Node { get; set; }
+    public LinkedListNode<PendingEndpointTransfer>? Node { get; set; }
 
     public CancellationTokenRegistration Registration { get; set; }
 }
