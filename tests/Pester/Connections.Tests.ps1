@@ -80,13 +80,13 @@ Describe 'Connect-UsbDevice' {
         $connection.Device | Should -Be $keyboard
     }
 
-    It 'keeps position 0 free for a local device id' {
+    It 'takes a local device id at position 0 and nothing else positionally' {
         $positional = foreach ($parameter in (Get-Command Connect-UsbDevice).Parameters.Values) {
-            foreach ($set in $parameter.ParameterSets.Values) {
-                if ($set.Position -ge 0) { "-$($parameter.Name) at $($set.Position)" }
+            foreach ($entry in $parameter.ParameterSets.GetEnumerator()) {
+                if ($entry.Value.Position -ge 0) { "-$($parameter.Name) at $($entry.Value.Position) in $($entry.Key)" }
             }
         }
-        $positional | Should -BeNullOrEmpty
+        $positional | Sort-Object | Should -Be @('-Id at 0 in IdToController', '-Id at 0 in IdToServer')
     }
 
     It 'connects nothing under -WhatIf' {

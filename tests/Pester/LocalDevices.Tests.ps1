@@ -95,3 +95,20 @@ Describe 'Get-UsbDevice | Test-UsbRedirFilter' {
         ($results | Where-Object { $_.Device.Class -eq 0xef }).Result | Should -Be 'Denied'
     }
 }
+
+Describe 'Connect-UsbDevice with local devices' {
+    It 'binds a piped Get-UsbDevice device by its Id and opens it through libusb (absent here: the fixture is not this machine)' {
+        $device = Get-UsbDevice -Id 2.1
+        $device.InUseByUsbRedir | Should -BeFalse
+        $err = $null
+        $device | Connect-UsbDevice -Server 127.0.0.1:1 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'UsbDeviceNotFound,*'
+        $err[0].Exception.Message | Should -BeLike '*2.1 (busid 2-2)*'
+    }
+
+    It 'refuses a root hub by id before opening anything' {
+        $err = $null
+        Connect-UsbDevice usb2 -Server 127.0.0.1:1 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'UsbDeviceIsRootHub,*'
+    }
+}

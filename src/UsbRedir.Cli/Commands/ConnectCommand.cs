@@ -14,11 +14,13 @@ internal sealed class ConnectCommand : ICliCommand
 
     public string Summary => "push a device to a server (usbredir server, QEMU usb-redir), or listen for one, and keep it connected";
 
-    public string Usage => """
+    public string Usage => $$$"""
         usage: usbredir connect DEVICE --server HOST:PORT [options]
                usbredir connect DEVICE --listen ADDRESS:PORT [options]
+               usbredir connect ID HOST:PORT [options]
 
         DEVICE (one of):
+        {{{DeviceArguments.LocalUsage}}}
           --disk IMAGE          a USB flash drive backed by IMAGE (raw, a multiple of 512 bytes)
             --read-only         the drive refuses writes; IMAGE is never modified
           --keyboard            a HID boot keyboard
@@ -64,13 +66,15 @@ internal sealed class ConnectCommand : ICliCommand
         var a = CliArguments.Parse(args,
             [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "server", "listen", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
             [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
-        if (a.Positionals.Count > 0)
-            throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
-        var (server, listen) = ParsePeer(a);
+        // usbredir connect [ID [HOST:PORT]]: the original vhciclient's shape, the server also as --server.
+        if (a.Positionals.Count > (a.Has("server") || a.Has("listen") ? 1 : 2))
+            throw new CliUsageException($"unexpected argument '{a.Positionals[^1]}'");
+        var localId = a.Positionals.Count > 0 ? a.Positionals[0] : null;
+        var (server, listen) = ParsePeer(a, a.Positionals.Count > 1 ? a.Positionals[1] : null);
         var verbose = a.Has("verbose");
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
         var reconnect = server is null ? null : ParseReconnect(a);
-        var (created, typing) = DeviceArguments.Create(a);
+        var (created, typing) = await DeviceArguments.CreateAsync(a, localId, console, cancellationToken);
         await using var device = created;
         // Checked before connecting, so a typo is an error now, not a surprise in the background.
         if (device is BootKeyboard keyboard && typing is not null)
@@ -97,7 +101,14 @@ internal sealed class ConnectCommand : ICliCommand
 
         try
         {
-            await connection.Completion.WaitAsync(cancellationToken);
+            // A device that went away (unplugged) ends the command: the connection itself would wait for a device.
+            var gone = Task.Delay(Timeout.Infinite, device.Gone);
+            if (await Task.WhenAny(connection.Completion, gone).WaitAsync(cancellationToken) == gone)
+            {
+                console.Error.WriteLine($"usbredir: {device.Description} went away; disconnecting");
+                await connection.DisconnectAsync(TimeSpan.FromSeconds(5));
+                return ExitCode.Failure;
+            }
         }
         catch (OperationCanceledException)
         {
@@ -111,8 +122,10 @@ internal sealed class ConnectCommand : ICliCommand
     }
 
     /// <summary>--server or --listen, exactly one; the reconnect settings belong to --server (with --listen the peer reconnects).</summary>
-    private static (UsbRedirEndpoint? Server, System.Net.IPEndPoint? Listen) ParsePeer(CliArguments a)
+    private static (UsbRedirEndpoint? Server, System.Net.IPEndPoint? Listen) ParsePeer(CliArguments a, string? positionalServer)
     {
+        if (positionalServer is not null)
+            return (UsbRedirEndpoint.Parse(positionalServer), null);
         if (a.Has("server") == a.Has("listen"))
             throw new CliUsageException(a.Has("server") ? "give --server or --listen, not both" : "missing --server HOST:PORT (or --listen ADDRESS:PORT)");
         if (a.Has("server"))

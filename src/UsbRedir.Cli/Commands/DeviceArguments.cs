@@ -1,14 +1,47 @@
 using UsbRedir.Devices;
+using UsbRedir.Devices.Local;
 using UsbRedir.Devices.Software;
 using UsbRedir.Devices.Software.Hid;
 
 namespace UsbRedir.Cli.Commands;
 
-/// <summary>The software-device options commands share: --disk IMAGE [--read-only] | --keyboard, --speed, scripted typing.</summary>
+/// <summary>
+/// The device options commands share: a local device by id (first positional argument: 2.0, 2-1), or a software device
+/// (--disk IMAGE [--read-only] | --keyboard, --speed, scripted typing).
+/// </summary>
 internal static class DeviceArguments
 {
     public static readonly string[] ValueOptions = ["disk", "speed"];
-    public static readonly string[] SwitchOptions = ["read-only", "keyboard"];
+    public static readonly string[] SwitchOptions = ["read-only", "keyboard", "allow-hub"];
+
+    /// <summary>Usage lines for the local device argument.</summary>
+    public const string LocalUsage = """
+          ID                    a USB device of this machine: its id (2.0, 2.0.2; 0-based ports), busid
+                                (2-1, 2-1.3), VID:PID (0781:5567, when only one matches) or serial
+                                number, as 'usbredir list' shows them. Its kernel drivers are
+                                detached while it is in use and re-attached afterwards.
+            --allow-hub         allow exporting a hub (refused by default)
+        """;
+
+    /// <summary>
+    /// The device the arguments describe: the local device <paramref name="id"/> when given (opened and claimed), else
+    /// exactly one of --disk and --keyboard.
+    /// </summary>
+    public static async Task<(IUsbDevice Device, TypingRequest? Typing)> CreateAsync(CliArguments a, string? id, CliConsole console,
+        CancellationToken cancellationToken)
+    {
+        if (id is null)
+        {
+            if (a.Has("allow-hub"))
+                throw new CliUsageException("--allow-hub applies to a local device (ID) only");
+            return Create(a);
+        }
+        if (a.Has("disk") || a.Has("keyboard") || a.Has("speed") || a.Has("read-only") || TypingOptions.Any(a.Has))
+            throw new CliUsageException($"give a local device ({id}) or a software device (--disk, --keyboard and their options), not both");
+        var device = await LocalUsbDevice.OpenAsync(id, new LocalUsbDeviceOptions { AllowHub = a.Has("allow-hub") }, cancellationToken);
+        device.Notice += message => console.Error.WriteLine($"usbredir: {message}");
+        return (device, null);
+    }
 
     /// <summary>The typing options both commands take: --keys (also --type) and --keys-delay (also --type-delay).</summary>
     public static readonly string[] TypingOptions = ["keys", "type", "keys-delay", "type-delay"];

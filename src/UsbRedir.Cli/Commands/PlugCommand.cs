@@ -10,10 +10,11 @@ internal sealed class PlugCommand : ICliCommand
 
     public string Summary => "plug a virtual device into this machine through a virtual host controller";
 
-    public string Usage => """
+    public string Usage => $$$"""
         usage: usbredir plug DEVICE [options]
 
         DEVICE (one of):
+        {{{DeviceArguments.LocalUsage}}}
           --disk IMAGE          a USB flash drive backed by IMAGE (raw, a multiple of 512 bytes)
             --read-only         the drive refuses writes; IMAGE is never modified
           --keyboard            a HID boot keyboard
@@ -41,12 +42,12 @@ internal sealed class PlugCommand : ICliCommand
     {
         var a = CliArguments.Parse(args, [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "ports", "port", "backend"],
             DeviceArguments.SwitchOptions);
-        if (a.Positionals.Count > 0)
-            throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
+        if (a.Positionals.Count > 1)
+            throw new CliUsageException($"unexpected argument '{a.Positionals[1]}'");
         var backend = ControllerArguments.Backend(a);
         var ports = a.Int("ports", 1, 1, VirtualHostController.MaxPorts);
         var port = a.Int("port", 0, 0, ports);
-        var (created, typing) = DeviceArguments.Create(a);
+        var (created, typing) = await DeviceArguments.CreateAsync(a, a.Positionals.Count > 0 ? a.Positionals[0] : null, console, cancellationToken);
         await using var device = created;
         await using var controller = await VirtualHostControllerFactory.Default.CreateAsync(ports, backend, cancellationToken);
         var unplugged = new TaskCompletionSource<VirtualPortChangedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);

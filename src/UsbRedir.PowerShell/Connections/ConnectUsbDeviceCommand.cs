@@ -2,7 +2,10 @@ using System.Management.Automation;
 using System.Net;
 using UsbRedir.Controllers;
 using UsbRedir.Devices;
+using UsbRedir.Devices.Local;
+using UsbRedir.Devices.Sources;
 using UsbRedir.PowerShell.Controllers;
+using UsbRedir.PowerShell.Devices;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
 
@@ -15,21 +18,27 @@ namespace UsbRedir.PowerShell.Connections;
 /// with -Controller, plugs it into a local virtual host controller and returns the plug.
 /// </summary>
 /// <remarks>
-/// Parameter sets are "what" × "where". What: a device object (-Device, from the pipeline; New-UsbVirtualDevice) or,
-/// once local devices are enumerated, a local device id at position 0 (Connect-UsbDevice 2.0 -Server bob:1138) - so
+/// Parameter sets are "what" × "where". What: a device object (-Device, from the pipeline; New-UsbVirtualDevice) or
+/// a local device id at position 0 (Connect-UsbDevice 2.0 -Server bob:1138; by property name from Get-UsbDevice) - so
 /// no parameter of the device-object sets takes position 0. Where: -Server host:port with the network settings, or
 /// -Listen ADDRESS:PORT (the peer connects to us: keepalive settings, no reconnect settings, since the peer reconnects), or
-/// -Controller (a local plug, no network, so none of those settings).
+/// -Controller (a local plug, no network, so none of those settings). A local device opened here belongs to its
+/// connection or plug: it is closed (its kernel drivers re-attached) when that ends; a connection re-opens it when it is
+/// unplugged and comes back (<see cref="LocalUsbDeviceSource"/>).
+/// The "where" is read from what is bound, not from ParameterSetName: with pipeline input the set is only known per record.
 /// </remarks>
 [Cmdlet(VerbsCommunications.Connect, "UsbDevice", SupportsShouldProcess = true, DefaultParameterSetName = DeviceToServerSet)]
-[OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet, DeviceListenSet])]
-[OutputType(typeof(UsbRedirJob), ParameterSetName = [DeviceToServerSet])]
-[OutputType(typeof(UsbDevicePlug), ParameterSetName = [DeviceToControllerSet])]
+[OutputType(typeof(UsbRedirConnection), ParameterSetName = [DeviceToServerSet, DeviceListenSet, IdToServerSet, IdListenSet])]
+[OutputType(typeof(UsbRedirJob), ParameterSetName = [DeviceToServerSet, IdToServerSet])]
+[OutputType(typeof(UsbDevicePlug), ParameterSetName = [DeviceToControllerSet, IdToControllerSet])]
 public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 {
     private const string DeviceToServerSet = "DeviceToServer";
     private const string DeviceToControllerSet = "DeviceToController";
     private const string DeviceListenSet = "DeviceListen";
+    private const string IdToServerSet = "IdToServer";
+    private const string IdToControllerSet = "IdToController";
+    private const string IdListenSet = "IdListen";
 
     private UsbRedirEndpoint? _server;
     private IPEndPoint? _listen;
@@ -42,17 +51,34 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     [Parameter(ParameterSetName = DeviceListenSet, Mandatory = true, ValueFromPipeline = true)]
     public IUsbDevice? Device { get; set; }
 
+    /// <summary>A USB device of this machine: its id (2.0, 2.0.2; 0-based ports), busid (2-1, 2-1.3), VID:PID or serial number.</summary>
+    [Parameter(ParameterSetName = IdToServerSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = IdToControllerSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = IdListenSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(UsbDeviceIdCompleter))]
+    public string Id { get; set; } = "";
+
+    /// <summary>Allow exporting a hub (refused by default: every device behind it would leave this machine).</summary>
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdToControllerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
+    public SwitchParameter AllowHub { get; set; }
+
     /// <summary>A local virtual host controller (New-VhciController) to plug the device into: no network involved.</summary>
     [Parameter(ParameterSetName = DeviceToControllerSet, Mandatory = true)]
+    [Parameter(ParameterSetName = IdToControllerSet, Mandatory = true)]
     public VhciController? Controller { get; set; }
 
     /// <summary>The root-hub port (1..PortCount) to plug into; by default the lowest free one.</summary>
     [Parameter(ParameterSetName = DeviceToControllerSet)]
+    [Parameter(ParameterSetName = IdToControllerSet)]
     [ValidateRange(1, VirtualHostController.MaxPorts)]
     public int Port { get; set; }
 
     /// <summary>host:port of the peer: 127.0.0.1:4000, bob:1138, [::1]:4000.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet, Mandatory = true)]
+    [Parameter(ParameterSetName = IdToServerSet, Mandatory = true)]
     public string Server { get; set; } = "";
 
     /// <summary>
@@ -60,50 +86,66 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     /// with a client chardev (server=off) connects there. One peer at a time; when it leaves, the next one gets the device.
     /// </summary>
     [Parameter(ParameterSetName = DeviceListenSet, Mandatory = true)]
+    [Parameter(ParameterSetName = IdListenSet, Mandatory = true)]
     public string Listen { get; set; } = "";
 
     /// <summary>End the connection when the link drops instead of reconnecting with backoff.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     public SwitchParameter NoReconnect { get; set; }
 
     /// <summary>The wait before the first reconnect attempt; it doubles with each further attempt.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     [DurationTransformation]
     public TimeSpan ReconnectDelay { get; set; }
 
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     [DurationTransformation]
     public TimeSpan MaxReconnectDelay { get; set; }
 
     /// <summary>Attempts in a row before giving up (the connection then ends as Failed); unlimited by default.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     public int MaxReconnectAttempts { get; set; }
 
     /// <summary>TCP keepalive: idle time before the first probe.</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
     [Parameter(ParameterSetName = DeviceListenSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
     [DurationTransformation]
     public TimeSpan KeepAliveIdle { get; set; }
 
     [Parameter(ParameterSetName = DeviceToServerSet)]
     [Parameter(ParameterSetName = DeviceListenSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
     [DurationTransformation]
     public TimeSpan KeepAliveInterval { get; set; }
 
     [Parameter(ParameterSetName = DeviceToServerSet)]
     [Parameter(ParameterSetName = DeviceListenSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
     public int KeepAliveProbeCount { get; set; }
 
     /// <summary>Return the connection as a job (Get-Job, Wait-Job, Receive-Job for its log, Stop-Job to disconnect).</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
     public SwitchParameter AsJob { get; set; }
+
+    private bool ToController => IsBound(nameof(Controller));
+
+    private bool ToListen => IsBound(nameof(Listen));
 
     /// <summary>The settings hold for every device of the pipeline, so a bad one stops the command before any connects.</summary>
     protected override void Begin()
     {
-        if (ParameterSetName == DeviceToControllerSet)
+        if (ToController)
             return;
-        if (ParameterSetName == DeviceListenSet)
+        if (ToListen)
         {
             _listen = UsbRedirEndpoint.ParseListen(Listen);
         }
@@ -124,25 +166,59 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        if (ParameterSetName == DeviceToControllerSet)
-            PlugIntoController(Device!, Controller!);
-        else if (ParameterSetName == DeviceListenSet)
-            ListenForPeer(Device!);
-        else
-            PushToServer(Device!);
+        if (Device is { } device)
+        {
+            if (ToController)
+                PlugIntoController(device, Controller!, owned: null);
+            else if (!ShouldProcess(device.Description, ToListen ? $"Listen on {_listen} for a peer" : $"Connect to {_server}"))
+                return;
+            else if (ToListen)
+                ListenForPeer(new FixedUsbDeviceSource(device), device.Description);
+            else
+                PushToServer(new FixedUsbDeviceSource(device), device.Description);
+            return;
+        }
+
+        var local = OpenLocal();
+        if (local is null)
+            return; // declined by ShouldProcess
+        try
+        {
+            if (ToController)
+                PlugIntoController(local, Controller!, local);
+            else if (ToListen)
+                ListenForPeer(LocalUsbDeviceSource.Create(local, LocalOptions), local.Description);
+            else
+                PushToServer(LocalUsbDeviceSource.Create(local, LocalOptions), local.Description);
+        }
+        catch
+        {
+            // Nothing took it (a connection that fails hands it back to its source, which closes it: closing twice is harmless).
+            local.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
     }
 
-    private void PushToServer(IUsbDevice device)
+    private LocalUsbDeviceOptions LocalOptions => new() { AllowHub = AllowHub };
+
+    /// <summary>Opens the local device -Id names (claiming it), or null when ShouldProcess declines.</summary>
+    private LocalUsbDevice? OpenLocal()
     {
-        if (!ShouldProcess(device.Description, $"Connect to {_server}"))
-            return;
+        var action = ToController ? $"Plug into {Controller!.Name}" : ToListen ? $"Listen on {_listen} for a peer" : $"Connect to {_server}";
+        if (!ShouldProcess($"USB device {Id}", action))
+            return null;
+        return LocalUsbDevice.OpenAsync(Id, LocalOptions, CancellationToken).GetAwaiter().GetResult();
+    }
+
+    private void PushToServer(IUsbDeviceSource source, string description)
+    {
         // Returns once the first attempt has connected (or throws its error, e.g. ConnectionRefused); from then on
         // the connection runs on its own, guarded tasks and reports through its State, LastError and Log.
         var job = AsJob ? UsbRedirJob.Create(MyInvocation.Line, "UsbRedir connection") : null;
         var connection = WaitWithProgress(
-            UsbRedirConnection.ConnectAsync(device, _server!, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken),
-            $"Connecting {device.Description} to {_server}");
-        WriteVerbose($"Connection {connection.Id}: {device.Description} -> {_server} ({connection.State}).");
+            UsbRedirConnection.ConnectAsync(source, _server!, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken),
+            $"Connecting {description} to {_server}");
+        WriteVerbose($"Connection {connection.Id}: {description} -> {_server} ({connection.State}).");
         if (job is null)
         {
             WriteObject(connection);
@@ -152,23 +228,44 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
         WriteObject(job);
     }
 
-    private void ListenForPeer(IUsbDevice device)
+    private void ListenForPeer(IUsbDeviceSource source, string description)
     {
-        if (!ShouldProcess(device.Description, $"Listen on {_listen} for a peer"))
-            return;
         // Returns once the port is bound (or throws: port in use, not a local address); the peer comes in the background.
-        var connection = UsbRedirConnection.ListenAsync(device, _listen!, _keepAlive).GetAwaiter().GetResult();
-        WriteVerbose($"Connection {connection.Id}: {device.Description} waits for a peer on {connection.ListenEndPoint}.");
+        var connection = UsbRedirConnection.ListenAsync(source, _listen!, _keepAlive).GetAwaiter().GetResult();
+        WriteVerbose($"Connection {connection.Id}: {description} waits for a peer on {connection.ListenEndPoint}.");
         WriteObject(connection);
     }
 
-    private void PlugIntoController(IUsbDevice device, VhciController controller)
+    private void PlugIntoController(IUsbDevice device, VhciController controller, LocalUsbDevice? owned)
     {
         var where = Port == 0 ? "a free port" : $"port {Port}";
-        if (!ShouldProcess(device.Description, $"Plug into {where} of {controller.Name}"))
+        if (owned is null && !ShouldProcess(device.Description, $"Plug into {where} of {controller.Name}"))
             return;
         // Returns once the kernel sees the device; enumeration and driver binding go on by themselves.
         var port = controller.Controller.PlugAsync(device, Port, CancellationToken).GetAwaiter().GetResult();
+        if (owned is not null)
+            CloseWhenUnplugged(controller, port, owned);
         WriteObject(new UsbDevicePlug(controller, port, device));
+    }
+
+    /// <summary>The local device leaves its port (Disconnect-UsbDevice, unplug, controller removed): close it, re-attaching its drivers.</summary>
+    private static void CloseWhenUnplugged(VhciController controller, int port, LocalUsbDevice device)
+    {
+        var closed = 0;
+        void Close()
+        {
+            if (Interlocked.Exchange(ref closed, 1) != 0)
+                return;
+            controller.Controller.PortChanged -= OnChanged;
+            _ = device.DisposeAsync().AsTask();
+        }
+        void OnChanged(object? sender, VirtualPortChangedEventArgs e)
+        {
+            if (e.Port.Number == port && e.Port.State == VirtualPortState.Free)
+                Close();
+        }
+        controller.Controller.PortChanged += OnChanged;
+        if (!ReferenceEquals(controller.Controller.GetPort(port).Device, device))
+            Close(); // it left before we listened
     }
 }

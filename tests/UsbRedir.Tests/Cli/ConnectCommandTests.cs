@@ -217,4 +217,27 @@ public sealed class ConnectCommandTests
                      "--reconnect-delay", "--max-reconnect-delay", "--max-reconnect-attempts", "--keepalive" })
             Assert.Contains(option + " ", usage);
     }
+
+    [Fact]
+    public async Task A_local_device_id_comes_first_and_the_server_may_follow_it_as_vhciclient_took_it()
+    {
+        using var closed = new ClosedLoopbackPort();
+        // Both shapes reach the device lookup (bus 255 has no device here), before any connection is tried.
+        foreach (var args in new[] { new[] { "connect", "255.0", closed.Address }, ["connect", "255-1", "--server", closed.Address] })
+        {
+            var (exit, _, error) = await RunToEndAsync(args);
+            Assert.Equal(ExitCode.Failure, exit);
+            Assert.Contains("[UsbDeviceNotFound]", error);
+            Assert.Contains("255.0 (busid 255-1)", error);
+        }
+        var (usage, _, both) = await RunToEndAsync("connect", "2.0", "--keyboard", "--server", closed.Address);
+        Assert.Equal(ExitCode.Usage, usage);
+        Assert.Contains("not both", both);
+        var (extra, _, unexpected) = await RunToEndAsync("connect", "2.0", closed.Address, "--server", closed.Address);
+        Assert.Equal(ExitCode.Usage, extra);
+        Assert.Contains($"unexpected argument '{closed.Address}'", unexpected);
+        var (root, _, rootError) = await RunToEndAsync("connect", "usb2", closed.Address);
+        Assert.Equal(ExitCode.Usage, root); // a bad id, as a bad argument
+        Assert.Contains("[UsbDeviceIsRootHub]", rootError);
+    }
 }

@@ -30,13 +30,20 @@ public class DeviceCmdletContractTests
     }
 
     [Fact]
-    public void Connect_UsbDevice_keeps_position_0_free_for_a_local_device_id()
+    public void Connect_UsbDevice_takes_a_local_device_id_at_position_0()
     {
-        // "Connect-UsbDevice 2.0 -Server bob:1138" must stay possible: no parameter of the device-object sets is positional.
+        // "Connect-UsbDevice 2.0 -Server bob:1138": -Id is the only positional parameter, in the local-device sets, and
+        // binds by property name (Get-UsbDevice ... | Connect-UsbDevice -Server ...).
         var connect = Cmdlet("Connect-UsbDevice");
-        Assert.Equal(["DeviceListen", "DeviceToController", "DeviceToServer"], connect.ParameterSetNames.Order());
-        Violations.None(connect.Parameters.SelectMany(p => p.Sets.Where(s => s.Position is not null)
-            .Select(s => $"-{p.Name} takes position {s.Position} in set {s.SetName}")));
+        Assert.Equal(["DeviceListen", "DeviceToController", "DeviceToServer", "IdListen", "IdToController", "IdToServer"], connect.ParameterSetNames.Order());
+        var positional = connect.Parameters.SelectMany(p => p.Sets.Where(s => s.Position is not null).Select(s => (p.Name, s))).ToList();
+        Assert.Equal(["IdListen", "IdToController", "IdToServer"], positional.Select(x => x.s.SetName).Order());
+        Assert.All(positional, x =>
+        {
+            Assert.Equal("Id", x.Name);
+            Assert.Equal(0, x.s.Position);
+            Assert.True(x.s.ValueFromPipelineByPropertyName);
+        });
         Assert.Equal("DeviceToServer", connect.DefaultParameterSetName);
     }
 

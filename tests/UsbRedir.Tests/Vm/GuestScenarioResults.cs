@@ -46,4 +46,11 @@ public static class GuestScenarioResults
         Assert.False(run.TimedOut, run.ToString());
         Assert.Equal(0, run.ExitCode);
     }
+
+    /// <summary>As <see cref="AssertSucceededCleanly"/>, and the scenario reported "SUMMARY all passed".</summary>
+    public static void AssertWholeRunPassed(GuestRunResult run, ITestOutputHelper output)
+    {
+        AssertSucceededCleanly(run, output);
+        Assert.Contains("SUMMARY all passed", run.Stdout);
+    }
 }

@@ -118,6 +118,9 @@ public sealed class UsbDeviceInfo
     /// <summary>True when the bus is one of the virtual host controllers devices are imported into (usbip's vhci_hcd, this project's usbredir_vhci).</summary>
     public bool IsVirtualController => UsbDeviceEnumerator.IsVirtualControllerDriver(Controller);
 
+    /// <summary>True while an export or local forward of this process holds the device (read now, not when listed).</summary>
+    public bool InUseByUsbRedir => LocalUsbDevice.IsExported(PortPath);
+
     /// <summary>
     /// The device as the filter engine sees it (usbredirfilter_check): bDeviceClass, ids, bcdDevice and the class
     /// triple of each interface (the setting in use, at most 32 as usbredirhost reads).

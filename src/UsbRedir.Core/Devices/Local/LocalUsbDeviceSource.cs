@@ -1,0 +1,45 @@
+using UsbRedir.Devices.Sources;
+
+namespace UsbRedir.Devices.Local;
+
+/// <summary>
+/// The device source of an export of a local device, shared by both front ends: it yields the device opened first, and
+/// when that one is unplugged, re-opens it as it comes back: at the same busid, or, for a device with a serial number,
+/// wherever a device with the same VID:PID and serial appears (it moved port). A different device in the old port is
+/// never taken for it.
+/// </summary>
+public static class LocalUsbDeviceSource
+{
+    /// <summary>A source that owns <paramref name="opened"/> (disposing it, which re-attaches its kernel drivers, when the export ends).</summary>
+    public static ReopeningUsbDeviceSource Create(LocalUsbDevice opened, LocalUsbDeviceOptions? options = null, UsbDeviceEnumerator? enumerator = null)
+    {
+        ArgumentNullException.ThrowIfNull(opened);
+        var vendorId = opened.VendorId;
+        var productId = opened.ProductId;
+        var serial = string.IsNullOrEmpty(opened.SerialNumber) ? null : opened.SerialNumber;
+        var home = opened.PortPath;
+        var identity = serial is null ? $"{vendorId:x4}:{productId:x4} at {home.BusId}" : $"{vendorId:x4}:{productId:x4} serial {serial}";
+
+        bool IsIt(UsbDeviceInfo d) =>
+            d.VendorId == vendorId && d.ProductId == productId && (serial is null || d.SerialNumber == serial);
+
+        async Task<IUsbDevice?> ReopenAsync(CancellationToken cancellationToken)
+        {
+            var devices = (enumerator ?? UsbDeviceEnumerator.FromEnvironment()).GetDevices();
+            var match = devices.FirstOrDefault(d => d.PortPath.Equals(home) && IsIt(d))
+                ?? (serial is null ? null : devices.FirstOrDefault(IsIt));
+            if (match is null)
+                return null;
+            try
+            {
+                return await LocalUsbDevice.OpenAsync(match.PortPath, options, cancellationToken);
+            }
+            catch (UsbRedirException e) when (e.ErrorId == "UsbDeviceNotFound")
+            {
+                return null; // gone again between the listing and the open
+            }
+        }
+
+        return new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened);
+    }
+}
