@@ -86,7 +86,7 @@ Describe 'Connect-UsbDevice' {
                 if ($entry.Value.Position -ge 0) { "-$($parameter.Name) at $($entry.Value.Position) in $($entry.Key)" }
             }
         }
-        $positional | Sort-Object | Should -Be @('-Id at 0 in IdToController', '-Id at 0 in IdToServer')
+        $positional | Sort-Object | Should -Be @('-Id at 0 in IdListen', '-Id at 0 in IdToController', '-Id at 0 in IdToServer')
     }
 
     It 'connects nothing under -WhatIf' {
@@ -215,7 +215,7 @@ Describe 'Get-UsbRedirConnection' {
 
     It 'shows connections as a table and as a list' {
         $table = Get-UsbRedirConnection | Format-Table | Out-String -Width 120
-        foreach ($header in 'Id', 'State', 'Target', 'BytesSent', 'BytesReceived', 'Errors', 'Device') {
+        foreach ($header in 'Id', 'State', 'Target', 'Sent', 'Received', 'Errors', 'Device') {
             $table | Should -Match "\b$header\b"
         }
         $table | Should -Match 'UsbRedir virtual keyboard'

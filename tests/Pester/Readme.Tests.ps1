@@ -44,7 +44,7 @@ Describe 'README quick start' {
             $LASTEXITCODE | Should -Be 0 -Because $output
             $listener.Pending() | Should -BeTrue -Because 'the disk connected to the peer'
             # Get-UsbRedirConnection's table, in the child's 80 columns.
-            $output | Should -Match 'Id State\s+Server\s+BytesSent\s+BytesReceived\s+Errors\s+Device'
+            $output | Should -Match 'Id State\s+Target\s+Sent\s+Received\s+Errors\s+Device'
             $output | Should -Match '\d+ Connected\s+127\.0\.0\.1:\d+\s+\d+\s+\d+\s+0 UsbRedi'
             $output | Should -Match 'state after: Disconnected'
         }
