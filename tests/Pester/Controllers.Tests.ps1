@@ -134,7 +134,7 @@ Describe 'Controllers and servers with the usbredir_vhci module' -Tag Kernel {
         Wait-Until { @($server.Connections | Where-Object State -EQ 'Attached').Count -eq 1 } 'the server plugs the disk in'
         ($controller.Ports | Where-Object State -EQ 'Plugged').Count | Should -Be 1
         (Get-UsbRedirServer -Id $server.Id).Connections[0].DeviceDescription | Should -Match 'UsbRedir Virtual Disk \(1209:0001, serial \w+\)'
-        (Get-UsbRedirServer -Id $server.Id | Format-Table | Out-String) | Should -Match 'UsbRedir Virtual Disk \(1209:0001'
+        (Get-UsbRedirServer -Id $server.Id | Format-Table | Out-String -Width 120) | Should -Match 'UsbRedir Virtual Disk \(1209:0001'
         Assert-TableFits $server 'UsbRedir.Server.UsbRedirServer'
         Assert-ListView $server 'UsbRedir.Server.UsbRedirServer'
         Assert-TableFits $server.Connections 'UsbRedir.Server.UsbRedirServerConnection'

@@ -31,7 +31,7 @@ client=$!
 # Under TCG on a loaded host the first descriptor reads run .NET code not compiled yet, in two processes; the kernel's
 # 5 s control timeout can expire and enumeration starts over (seen: first read timed out 60 s after the connect).
 check disk.enumerated poll 300 usb_disk
-check server.plugged grep -q '^plugged: UsbRedir Virtual Disk (1209:0001) from 127.0.0.1:[0-9]* into port 1$' /tmp/server.out
+check server.plugged grep -q '^plugged: UsbRedir Virtual Disk (1209:0001, serial [0-9A-F]*) from 127.0.0.1:[0-9]* into port 1$' /tmp/server.out
 check disk.usb-storage-bound poll 10 storage_bound
 mkdir -p /mnt/stick
 check disk.mounted mount "/dev/$(usb_disk)" /mnt/stick

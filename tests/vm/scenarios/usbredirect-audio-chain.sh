@@ -31,7 +31,7 @@ server=$!
 check server.listening poll 60 grep -q '^listening: 127.0.0.1:1139' /tmp/server.out
 usbredirect --device 46f4:0002 --to 127.0.0.1:1139 >/tmp/redirect.out 2>&1 &
 redirect=$!
-check server.plugged poll 60 grep -q '^plugged: QEMU USB Audio (46f4:0002)' /tmp/server.out
+check server.plugged poll 60 grep -q '^plugged: QEMU USB Audio (46f4:0002, serial ' /tmp/server.out
 check card.on-vhci poll 30 vhci_card
 card=$(vhci_card)
 # Warm up first: under TCG the first iso transfers run .NET code not yet compiled, and their completions come so late
