@@ -36,7 +36,7 @@ public sealed partial class UsbEnumerationVmTests(ITestOutputHelper output)
         options.ReadWriteDirs.Add(shared);
         options.Modules.Add("xhci_pci");
         options.QemuArgs.AddRange([
-            "-qmp", $"unix:{qmp},server=on,wait=off",
+            .. QmpClient.QemuArgs(qmp),
             "-audiodev", "none,id=snd0",
             "-device", "qemu-xhci,id=xhci",
             "-device", "usb-hub,bus=xhci.0,port=1",
@@ -75,16 +75,15 @@ public sealed partial class UsbEnumerationVmTests(ITestOutputHelper output)
             log.Add("the guest never started watching");
             return;
         }
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        using var qmp = await QmpClient.ConnectAsync(qmpPath, cts.Token);
-        log.Add("device_add: " + await qmp.ExecuteAsync("device_add",
-            new Dictionary<string, string> { ["driver"] = "usb-kbd", ["id"] = "hotkbd", ["bus"] = "xhci.0", ["port"] = "1.4" }, cts.Token));
+        await using var qmp = await QmpClient.ConnectAsync(qmpPath, guest);
+        log.Add("device_add: " + (await qmp.ExecuteAsync("device_add",
+            new Dictionary<string, string> { ["driver"] = "usb-kbd", ["id"] = "hotkbd", ["bus"] = "xhci.0", ["port"] = "1.4" }))?.ToJsonString());
         if (!await WaitForFileAsync(Path.Combine(shared, "plug-seen"), guest))
         {
             log.Add("the guest never saw the plug");
             return;
         }
-        log.Add("device_del: " + await qmp.ExecuteAsync("device_del", new Dictionary<string, string> { ["id"] = "hotkbd" }, cts.Token));
+        log.Add("device_del: " + (await qmp.ExecuteAsync("device_del", new Dictionary<string, string> { ["id"] = "hotkbd" }))?.ToJsonString());
     }
 
     private static async Task<bool> WaitForFileAsync(string path, Task guest)
