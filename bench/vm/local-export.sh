@@ -52,7 +52,9 @@ serve() { dotnet "$cli" server --address 127.0.0.1 --port 4000 --ports 1 --backe
   poll 60 grep -q ' 0100007F:0FA0 00000000:0000 0A ' /proc/net/tcp; }
 # rss_peak PID: "RSS/ANON" peaks in KiB while PID lives (ANON: RssAnon, its private memory; the rest of RSS is mapped
 # files, e.g. the .NET runtime's libraries, shared with every other process using them)
-rss_peak() { local peak=0 anon=0 r a; while kill -0 "$1" 2>/dev/null; do read -r r a < <(awk '/VmRSS/ { r = $2 } /RssAnon/ { a = $2 } END { print r + 0, a + 0 }' "/proc/$1/status" 2>/dev/null); [ "${r:-0}" -gt "$peak" ] && peak=$r; [ "${a:-0}" -gt "$anon" ] && anon=$a; sleep 0.2; done; echo "$peak/$anon"; }
+rss_peak() { local peak=0 anon=0 r a; while kill -0 "$1" 2>/dev/null; do
+  r=$(awk '/VmRSS/ { r = $2 } /RssAnon/ { a = $2 } END { print r + 0, a + 0 }' "/proc/$1/status" 2>/dev/null); a=${r#* } r=${r% *}
+  [ "${r:-0}" -gt "$peak" ] && peak=$r; [ "${a:-0}" -gt "$anon" ] && anon=$a; sleep 0.2; done; echo "$peak/$anon"; }
 ticks() { awk '{ print $14, $15 }' "/proc/$1/stat" 2>/dev/null || echo 0 0; } # user and system CPU time, in clock ticks
 # cpu_s BEFORE AFTER: "TOTAL (sys SYS)" seconds between two ticks
 cpu_s() { echo "$1 $2" | awk -v hz="$hz" '{ printf "%.2f (sys %.2f)", ($3 + $4 - $1 - $2) / hz, ($4 - $2) / hz }'; }
