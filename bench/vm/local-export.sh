@@ -8,7 +8,8 @@
 # and the ratios to (b); also the peak RSS of `usbredir connect` while it serves the read.
 # Run in a guest with tests/vm/run-vm (see docs/benchmarks.md). $1 = UsbRedir.Cli.dll, $2 = MiB to read (default 32),
 # $3 = usbredir_vhci.ko (optional; without it the vhci-ctrl row is skipped). Environment: ROUNDS (default 2) rounds of
-# the (c)/(d) rows, alternating, so one boot shows their spread; WARM_MIB (default 8) MiB read before each measured read.
+# the (c)/(d) rows, alternating, so one boot shows their spread; WARM_READS (default 512) reads of 4 KiB before each
+# measured read, to let the .NET processes compile their hot code first.
 set -uo pipefail
 cli=$1 mib=${2:-32} module=${3:-}
 echo 0 > /sys/module/usb_storage/parameters/delay_use
@@ -46,8 +47,10 @@ pkill -x usbipd
 poll 60 disk_where is_orig
 
 # (c)/(d): a usbredir server on 127.0.0.1 plugs what it receives into BACKEND. Each export gets a fresh server (a server
-# warmed by an earlier row would favour the later one), and a warm-up read of $warm MiB before the measured one (the
-# .NET processes compile their hot code in the first seconds; the figure is the steady state of an export).
+# warmed by an earlier row would favour the later one), and $warm small reads before the measured one: the .NET processes
+# compile a method again, optimised, after 30 calls and in the background (slow under TCG), so a cold read measures the
+# compiler; 512 reads of 4 KiB are some 1500 transfers, enough for every hot method, in a few seconds. The figure is the
+# steady state of an export, which is what a long export runs in.
 serve() { dotnet "$cli" server --address 127.0.0.1 --port 4000 --ports 1 --backend "$1" > "/tmp/server-$1.txt" 2>&1 & server=$!
   poll 60 grep -q ' 0100007F:0FA0 00000000:0000 0A ' /proc/net/tcp; }
 # rss_peak PID: "RSS/ANON" peaks in KiB while PID lives (ANON: RssAnon, its private memory; the rest of RSS is mapped
@@ -67,7 +70,8 @@ export_with() { # export_with NAME BACKEND COMMAND...: serves BACKEND, exports t
     { echo "$name: no disk"; cat "/tmp/export-$name.txt"; stop $exporter; stop $server; return 1; } >&2
   rss_peak $exporter > "/tmp/rss-$name.txt" &
   local watcher=$!
-  dd if="/dev/$disk" of=/dev/null bs=1M count="$warm" iflag=direct status=none
+  dd if="/dev/$disk" of=/dev/null bs=4k count="$warm" iflag=direct status=none
+  sleep 2 # the background compiler starts 100 ms after the last new method and takes its time under TCG
   local e0 s0 e1 s1
   e0=$(ticks $exporter) s0=$(ticks $server)
   mbs[$name]=$(read_mbs "$name" "$disk")
@@ -82,7 +86,7 @@ export_with() { # export_with NAME BACKEND COMMAND...: serves BACKEND, exports t
   poll 60 disk_where is_orig || echo "$name: usb-storage did not bind to the original again" >&2
 }
 declare -A cpu rss
-warm=${WARM_MIB:-8}
+warm=${WARM_READS:-512}
 rows=()
 for round in $(seq "${ROUNDS:-2}"); do
   export_with "ours-usbip#$round" usbip dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect
@@ -97,7 +101,7 @@ for round in $(seq "${ROUNDS:-2}"); do
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'; }
-echo "speed $(cat "/sys/bus/usb/devices/$orig/speed") Mb/s, $mib MiB read after $warm MiB warm-up"
+echo "speed $(cat "/sys/bus/usb/devices/$orig/speed") Mb/s, $mib MiB read after $warm reads of 4 KiB"
 printf 'bench %-18s %8s MB/s %6s x usbip %6s x usbredirect  %s\n' direct "${mbs[direct]}" "$(ratio "${mbs[direct]}" "${mbs[usbip]}")" - ""
 printf 'bench %-18s %8s MB/s %6s x usbip %6s x usbredirect  %s\n' usbip "${mbs[usbip]}" 1.00 - ""
 for k in "${rows[@]}"; do
