@@ -20,7 +20,7 @@ public sealed class FuzzSmokeTests
         var outDir = Directory.CreateTempSubdirectory("usbredir-fuzz-smoke-");
         try
         {
-            var (exitCode, output) = RunScript("--smoke", "--out", outDir.FullName);
+            var (exitCode, output) = RunScript("--smoke", "--no-build", "--out", outDir.FullName);
             Assert.True(exitCode == 0, $"fuzz/run --smoke exited {exitCode}:\n{output}");
 
             var targets = ProcessRunner.Run(Path.Combine(FuzzBin, "UsbRedir.Fuzz"), "--list")
@@ -53,7 +53,7 @@ public sealed class FuzzSmokeTests
             var seeds = Directory.CreateDirectory(Path.Combine(outDir.FullName, "seeds"));
             File.WriteAllText(Path.Combine(seeds.FullName, "fine"), "0x08,-1,-1,-1,1");
             File.WriteAllText(Path.Combine(seeds.FullName, "boom"), "crash,-1,-1,-1,1");
-            var (exitCode, output) = RunScript("--time", "2", "--out", Path.Combine(outDir.FullName, "out"), "--corpus", seeds.FullName, "selftest");
+            var (exitCode, output) = RunScript("--time", "2", "--no-build", "--out", Path.Combine(outDir.FullName, "out"), "--corpus", seeds.FullName, "selftest");
             Assert.True(exitCode == 1, $"fuzz/run should fail on a crash, exited {exitCode}:\n{output}");
             Assert.Contains("selftest: a seed in", output);
             Assert.Contains("CRASH", output);
