@@ -25,6 +25,7 @@ internal static class FuzzTargets
             ["scsi"] = (ScsiDiskTarget.Run, "software disk: bulk-only transport and SCSI commands"),
             ["keyboard-script"] = (KeyboardScriptTarget.Run, "keyboard script parser (--keys)"),
             ["sysfs-descriptors"] = (SysfsDescriptorsTarget.Run, "enumeration engine's sysfs descriptors reader"),
+            ["names"] = (NamesTarget.Run, "endpoints, device ids and busids, usb.ids, filter device descriptions"),
         };
 
     /// <summary>Targets that are not parsers (not listed by --list, not run by default): the pipeline's own check.</summary>

@@ -94,6 +94,16 @@ internal static class SeedCorpus
         for (var i = 0; i < scripts.Length; i++)
             Seed("keyboard-script", $"keys-{i}", Encoding.UTF8.GetBytes(scripts[i]));
 
+        string[] names =
+        [
+            "\u0000127.0.0.1:4000", "\u0000[::1]:1138", "\u0000bob:1138", "\u0000::1", "\u00010.0.0.0:4000",
+            "\u00012.0.2", "\u00012-1.3", "\u0001usb2", "\u00013",
+            "\u0002# usb.ids\n0781  SanDisk Corp.\n\t5567  Cruzer Blade\n\t\t00  interface\n1209  Generic\n\t0001  pid.codes Test PID\nC 00  (Defined at Interface level)\n",
+            "\u000308:0781:5567:0100 08/06/50", "\u00030x00:0x1209:0x0002:0x0100 03/01/01 03:00:00",
+        ];
+        for (var i = 0; i < names.Length; i++)
+            Seed("names", $"text-{i}", Encoding.UTF8.GetBytes(names[i]));
+
         foreach (var (name, configuration) in new[]
                  {
                      ("pci0000:00/0000:00:05.0/usb2/2-4", 1), ("pci0000:00/0000:00:05.0/usb1/1-1/1-1.3", 1),
