@@ -3,6 +3,7 @@ using System.Text;
 using UsbRedir.Controllers.VhciCtrl;
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
+using UsbRedir.Tests.Controllers.Usbip;
 
 namespace UsbRedir.Fuzz;
 
@@ -59,11 +60,11 @@ internal static class SeedCorpus
 
         // USB/IP: iso mask (IN endpoint 3 isochronous), chunk seed, then vhci_hcd's PDUs.
         Seed("usbip", "enumerate-and-bulk", [0, 0, 8, 0, 5,
-            .. UsbipSubmit(1, 0, true, 0, 18, new UsbSetupPacket(0x80, 6, 0x0100, 0, 18), []),
-            .. UsbipSubmit(2, 2, false, 0, 31, default, CbwInquiry()),
-            .. UsbipSubmit(3, 1, true, 0, 36, default, []),
-            .. UsbipUnlink(4, 3)]);
-        Seed("usbip", "iso-in", [0, 0, 8, 0, 9, .. UsbipSubmit(5, 3, true, 2, 384, default, [], [(0, 192), (192, 192)])]);
+            .. UsbipWire.CmdSubmit(1, dirIn: true, ep: 0, length: 18, setup: [0x80, 6, 0, 1, 0, 0, 18, 0]),
+            .. UsbipWire.CmdSubmit(2, dirIn: false, ep: 2, length: 31, outData: CbwInquiry()),
+            .. UsbipWire.CmdSubmit(3, dirIn: true, ep: 1, length: 36),
+            .. UsbipWire.CmdUnlink(4, 3)]);
+        Seed("usbip", "iso-in", [0, 0, 8, 0, 9, .. UsbipWire.CmdSubmit(5, dirIn: true, ep: 3, length: 384, interval: 1, iso: [(0, 192), (192, 192)])]);
 
         // vhci-ctrl: one read holding a port reset, a control submit, a bulk OUT with its data, an iso IN and an unlink.
         Seed("vhci-ctrl", "events", [
@@ -222,43 +223,6 @@ internal static class SeedCorpus
         if (!dataIn)
             bytes.AddRange(Enumerable.Repeat(fill, length));
         return bytes.ToArray();
-    }
-
-    private static byte[] UsbipSubmit(uint seqnum, uint ep, bool dirIn, int packets, int length, UsbSetupPacket setup, byte[] data,
-        (uint Offset, uint Length)[]? iso = null)
-    {
-        var pdu = new byte[48 + (dirIn ? 0 : data.Length) + (iso?.Length ?? 0) * 16];
-        var s = pdu.AsSpan();
-        BinaryPrimitives.WriteUInt32BigEndian(s, 1);
-        BinaryPrimitives.WriteUInt32BigEndian(s[4..], seqnum);
-        BinaryPrimitives.WriteUInt32BigEndian(s[8..], 0x00010002);
-        BinaryPrimitives.WriteUInt32BigEndian(s[12..], dirIn ? 1u : 0u);
-        BinaryPrimitives.WriteUInt32BigEndian(s[16..], ep);
-        BinaryPrimitives.WriteInt32BigEndian(s[24..], length);
-        BinaryPrimitives.WriteInt32BigEndian(s[32..], iso is null ? 0 : iso.Length);
-        BinaryPrimitives.WriteInt32BigEndian(s[36..], iso is null ? 0 : 1);
-        if (ep == 0)
-            WriteSetup(setup, s[40..]);
-        if (!dirIn)
-            data.CopyTo(s[48..]);
-        var at = 48 + (dirIn ? 0 : data.Length);
-        foreach (var (offset, len) in iso ?? [])
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(s[at..], offset);
-            BinaryPrimitives.WriteUInt32BigEndian(s[(at + 4)..], len);
-            at += 16;
-        }
-        return pdu;
-    }
-
-    private static byte[] UsbipUnlink(uint seqnum, uint victim)
-    {
-        var pdu = new byte[48];
-        BinaryPrimitives.WriteUInt32BigEndian(pdu, 2);
-        BinaryPrimitives.WriteUInt32BigEndian(pdu.AsSpan(4), seqnum);
-        BinaryPrimitives.WriteUInt32BigEndian(pdu.AsSpan(8), 0x00010002);
-        BinaryPrimitives.WriteUInt32BigEndian(pdu.AsSpan(20), victim);
-        return pdu;
     }
 
     private static byte[] VhciHeader(int size, ushort type, ushort port, ulong id)
