@@ -49,8 +49,8 @@ public class UsbRedirContextTests
         Assert.Equal((1, 1), (myServer.Id, theirServer.Id));
         Assert.Equal([myServer], first.Servers.All);
         Assert.Equal([theirServer], second.Servers.All);
-        Assert.Equal([new ListedController(1, controllers[0])], first.Controllers.All);
-        Assert.Equal([new ListedController(1, controllers[1])], second.Controllers.All);
+        Assert.Equal([(1, (IVirtualHostController)controllers[0])], first.Controllers.Numbered);
+        Assert.Equal([(1, (IVirtualHostController)controllers[1])], second.Controllers.Numbered);
 
         // Stopping the first context stops its server (and controller) and disconnects its connection; the second's run on.
         var stopping = first.StopAllAsync(TimeSpan.FromSeconds(5));
