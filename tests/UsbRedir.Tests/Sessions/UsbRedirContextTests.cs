@@ -20,14 +20,17 @@ public class UsbRedirContextTests
     {
         var first = new UsbRedirContext();
         var second = new UsbRedirContext();
+        // A peer listener each: which of two sockets to one listener is accepted first is not ordered.
         await using var guests = new GuestListener();
+        await using var otherGuests = new GuestListener();
         var endpoint = UsbRedirEndpoint.Parse(guests.Address);
+        var otherEndpoint = UsbRedirEndpoint.Parse(otherGuests.Address);
 
         // A connection in each: both are number 1, each listed only in its own context.
         var device = new LoopbackTestDevice();
         var mine = await UsbRedirConnection.ConnectAsync(device, endpoint, ReconnectPolicy.Never, context: first);
-        var theirs = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), endpoint, ReconnectPolicy.Never, context: second);
-        var (myGuest, theirGuest) = (await guests.NextGuestAsync(), await guests.NextGuestAsync());
+        var theirs = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), otherEndpoint, ReconnectPolicy.Never, context: second);
+        var (myGuest, theirGuest) = (await guests.NextGuestAsync(), await otherGuests.NextGuestAsync());
         await using var _ = myGuest;
         await using var __ = theirGuest;
         await myGuest.ExpectAnnouncementAsync();
