@@ -35,7 +35,7 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
         var image = Ext2Image.Create(shared, "stick.img", "16M", ("known.bin", known));
         var module = VhciModuleBuild.Module;
         var qmpPath = Path.Combine(shared, "qmp.sock");
-        var vports = Enumerable.Range(0, 4).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        var vports = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
         foreach (var vport in vports)
             vport.Start();
         string[] command = ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "local-device.sh"), shared,
@@ -52,7 +52,8 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
                     // redirected behind it enumerates the USB 2 way, with a second reset (usbredirect then resets the
                     // original during the guest's enumeration, and both wait for each other until timeouts).
                     "-device", "qemu-xhci,id=xhci,p2=8,p3=8",
-                    "-drive", $"if=none,id=stick,format=raw,file={image}",
+                    // -blockdev, not -drive: a -drive's backend is deleted with its device, and the fault step adds the disk again.
+                    "-blockdev", $"driver=raw,node-name=stick,file.driver=file,file.filename={image}",
                     "-device", "usb-storage,bus=xhci.0,drive=stick,id=stick-dev",
                     "-device", "usb-kbd,bus=xhci.0,id=kbd",
                     .. QmpClient.QemuArgs(qmpPath),
@@ -87,7 +88,7 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
     /// <summary>
     /// What the host does to the guest's hardware when the scenario asks (a file in the shared folder): removes the
     /// usb-redir usbredirect exported to once it is done, types "usb" and Enter into the original usb-kbd with QMP
-    /// send-key, and removes the original usb-storage mid-read with device_del.
+    /// send-key, and removes the original usb-storage mid-read with device_del, and adds it again (device_add) once the guest saw it go.
     /// Returns INFO lines for the run's output.
     /// </summary>
     private static async Task<string> MonitorAsync(string shared, string qmpPath, Task guest)
@@ -119,6 +120,11 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
         {
             await qmp.ExecuteAsync("device_del", new { id = "stick-dev" });
             log.AppendLine("INFO host: device_del stick-dev");
+        }
+        if (await WaitForAsync("readd-ready"))
+        {
+            await qmp.ExecuteAsync("device_add", new { driver = "usb-storage", bus = "xhci.0", drive = "stick", id = "stick-dev" });
+            log.AppendLine("INFO host: device_add stick-dev");
         }
         return log.ToString();
     }
@@ -208,9 +214,29 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
     public void Keys_typed_into_the_original_keyboard_arrive_through_usb_redir_and_usbhid_binds_again_afterwards() =>
         AssertPassed("keyboard.keys-arrive", "keyboard.usbhid-reattached");
 
+    /// <summary>
+    /// QMP device_del of the original mid-read: the read through the forward ends, the peer (our server) gets
+    /// device_disconnect and its disk goes away, every pending transfer completes, and the exporter waits for the device;
+    /// no hung task (the whole run's kernel log check).
+    /// </summary>
     [UsbredirectVmFact]
-    public void Device_del_mid_transfer_ends_the_read_the_redirected_disk_and_the_export() =>
-        AssertPassed("fault.disk-appears", "fault.reader-ends", "fault.exporter-ends", "fault.exporter-says-gone", "fault.redirected-disk-gone");
+    public void Device_del_mid_transfer_ends_the_read_and_the_redirected_disk_and_the_exporter_waits_for_the_device() =>
+        AssertPassed("fault.disk-appears", "fault.reader-ends", "fault.redirected-disk-gone", "fault.peer-gets-device-disconnect",
+            "fault.exporter-waits-for-the-device", "fault.exporter-still-running", "fault.every-transfer-completed", "fault.original-gone");
+
+    /// <summary>
+    /// QMP device_add of the same disk: <c>usbredir connect ID</c> re-exports it by itself (auto re-attach through
+    /// LocalUsbDeviceSource) within 5 s of the guest seeing it, the server plugs it again with the same bytes, and on
+    /// SIGTERM the exporter ends cleanly and usb-storage binds to the original again.
+    /// </summary>
+    [UsbredirectVmFact]
+    public void Device_add_again_re_attaches_the_device_within_5_seconds_with_the_same_bytes()
+    {
+        AssertPassed("reattach.plugged-again", "reattach.within-5-s", "reattach.disk-appears", "reattach.exporter-stops-cleanly",
+            "reattach.disk-gone", "reattach.storage-reattached");
+        var stdout = GuestRun.Value.Result.Stdout;
+        Assert.Equal(Md5(stdout, "direct-after"), Md5(stdout, "reattached"));
+    }
 
     [UsbredirectVmFact]
     public void The_whole_guest_run_succeeds_with_a_clean_kernel_log() =>

@@ -124,10 +124,15 @@ check keyboard.keys-arrive grep -qx "keys: 22 31 48 28" /tmp/keys.txt
 stop $kbdexport; echo "INFO keyboard export rc=$? $(tr '\n' ' ' < /tmp/kbd.txt)"
 check keyboard.usbhid-reattached poll 60 hid_on_orig
 
-# Unplug mid-transfer: the host removes the original disk through QMP device_del while a read runs through usb-redir.
-# The read ends, the redirected disk goes away (the peer got device_disconnect), our CLI ends, nothing hangs.
-bridge 4003 redir4
-dotnet "$cli" connect "$orig" 127.0.0.1:4003 --no-reconnect > /tmp/fault.txt 2>&1 &
+# Unplug mid-transfer and auto re-attach: our CLI exports the disk to our server (usbip backend, vhci_hcd) with no
+# --no-reconnect; the host removes the original through QMP device_del while a read runs through the forward. The read
+# ends, the server gets device_disconnect and its disk goes away, every pending transfer of the exporter completes (no
+# "did not complete" notice), and the exporter waits for the device instead of ending. The host adds the disk again
+# (device_add): the exporter re-opens it by itself and the server plugs it again within 5 s, with the same bytes.
+dotnet "$cli" server --ports 2 --port 4010 --address 127.0.0.1 --backend usbip --verbose > /tmp/reattach-server.txt 2>&1 &
+reserver=$!
+poll 120 grep -q '^listening: 127.0.0.1:4010' /tmp/reattach-server.txt
+dotnet "$cli" connect "$orig" 127.0.0.1:4010 --verbose > /tmp/fault.txt 2>&1 &
 faultexport=$!
 check fault.disk-appears poll 120 other_disk
 d=$(other_disk)
@@ -137,10 +142,28 @@ reader=$!
 poll 60 eval '[ "$(sectors)" -ge 256 ]'
 touch "$shared/fault-ready"
 check fault.reader-ends poll 60 eval '! kill -0 $reader 2>/dev/null'
-check fault.exporter-ends poll 60 eval '! kill -0 $faultexport 2>/dev/null'
-stop $faultexport; echo "INFO fault export rc=$? $(tr '\n' ' ' < /tmp/fault.txt)"
-check fault.exporter-says-gone grep -q "gone" /tmp/fault.txt
 check fault.redirected-disk-gone poll 60 no_other_disk
+check fault.peer-gets-device-disconnect poll 30 grep -q 'device disconnected by the peer' /tmp/reattach-server.txt
+check fault.exporter-waits-for-the-device poll 30 grep -q '^state: WaitingForDevice' /tmp/fault.txt
+check fault.exporter-still-running kill -0 $faultexport
+check fault.every-transfer-completed eval '! grep -q "did not complete" /tmp/fault.txt'
+orig_present() { grep -lx 46f4 /sys/bus/usb/devices/*/idVendor >/dev/null 2>&1; }
+check fault.original-gone eval '! orig_present'
+plugs() { grep -c '^plugged: ' /tmp/reattach-server.txt; }
+touch "$shared/readd-ready"
+poll 60 orig_present; back=$(cut -d' ' -f1 /proc/uptime)
+check reattach.plugged-again poll 60 eval '[ "$(plugs)" -ge 2 ]'
+again=$(cut -d' ' -f1 /proc/uptime)
+echo "INFO reattach: original back at ${back} s, plugged again at ${again} s"
+check reattach.within-5-s awk -v a="$back" -v b="$again" 'BEGIN { exit !(b - a <= 5) }'
+orig=$(grep -lx 46f4 /sys/bus/usb/devices/*/idVendor | head -n1 | xargs dirname | xargs basename)
+check reattach.disk-appears poll 120 other_disk
+d=$(other_disk) && echo "INFO md5.reattached $(disk_md5 "$d")"
+stop $faultexport; rc=$?; echo "INFO fault export rc=$rc $(tr '\n' ' ' < /tmp/fault.txt)"
+check reattach.exporter-stops-cleanly test "$rc" -eq 0
+check reattach.disk-gone poll 60 no_other_disk
+check reattach.storage-reattached poll 60 storage_bound
+stop $reserver; echo "INFO reattach server rc=$? $(tr '\n' ' ' < /tmp/reattach-server.txt)"
 
 kill $bridges 2>/dev/null; wait 2>/dev/null
 dmesg > "$shared/dmesg.txt"

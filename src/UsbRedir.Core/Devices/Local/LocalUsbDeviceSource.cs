@@ -11,7 +11,10 @@ namespace UsbRedir.Devices.Local;
 public static class LocalUsbDeviceSource
 {
     /// <summary>A source that owns <paramref name="opened"/> (disposing it, which re-attaches its kernel drivers, when the export ends).</summary>
-    public static ReopeningUsbDeviceSource Create(LocalUsbDevice opened, LocalUsbDeviceOptions? options = null, UsbDeviceEnumerator? enumerator = null)
+    /// <param name="notice">Subscribed to <see cref="LocalUsbDevice.Notice"/> of every device re-opened here (the front end
+    /// has subscribed to <paramref name="opened"/>'s itself), so a re-attached device reports as the first one did.</param>
+    public static ReopeningUsbDeviceSource Create(LocalUsbDevice opened, LocalUsbDeviceOptions? options = null, UsbDeviceEnumerator? enumerator = null,
+        Action<string>? notice = null)
     {
         ArgumentNullException.ThrowIfNull(opened);
         var vendorId = opened.VendorId;
@@ -32,7 +35,10 @@ public static class LocalUsbDeviceSource
                 return null;
             try
             {
-                return await LocalUsbDevice.OpenAsync(match.PortPath, options, cancellationToken);
+                var device = await LocalUsbDevice.OpenAsync(match.PortPath, options, cancellationToken);
+                if (notice is not null)
+                    device.Notice += notice;
+                return device;
             }
             catch (UsbRedirException e) when (e.ErrorId == "UsbDeviceNotFound")
             {
