@@ -39,7 +39,8 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
         foreach (var vport in vports)
             vport.Start();
         string[] command = ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "local-device.sh"), shared,
-            Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), Convert.ToHexString(MD5.HashData(known)).ToLowerInvariant(), module];
+            Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), Convert.ToHexString(MD5.HashData(known)).ToLowerInvariant(),
+            NativeHarness.Build("libusb_msd_faults.c", "libusb-1.0"), module];
         try
         {
             var (guest, ports) = await QemuChardevGuest.StartAsync((FirstPort, LastPort), vports.Length, (ports, tag) =>
@@ -236,6 +237,29 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
             "reattach.disk-gone", "reattach.storage-reattached");
         var stdout = GuestRun.Value.Result.Stdout;
         Assert.Equal(Md5(stdout, "direct-after"), Md5(stdout, "reattached"));
+    }
+
+    /// <summary>
+    /// tests/interop/libusb_msd_faults.c on the forwarded disk (vhci_hcd, our server, our exporter, the real usb-msd):
+    /// control transfers with odd lengths answer the original's bytes, an undefined descriptor type stalls EP0 and the next
+    /// request works, a bad CBW stalls bulk OUT and after clear-halt a command goes through.
+    /// </summary>
+    [UsbredirectVmFact]
+    public void Odd_length_control_a_control_stall_and_a_bulk_stall_with_clear_halt_pass_through_to_the_real_device() =>
+        AssertPassed("control.odd-lengths", "control.stall", "bulk.stall-and-clear-halt", "faults.storage-binds-again");
+
+    /// <summary>
+    /// The peer (our server) killed with SIGKILL mid-read: the read ends, every pending transfer of the exporter completes,
+    /// the exporter keeps the device claimed and reconnects, and the next server gets it with the same bytes.
+    /// </summary>
+    [UsbredirectVmFact]
+    public void The_peer_killed_mid_transfer_leaves_the_export_waiting_and_the_next_peer_gets_the_device()
+    {
+        AssertPassed("peer-killed.reader-ends", "peer-killed.exporter-reconnects", "peer-killed.exporter-still-running",
+            "peer-killed.every-transfer-completed", "peer-killed.storage-stays-claimed", "peer-killed.plugged-into-the-next-peer",
+            "peer-killed.disk-appears");
+        var stdout = GuestRun.Value.Result.Stdout;
+        Assert.Equal(Md5(stdout, "direct-after"), Md5(stdout, "after-peer-killed"));
     }
 
     [UsbredirectVmFact]
