@@ -23,15 +23,10 @@ public static class LocalUsbDeviceSource
         var home = opened.PortPath;
         var identity = serial is null ? $"{vendorId:x4}:{productId:x4} at {home.BusId}" : $"{vendorId:x4}:{productId:x4} serial {serial}";
 
-        bool IsIt(UsbDeviceInfo d) =>
-            d.VendorId == vendorId && d.ProductId == productId && (serial is null || d.SerialNumber == serial);
-
         async Task<IUsbDevice?> ReopenAsync(CancellationToken cancellationToken)
         {
             var devices = (enumerator ?? UsbDeviceEnumerator.FromEnvironment()).GetDevices();
-            var match = devices.FirstOrDefault(d => d.PortPath.Equals(home) && IsIt(d))
-                ?? (serial is null ? null : devices.FirstOrDefault(IsIt));
-            if (match is null)
+            if (FindAgain(devices, home, vendorId, productId, serial) is not { } match)
                 return null;
             try
             {
@@ -47,5 +42,18 @@ public static class LocalUsbDeviceSource
         }
 
         return new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened);
+    }
+
+    /// <summary>
+    /// The exported device among <paramref name="devices"/>: the one at <paramref name="home"/> with the same VID:PID (and
+    /// serial number, when it has one); else, for a device with a serial number, the same VID:PID and serial at any port
+    /// (it moved). Null when it is not there: another device in its old port is never taken for it.
+    /// </summary>
+    internal static UsbDeviceInfo? FindAgain(IEnumerable<UsbDeviceInfo> devices, UsbPortPath home, ushort vendorId, ushort productId, string? serial)
+    {
+        bool IsIt(UsbDeviceInfo d) =>
+            d.VendorId == vendorId && d.ProductId == productId && (serial is null || d.SerialNumber == serial);
+        var list = devices as IReadOnlyCollection<UsbDeviceInfo> ?? [.. devices];
+        return list.FirstOrDefault(d => d.PortPath.Equals(home) && IsIt(d)) ?? (serial is null ? null : list.FirstOrDefault(IsIt));
     }
 }
