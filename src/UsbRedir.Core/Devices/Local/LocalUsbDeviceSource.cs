@@ -45,6 +45,32 @@ public static class LocalUsbDeviceSource
     }
 
     /// <summary>
+    /// Wakes <paramref name="source"/> whenever a USB device is plugged in (the kernel's uevents, <see cref="UsbDeviceWatcher"/>),
+    /// so a device that comes back is re-opened at once instead of at the source's next try. Dispose the result when the
+    /// export ends. Null when the uevents cannot be read: the source then finds the device at its next try all the same.
+    /// </summary>
+    public static IDisposable? WakeOnPlug(ReopeningUsbDeviceSource source, UsbDeviceEnumerator? enumerator = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var watcher = new UsbDeviceWatcher(enumerator);
+        watcher.DeviceChanged += (_, e) =>
+        {
+            if (e.Kind == UsbDeviceEventKind.Added)
+                source.NotifyChanged();
+        };
+        try
+        {
+            watcher.Start();
+            return watcher;
+        }
+        catch (UsbRedirException)
+        {
+            watcher.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>
     /// The exported device among <paramref name="devices"/>: the one at <paramref name="home"/> with the same VID:PID (and
     /// serial number, when it has one); else, for a device with a serial number, the same VID:PID and serial at any port
     /// (it moved). Null when it is not there: another device in its old port is never taken for it.
