@@ -40,6 +40,8 @@ public sealed class UsbRedirConnection
     // socket, or DisconnectAsync sees the session and ends it. Without it a reconnect whose connect finished just
     // as DisconnectAsync ran could start a session nobody would ever close.
     private readonly object _sessionGate = new();
+    // The list this connection is in (null: none); it leaves it when disconnected.
+    private readonly ConnectionRegistry? _registry;
     private volatile UsbRedirHostSession? _session;
     private volatile IUsbDevice? _device;
     private int _reconnects;
@@ -56,7 +58,7 @@ public sealed class UsbRedirConnection
     }
 
     private UsbRedirConnection(IUsbDeviceSource source, UsbRedirEndpoint? server, TcpServerListener? listener, ReconnectPolicy reconnect,
-        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect)
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, UsbRedirContext? context)
     {
         Source = source;
         Server = server;
@@ -70,7 +72,8 @@ public sealed class UsbRedirConnection
         if (source is FixedUsbDeviceSource fixedSource)
             _device = fixedSource.Device;
         Log = new SessionLog(logListener);
-        Id = ConnectionRegistry.Add(this);
+        _registry = context?.Connections;
+        Id = _registry?.Add(this) ?? 0;
     }
 
     /// <summary>
@@ -78,30 +81,36 @@ public sealed class UsbRedirConnection
     /// Returns once the first attempt has connected, or throws its error (a wrong address should fail at once, not retry
     /// silently); later drops are retried in the background.
     /// </summary>
+    /// <param name="context">Where the connection is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
     public static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect = null,
-        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
+        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default,
+        UsbRedirContext? context = null) =>
+        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect: null, cancellationToken, context);
 
     /// <summary>
     /// Starts pushing the device of <paramref name="source"/> to <paramref name="server"/>, re-exporting it whenever the source
     /// yields it again after it went away. Waits for the source's first device (cancel with <paramref name="cancellationToken"/>),
     /// then returns once the first attempt has connected, or throws its error; later drops are retried in the background.
     /// </summary>
+    /// <param name="context">Where the connection is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
     public static Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, ReconnectPolicy? reconnect = null,
-        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
+        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default,
+        UsbRedirContext? context = null) =>
+        ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken, context);
 
     /// <param name="connect">Opens the socket to <paramref name="server"/> (null: TCP); tests pass one that holds a connected socket back.</param>
     internal static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
-        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken) =>
-        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect, cancellationToken);
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken,
+        UsbRedirContext? context = null) =>
+        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect, cancellationToken, context);
 
     internal static async Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
-        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken)
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken,
+        UsbRedirContext? context)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(server);
-        var connection = new UsbRedirConnection(source, server, listener: null, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect);
+        var connection = new UsbRedirConnection(source, server, listener: null, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect, context);
         IUsbDevice? device = null;
         try
         {
@@ -117,7 +126,7 @@ public sealed class UsbRedirConnection
         {
             if (device is not null)
                 await source.ReleaseAsync(device);
-            ConnectionRegistry.Remove(connection);
+            connection._registry?.Remove(connection);
             throw;
         }
     }
@@ -127,9 +136,10 @@ public sealed class UsbRedirConnection
     /// ends when the device goes away. Returns once the port is bound.
     /// </summary>
     /// <exception cref="UsbRedirException">The port is in use (ServerPortInUse), needs privileges (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
+    /// <param name="context">Where the connection is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
     public static Task<UsbRedirConnection> ListenAsync(IUsbDevice device, IPEndPoint listen, TcpKeepAlive? keepAlive = null,
-        Action<SessionLogEntry>? logListener = null) =>
-        ListenAsync(new FixedUsbDeviceSource(device), listen, keepAlive, logListener);
+        Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null) =>
+        ListenAsync(new FixedUsbDeviceSource(device), listen, keepAlive, logListener, context);
 
     /// <summary>
     /// Exports the device of <paramref name="source"/> to whoever connects to <paramref name="listen"/>: one peer at a time (one
@@ -138,8 +148,9 @@ public sealed class UsbRedirConnection
     /// (<see cref="ConnectionState.Listening"/> while no peer is connected).
     /// </summary>
     /// <exception cref="UsbRedirException">The port is in use (ServerPortInUse), needs privileges (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
+    /// <param name="context">Where the connection is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
     public static Task<UsbRedirConnection> ListenAsync(IUsbDeviceSource source, IPEndPoint listen, TcpKeepAlive? keepAlive = null,
-        Action<SessionLogEntry>? logListener = null)
+        Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(listen);
@@ -148,7 +159,7 @@ public sealed class UsbRedirConnection
         UsbRedirConnection connection;
         try
         {
-            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null);
+            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null, context);
         }
         catch
         {
@@ -163,6 +174,7 @@ public sealed class UsbRedirConnection
         return Task.FromResult(connection);
     }
 
+    /// <summary>Its number in the <see cref="UsbRedirContext"/> that lists it, from 1; 0 when made without one.</summary>
     public int Id { get; }
 
     /// <summary>Where the exported device comes from; its <see cref="IUsbDeviceSource.Identity"/> names it while it is away.</summary>
@@ -513,15 +525,15 @@ public sealed class UsbRedirConnection
 
     /// <summary>
     /// Stops exporting: the peer is told the device is gone (device_disconnect, waiting for its ack up to
-    /// <paramref name="timeout"/>), then the connection closes, is not retried and leaves the registry; a listening
+    /// <paramref name="timeout"/>), then the connection closes, is not retried and leaves its context's list; a listening
     /// connection stops listening. The device goes back to its source (a fixed device stays usable). On a connection that
-    /// has already ended it only leaves the registry, keeping its final state (Rejected, Failed) and error.
+    /// has already ended it only leaves that list, keeping its final state (Rejected, Failed) and error.
     /// </summary>
     public async Task DisconnectAsync(TimeSpan timeout)
     {
         if (Completion.IsCompleted)
         {
-            ConnectionRegistry.Remove(this);
+            _registry?.Remove(this);
             return;
         }
         UsbRedirHostSession? current;
@@ -538,7 +550,7 @@ public sealed class UsbRedirConnection
         await Task.WhenAny(_ended.Task, Task.Delay(timeout));
         if (State is not (ConnectionState.Rejected or ConnectionState.Failed))
             State = ConnectionState.Disconnected;
-        ConnectionRegistry.Remove(this);
+        _registry?.Remove(this);
     }
 
     public override string ToString() => $"{Id}: {DeviceIdentity} -> {Target} ({State})";
