@@ -1,8 +1,8 @@
 using UsbRedir.Devices;
 using UsbRedir.Devices.Local;
 using UsbRedir.Devices.Software;
-using UsbRedir.Devices.Sources;
 using UsbRedir.Devices.Software.Hid;
+using UsbRedir.Devices.Sources;
 
 namespace UsbRedir.Cli.Commands;
 
