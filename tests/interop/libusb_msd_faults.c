@@ -4,8 +4,9 @@
  * original's sysfs "descriptors" file (device descriptor, then the raw configuration) is what its answers must match.
  *
  *  - GET_DESCRIPTOR(device) with wLength 7 and 18, GET_DESCRIPTOR(configuration) with wLength 1, 9, 31 and 255 (the
- *    device answers short: its wTotalLength), GET_DESCRIPTOR(string) with wLength 5 and 255, and the class request
- *    GET_MAX_LUN with wLength 1: each answer is as long as asked (or the whole descriptor) and equals the original's bytes.
+ *    device answers short: its wTotalLength), GET_DESCRIPTOR(string) with wLength 5 and 255: each answer is as long as
+ *    asked (or the whole descriptor) and equals the original's bytes; with interface 0 claimed, the class request
+ *    GET_MAX_LUN with wLength 1.
  *  - GET_DESCRIPTOR of an undefined type stalls EP0 (LIBUSB_ERROR_PIPE); the next request works.
  *  - A CBW with a bad signature makes usb-msd stall bulk OUT (LIBUSB_ERROR_PIPE); after libusb_clear_halt a TEST UNIT
  *    READY goes through and its CSW (13 bytes, same tag, status 0) comes back on bulk IN.
@@ -108,11 +109,7 @@ int main(int argc, char **argv)
     r = get_descriptor(h, LIBUSB_DT_STRING, iproduct, langid, buf, 5);
     if (r != 5 || memcmp(buf, full, 5))
         return fail("GET_DESCRIPTOR(product string) with wLength 5", r < 0 ? r : 0);
-    r = libusb_control_transfer(h, LIBUSB_ENDPOINT_IN | LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE, 0xfe, 0, 0,
-                                buf, 1, TIMEOUT_MS);
-    if (r != 1 || buf[0] != 0)
-        return fail("GET_MAX_LUN (wLength 1)", r < 0 ? r : 0);
-    printf("ok odd-length control: device 7/18, configuration 1/9/31/255 (total %d), string 5/255 (%d), max lun 1\n", total, fulllen);
+    printf("ok odd-length control: device 7/18, configuration 1/9/31/255 (total %d), string 5/255 (%d)\n", total, fulllen);
 
     /* A request the device does not know stalls EP0; the stall clears with the next setup. */
     r = get_descriptor(h, 0x2a, 0, 0, buf, 9);
@@ -143,6 +140,12 @@ int main(int argc, char **argv)
     r = libusb_claim_interface(h, 0);
     if (r < 0)
         return fail("claiming interface 0", r);
+    /* A class request to the interface (claimed now, as usbfs wants): GET_MAX_LUN, wLength 1. */
+    r = libusb_control_transfer(h, LIBUSB_ENDPOINT_IN | LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE, 0xfe, 0, 0,
+                                buf, 1, TIMEOUT_MS);
+    if (r != 1 || buf[0] != 0)
+        return fail("GET_MAX_LUN (wLength 1)", r < 0 ? r : 0);
+    printf("ok class request: GET_MAX_LUN, wLength 1, answered 0\n");
     unsigned char block[31];
     static const unsigned char tur[6] = {0};
     int moved = 0;

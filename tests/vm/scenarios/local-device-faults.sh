@@ -51,6 +51,7 @@ fwd=$(usb_of "$d")
 echo "INFO msd faults on $fwd rc=$? $(tr '\n' ' ' < /tmp/faults.txt)"
 check control.odd-lengths grep -q '^ok odd-length control' /tmp/faults.txt
 check control.stall grep -q '^ok control stall' /tmp/faults.txt
+check control.class-request grep -q '^ok class request' /tmp/faults.txt
 check bulk.stall-and-clear-halt grep -q '^ok bulk stall' /tmp/faults.txt
 check faults.storage-binds-again poll 60 other_disk
 

@@ -3,16 +3,14 @@
 # exports QEMU's emulated usb-audio (46f4:0002) to `usbredir server` on our vhci-ctrl module, which plugs it (our usb-guest
 # role) into a virtual port; snd-usb-audio binds the redirected device there and aplay plays a raw PCM file to it, so
 # the kernel's iso OUT URBs cross our module, the URB router, RemoteUsbDevice and usbredir back to usbredirect and qemu.
-#   usbredirect-audio-chain.sh MODULE.ko CLI.dll SIGNAL.raw WAV SIGNAL_PACKETS LONGEST_GAP STEP AMPLITUDE [EXPORTER]
-# EXPORTER is usbredirect (the default) or ours: `usbredir connect 46f4:0002`, our libusb exporter (LocalUsbDevice), so
-# the iso OUT URBs also cross our usb-host role and libusb's iso transfers on the real (qemu-emulated) device.
+#   usbredirect-audio-chain.sh MODULE.ko CLI.dll SIGNAL.raw WAV SIGNAL_PACKETS LONGEST_GAP STEP AMPLITUDE
 # WAV is where qemu's wav audiodev writes (in a shared directory): the guest waits until the end of the signal is in it
 # before it stops usbredirect, since a slow TCG guest may still be passing the end of the signal along when aplay returns.
 # The signal's layout (UsbredirectIsoTests): SIGNAL_PACKETS packets of 48 frames whose right channel encodes the packet
 # number (STEP per packet at AMPLITUDE), then silence; LONGEST_GAP is the most packets the host may drop in a row.
 # Prints PASS/FAIL lines and exits non-zero if anything failed.
 set -u
-ko=$1 cli=$2 signal=$3 wav=$4 signal_packets=$5 longest_gap=$6 step=$7 amplitude=$8 exporter=${9:-usbredirect}
+ko=$1 cli=$2 signal=$3 wav=$4 signal_packets=$5 longest_gap=$6 step=$7 amplitude=$8
 . "$(dirname "$0")/checks.sh"
 present() { grep -qsx 0002 /sys/bus/usb/devices/*/idProduct; }
 # The ALSA id of the sound card whose USB device hangs below our controller.
@@ -31,11 +29,7 @@ poll 5 test -c /dev/vhci-ctrl
 dotnet "$cli" server --ports 1 --port 1139 --address 127.0.0.1 --backend vhci-ctrl --verbose >/tmp/server.out 2>&1 &
 server=$!
 check server.listening poll 60 grep -q '^listening: 127.0.0.1:1139' /tmp/server.out
-if [ "$exporter" = ours ]; then
-  dotnet "$cli" connect 46f4:0002 127.0.0.1:1139 --verbose >/tmp/redirect.out 2>&1 &
-else
-  usbredirect --device 46f4:0002 --to 127.0.0.1:1139 >/tmp/redirect.out 2>&1 &
-fi
+usbredirect --device 46f4:0002 --to 127.0.0.1:1139 >/tmp/redirect.out 2>&1 &
 redirect=$!
 check server.plugged poll 60 grep -q '^plugged: QEMU USB Audio (46f4:0002, serial ' /tmp/server.out
 check card.on-vhci poll 30 vhci_card
@@ -73,7 +67,7 @@ stop "$redirect"
 stop "$server"
 if [ "$fails" -ne 0 ]; then
   sed 's/^/  server: /' /tmp/server.out
-  sed "s/^/  $exporter: /" /tmp/redirect.out
+  sed 's/^/  usbredirect: /' /tmp/redirect.out
   dmesg | grep -v 'usb 1-1\|xhci' | tail -60 | sed 's/^/  dmesg: /'
 fi
 [ "$fails" -eq 0 ]
