@@ -41,8 +41,8 @@ internal sealed class ServerCommand : ICliCommand
         {ControllerArguments.BackendUsage}
           --verbose             print every log line, not only plugs, warnings and errors
 
-        usbredir has no authentication: anyone who reaches the port can plug a device into this
-        machine. Listen on a trusted network or 127.0.0.1 (VMs, ssh tunnels), and use --filter.
+        Without --tls-dir, usbredir has no authentication: anyone who reaches the port can plug a device
+        into this machine. Listen on a trusted network or 127.0.0.1 (VMs, ssh tunnels), and use --filter.
         Needs root, or membership of the group the udev rule kernel/60-usbredir-vhci.rules names.
         Runs until Ctrl+C or SIGTERM, which unplugs every device, closes every connection and removes
         the controller. Exit codes: 0 stopped by you, 1 the controller failed, 2 bad arguments,
