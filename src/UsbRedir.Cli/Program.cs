@@ -13,6 +13,7 @@ internal static class Program
         new Commands.ListCommand(),
         new Commands.PlugCommand(),
         new Commands.ServerCommand(),
+        new Commands.TlsCommand(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -1,0 +1,399 @@
+using System.Net.Security;
+
+namespace UsbRedir.Transport.Tls;
+
+/// <summary>
+/// The stream a TLS connection's loops use, over its <see cref="SslStream"/>: writes go out as records of at most <c>maxRecordPlaintext</c> bytes of
+/// plaintext (QEMU before 8.0 stalls on larger ones, see <see cref="TlsEndOptions.MaxRecordPlaintext"/>), and bytes
+/// read ahead while checking the peer's first message are handed out first.
+/// </summary>
+/// <remarks>
+/// SslStream hands each record to the stream under it as one write; one socket write per 4 KiB record would cost a system
+/// call and a wake-up of the peer each. So the records of one write are gathered by <paramref name="under"/> and leave in one
+/// socket write, as plaintext chunks do.
+/// </remarks>
+internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext, UnderSslStream? under = null, bool limitOnlyForQemu = false) : Stream
+{
+    /// <summary>Bytes of the peer's first message looked at: a hello's 12-byte header and the start of its version text.</summary>
+    private const int HelloBytes = 12 + 32;
+
+    private byte[]? _prefix;
+    private int _prefixOffset, _prefixCount;
+    // Until the peer's hello has been seen, every write keeps to maxRecordPlaintext; then a peer that is not QEMU gets
+    // full-size records when limitOnlyForQemu (QEMU's hello version reads "qemu usb-redir guest 7.2.x").
+    private int _recordSize = maxRecordPlaintext;
+    private byte[]? _hello = limitOnlyForQemu ? new byte[HelloBytes] : null;
+    private int _helloCount;
+
+    /// <summary>The most plaintext bytes per record written now.</summary>
+    public int RecordSize => Volatile.Read(ref _recordSize);
+
+    private void SeeHello(ReadOnlySpan<byte> received)
+    {
+        if (_hello is not { } hello)
+            return;
+        var n = Math.Min(received.Length, hello.Length - _helloCount);
+        received[..n].CopyTo(hello.AsSpan(_helloCount));
+        _helloCount += n;
+        if (_helloCount < hello.Length)
+            return;
+        var version = System.Text.Encoding.ASCII.GetString(hello, 12, hello.Length - 12);
+        if (!version.StartsWith("qemu", StringComparison.OrdinalIgnoreCase))
+            Volatile.Write(ref _recordSize, 16 * 1024);
+        _hello = null;
+    }
+
+    /// <summary>
+    /// Reads the peer's first bytes after the handshake (kept for the first reads), bounded by <paramref name="cancellationToken"/>.
+    /// Returns the count; 0 when the peer closed.
+    /// </summary>
+    public async Task<int> ReadAheadAsync(CancellationToken cancellationToken)
+    {
+        var buffer = new byte[4096];
+        var n = await ssl.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        (_prefix, _prefixOffset, _prefixCount) = (buffer, 0, n);
+        SeeHello(buffer.AsSpan(0, n));
+        return n;
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_prefixCount > 0)
+            return new ValueTask<int>(TakePrefix(buffer.Span));
+        if (_hello is not null)
+            return ReadSeeingHelloAsync(buffer, cancellationToken);
+        return ssl.ReadAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReadSeeingHelloAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var n = await ssl.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        SeeHello(buffer.Span[..n]);
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (_prefixCount > 0)
+            return TakePrefix(buffer);
+        var n = ssl.Read(buffer);
+        SeeHello(buffer[..n]);
+        return n;
+    }
+
+    private int TakePrefix(Span<byte> destination)
+    {
+        var n = Math.Min(destination.Length, _prefixCount);
+        _prefix.AsSpan(_prefixOffset, n).CopyTo(destination);
+        _prefixOffset += n;
+        _prefixCount -= n;
+        if (_prefixCount == 0)
+            _prefix = null;
+        return n;
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        under?.BeginGathering();
+        while (buffer.Length > 0)
+        {
+            var piece = buffer[..Math.Min(buffer.Length, _recordSize)];
+            buffer = buffer[piece.Length..];
+            var write = ssl.WriteAsync(piece, cancellationToken);
+            if (!write.IsCompletedSuccessfully)
+                return WriteRestAsync(write, buffer, cancellationToken);
+        }
+        return under?.EndGathering(cancellationToken) ?? ValueTask.CompletedTask;
+    }
+
+    private async ValueTask WriteRestAsync(ValueTask pending, ReadOnlyMemory<byte> rest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+            while (rest.Length > 0)
+            {
+                var piece = rest[..Math.Min(rest.Length, _recordSize)];
+                rest = rest[piece.Length..];
+                await ssl.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (under is not null)
+                await under.EndGathering(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        while (buffer.Length > 0)
+        {
+            var piece = buffer[..Math.Min(buffer.Length, _recordSize)];
+            ssl.Write(piece);
+            buffer = buffer[piece.Length..];
+        }
+    }
+
+    public override void Flush() => ssl.Flush();
+    public override Task FlushAsync(CancellationToken cancellationToken) => ssl.FlushAsync(cancellationToken);
+    public override bool CanRead => true;
+    public override bool CanWrite => true;
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            ssl.Dispose();
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await ssl.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// The stream under the SslStream. During the handshake it remembers the first bytes the peer sent and whether it closed,
+/// so a failed handshake can say why (the peer sent a plaintext usbredir hello; the peer hung up). Afterwards it gathers
+/// the records of one <see cref="TlsStream"/> write (<see cref="BeginGathering"/> .. <see cref="EndGathering"/>) into one
+/// write to the socket. Writes to the socket never overlap (one at a time, in order), whoever makes them.
+/// </summary>
+internal sealed class UnderSslStream(Stream inner) : Stream
+{
+    private readonly byte[] _first = new byte[8];
+    private int _firstCount;
+    private readonly object _gate = new();
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private bool _gathering;
+    private byte[]? _gathered;
+    private int _gatheredCount;
+
+    /// <summary>The first bytes received (up to 8).</summary>
+    public ReadOnlySpan<byte> First => _first.AsSpan(0, _firstCount);
+
+    /// <summary>True once a read returned 0 (the peer closed).</summary>
+    public bool SawEnd { get; private set; }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        Record(buffer.Span[..n]);
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var n = inner.Read(buffer);
+        Record(buffer[..n]);
+        return n;
+    }
+
+    private void Record(ReadOnlySpan<byte> received)
+    {
+        if (received.IsEmpty)
+        {
+            SawEnd = true;
+            return;
+        }
+        if (_firstCount < _first.Length)
+        {
+            var n = Math.Min(received.Length, _first.Length - _firstCount);
+            received[..n].CopyTo(_first.AsSpan(_firstCount));
+            _firstCount += n;
+        }
+    }
+
+    /// <summary>From now on writes are collected until <see cref="EndGathering"/>.</summary>
+    public void BeginGathering()
+    {
+        lock (_gate)
+            _gathering = true;
+    }
+
+    /// <summary>Writes what was collected since <see cref="BeginGathering"/> in one socket write.</summary>
+    public ValueTask EndGathering(CancellationToken cancellationToken)
+    {
+        byte[]? gathered;
+        int count;
+        lock (_gate)
+        {
+            _gathering = false;
+            (gathered, count) = (_gathered, _gatheredCount);
+            (_gathered, _gatheredCount) = (null, 0);
+        }
+        if (gathered is null)
+            return ValueTask.CompletedTask;
+        var write = WriteOutAsync(gathered.AsMemory(0, count), cancellationToken);
+        if (write.IsCompletedSuccessfully)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(gathered);
+            return ValueTask.CompletedTask;
+        }
+        return ReturnAfterAsync(write, gathered);
+    }
+
+    private static async ValueTask ReturnAfterAsync(ValueTask write, byte[] buffer)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_gathering)
+            {
+                Append(buffer.Span);
+                return ValueTask.CompletedTask;
+            }
+        }
+        return WriteOutAsync(buffer, cancellationToken);
+    }
+
+    private void Append(ReadOnlySpan<byte> data)
+    {
+        var pool = System.Buffers.ArrayPool<byte>.Shared;
+        if (_gathered is null || _gathered.Length - _gatheredCount < data.Length)
+        {
+            var bigger = pool.Rent(Math.Max(_gatheredCount + data.Length, Math.Max(64 * 1024, (_gathered?.Length ?? 0) * 2)));
+            if (_gathered is not null)
+            {
+                _gathered.AsSpan(0, _gatheredCount).CopyTo(bigger);
+                pool.Return(_gathered);
+            }
+            _gathered = bigger;
+        }
+        data.CopyTo(_gathered.AsSpan(_gatheredCount));
+        _gatheredCount += data.Length;
+    }
+
+    /// <summary>One socket write at a time, so records written from the read side (TLS 1.3 post-handshake messages) never split ours.</summary>
+    private ValueTask WriteOutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (_writing.Wait(0))
+        {
+            ValueTask write;
+            try
+            {
+                write = inner.WriteAsync(data, cancellationToken);
+            }
+            catch
+            {
+                _writing.Release();
+                throw;
+            }
+            if (write.IsCompleted)
+            {
+                _writing.Release();
+                return write;
+            }
+            return ReleaseAfterAsync(write);
+        }
+        return WriteWhenFreeAsync(data, cancellationToken);
+    }
+
+    private async ValueTask ReleaseAfterAsync(ValueTask write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private async ValueTask WriteWhenFreeAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await inner.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        lock (_gate)
+        {
+            if (_gathering)
+            {
+                Append(buffer);
+                return;
+            }
+        }
+        _writing.Wait();
+        try
+        {
+            inner.Write(buffer);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    public override void Flush() => inner.Flush();
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override bool CanRead => true;
+    public override bool CanWrite => true;
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+            lock (_gate)
+            {
+                if (_gathered is not null)
+                    System.Buffers.ArrayPool<byte>.Shared.Return(_gathered);
+                _gathered = null;
+            }
+        }
+        base.Dispose(disposing);
+    }
+}
