@@ -10,6 +10,9 @@ namespace UsbRedir.Security;
 /// </summary>
 public sealed record AuthorizedClient(KeyFingerprint? Key, string? Subject, string? Name, IReadOnlyList<UsbRedirFilterRule>? Filter, int Line)
 {
+    /// <summary>How commands name the client: its key fingerprint, or <c>subject=DN</c> (what Revoke-UsbRedirClient binds).</summary>
+    public string Identity => Key is { } key ? key.ToString() : "subject=" + Subject;
+
     /// <summary>How the entry is written in <c>authorized_clients</c>.</summary>
     public string ToLine()
     {
