@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using UsbRedir.Controllers;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Server;
 
@@ -25,6 +26,7 @@ public sealed class UsbRedirServer : IAsyncDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _acceptLoop;
     private int _nextConnectionId;
+    private int _handshaking; // accepted sockets still deciding plaintext or TLS (under _connections' lock)
     private long _accepted;
     private long _refused;
 
@@ -118,27 +120,58 @@ public sealed class UsbRedirServer : IAsyncDisposable
     /// <summary>Completes when the server has stopped and every connection has ended.</summary>
     public Task Completion => _stopped.Task;
 
-    private Task OnAcceptedAsync(Socket socket, CancellationToken stopping)
+    private async Task OnAcceptedAsync(Socket socket, CancellationToken stopping)
     {
+        var remote = socket.RemoteEndPoint;
+        lock (_connections)
+        {
+            if (_connections.Count + _handshaking >= Options.MaxConnections || stopping.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _refused);
+                Log.Warning($"refused a connection from {remote}: {Options.MaxConnections} connections are already served");
+                socket.Dispose();
+                return;
+            }
+            _handshaking++;
+        }
+        ByteStreamConnection link;
+        try
+        {
+            link = await SecureTransport.ServerAsync(socket, Options.Tls, stopping);
+        }
+        catch (UsbRedirException e)
+        {
+            Log.Warning($"refused {remote}: {e.Message}");
+            return;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        finally
+        {
+            lock (_connections)
+                _handshaking--;
+        }
         UsbRedirServerConnection connection;
         lock (_connections)
         {
-            if (_connections.Count >= Options.MaxConnections || stopping.IsCancellationRequested)
+            if (stopping.IsCancellationRequested)
             {
-                Interlocked.Increment(ref _refused);
-                Log.Warning($"refused a connection from {socket.RemoteEndPoint}: {Options.MaxConnections} connections are already served");
-                socket.Dispose();
-                return Task.CompletedTask;
+                link.Close(new OperationCanceledException(stopping));
+                return;
             }
             var id = ++_nextConnectionId;
             var log = new SessionLog(Options.LogListener is { } listen ? e => listen(e with { Message = $"connection {id}: {e.Message}" }) : null);
-            var session = new UsbRedirGuestSession(ByteStreamConnection.FromSocket(socket), log, Options.GuestOptions);
+            var session = new UsbRedirGuestSession(link, log, Options.GuestOptions);
             connection = new UsbRedirServerConnection(id, this, session, Sink, _stop.Token);
             _connections.Add(connection);
         }
         Interlocked.Increment(ref _accepted);
-        connection.Log.Info($"accepted {connection.Peer}");
-        return RunConnectionAsync(connection);
+        connection.Log.Info(link.Security.IsTls ? $"accepted {connection.Peer} over {link.Security}" : $"accepted {connection.Peer}");
+        if (Options.Tls is { } tls)
+            SecureTransport.DropIfSilent(link, tls.HandshakeTimeout);
+        await RunConnectionAsync(connection);
     }
 
     private Task RunConnectionAsync(UsbRedirServerConnection connection) => connection.RunAsync();

@@ -1,5 +1,6 @@
 using UsbRedir.Devices;
 using UsbRedir.Sessions;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Server;
 
@@ -34,6 +35,9 @@ public sealed class UsbRedirServerConnection
 
     /// <summary>The peer's address and port.</summary>
     public string Peer => _session.Connection.Peer;
+
+    /// <summary>How the link is protected (plaintext or TLS) and who the peer is by its certificate, for display and per-client policy.</summary>
+    public ConnectionSecurity Security => _session.Connection.Security;
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.Now;
 

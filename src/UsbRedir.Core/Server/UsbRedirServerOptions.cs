@@ -2,6 +2,7 @@ using System.Net;
 using UsbRedir.Filtering;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Server;
 
@@ -24,6 +25,13 @@ public sealed record UsbRedirServerOptions
 
     /// <summary>Keepalive applied to every accepted connection (null: off).</summary>
     public TcpKeepAlive? KeepAlive { get; init; } = TcpKeepAlive.Default;
+
+    /// <summary>
+    /// TLS for accepted connections: null (the default) serves plain usbredir only, as usbredirserver does; else its
+    /// <see cref="TlsEndOptions.Mode"/> says TLS only or either (decided by each connection's first bytes), with the
+    /// server's certificate and how clients are checked. Handshakes count towards <see cref="MaxConnections"/>.
+    /// </summary>
+    public TlsServerOptions? Tls { get; init; }
 
     /// <summary>Connections served at once; more are refused (closed at once, logged).</summary>
     public int MaxConnections { get; init; } = 64;
@@ -53,6 +61,7 @@ public sealed record UsbRedirServerOptions
                 $"MaxConnections must be at least 1, not {MaxConnections}.", null, MaxConnections);
         if (Filter is not null && UsbRedirFilter.Verify(Filter) is { } error)
             throw error.ToException();
+        Tls?.Validate();
         GuestOptions.Validate();
     }
 }

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using UsbRedir.Devices;
 using UsbRedir.Devices.Sources;
 using UsbRedir.Transport;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Sessions;
 
@@ -34,6 +35,9 @@ public sealed class UsbRedirConnection
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Func<CancellationToken, Task<Socket>>? _connect;
     private readonly TcpServerListener? _listener;
+    // TLS towards the server we connect to, or for the peers that connect to our listener (null: plaintext).
+    private readonly TlsClientOptions? _tlsClient;
+    private readonly TlsServerOptions? _tlsServer;
     // Listen mode: the peer accepted while none is served, waiting for the exporter to take it (one at a time).
     private readonly Channel<Socket>? _waitingPeer;
     // Publishing a new session and stopping are atomic under it: either the opener sees the stop and closes its fresh
@@ -56,8 +60,11 @@ public sealed class UsbRedirConnection
     }
 
     private UsbRedirConnection(IUsbDeviceSource source, UsbRedirEndpoint? server, TcpServerListener? listener, ReconnectPolicy reconnect,
-        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect)
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect,
+        TlsClientOptions? tlsClient = null, TlsServerOptions? tlsServer = null)
     {
+        _tlsClient = tlsClient;
+        _tlsServer = tlsServer;
         Source = source;
         Server = server;
         _listener = listener;
@@ -91,17 +98,34 @@ public sealed class UsbRedirConnection
         TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
         ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
 
+    /// <summary>
+    /// Like <see cref="ConnectAsync(IUsbDeviceSource, UsbRedirEndpoint, ReconnectPolicy?, TcpKeepAlive?, Action{SessionLogEntry}?, CancellationToken)"/>,
+    /// over TLS as <paramref name="tls"/> says (null: plaintext): every connect and reconnect runs the handshake, and its
+    /// errors (wrong CA, expired, wrong host name, a plaintext peer, rejected by the peer's TLS authorization) are thrown
+    /// by the first attempt. <see cref="Security"/> tells what each link got.
+    /// </summary>
+    public static Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, TlsClientOptions? tls,
+        ReconnectPolicy? reconnect = null, TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken, tls);
+
+    /// <summary>Pushes <paramref name="device"/> over TLS as <paramref name="tls"/> says (null: plaintext); see the source overload.</summary>
+    public static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, TlsClientOptions? tls,
+        ReconnectPolicy? reconnect = null, TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect: null, cancellationToken, tls);
+
     /// <param name="connect">Opens the socket to <paramref name="server"/> (null: TCP); tests pass one that holds a connected socket back.</param>
     internal static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
         TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken) =>
         ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect, cancellationToken);
 
     internal static async Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
-        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken)
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken,
+        TlsClientOptions? tls = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(server);
-        var connection = new UsbRedirConnection(source, server, listener: null, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect);
+        tls?.Validate();
+        var connection = new UsbRedirConnection(source, server, listener: null, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect, tlsClient: tls);
         IUsbDevice? device = null;
         try
         {
@@ -109,7 +133,7 @@ public sealed class UsbRedirConnection
                 ?? throw new UsbRedirException("DeviceGone", UsbRedirErrorCategory.DeviceError, $"{source.Identity} is gone.",
                     "Create or plug in the device again, then connect it.", source);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connection._stop.Token);
-            var first = connection.OpenSession(device, await connection._connect!(linked.Token), isReconnect: false, cancellationToken);
+            var first = connection.OpenSession(device, await connection.ConnectLinkAsync(linked.Token), isReconnect: false, cancellationToken);
             _ = Task.Run(() => connection.RunAsync(device, first));
             return connection;
         }
@@ -139,16 +163,31 @@ public sealed class UsbRedirConnection
     /// </summary>
     /// <exception cref="UsbRedirException">The port is in use (ServerPortInUse), needs privileges (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
     public static Task<UsbRedirConnection> ListenAsync(IUsbDeviceSource source, IPEndPoint listen, TcpKeepAlive? keepAlive = null,
+        Action<SessionLogEntry>? logListener = null) =>
+        ListenAsync(source, listen, tls: null, keepAlive, logListener);
+
+    /// <summary>Exports <paramref name="device"/> to whoever connects to <paramref name="listen"/>, over TLS as <paramref name="tls"/> says (null: plaintext).</summary>
+    public static Task<UsbRedirConnection> ListenAsync(IUsbDevice device, IPEndPoint listen, TlsServerOptions? tls, TcpKeepAlive? keepAlive = null,
+        Action<SessionLogEntry>? logListener = null) =>
+        ListenAsync(new FixedUsbDeviceSource(device), listen, tls, keepAlive, logListener);
+
+    /// <summary>
+    /// Like <see cref="ListenAsync(IUsbDeviceSource, IPEndPoint, TcpKeepAlive?, Action{SessionLogEntry}?)"/>, with TLS for the
+    /// peers as <paramref name="tls"/> says (null: plaintext): we are the TLS server (QEMU connects with
+    /// <c>tls-creds-x509,endpoint=client</c>). A peer that fails the handshake or is refused is logged and the next one waited for.
+    /// </summary>
+    public static Task<UsbRedirConnection> ListenAsync(IUsbDeviceSource source, IPEndPoint listen, TlsServerOptions? tls, TcpKeepAlive? keepAlive = null,
         Action<SessionLogEntry>? logListener = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(listen);
+        tls?.Validate();
         // Backlog 1: one peer is served and one more may wait its turn; further ones are closed at once (see OnPeerAsync).
         var listener = TcpServerListener.Start(listen.Address, listen.Port, keepAlive ?? TcpKeepAlive.Default, backlog: 1);
         UsbRedirConnection connection;
         try
         {
-            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null);
+            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null, tlsServer: tls);
         }
         catch
         {
@@ -185,6 +224,9 @@ public sealed class UsbRedirConnection
 
     /// <summary>The address of the peer served now, or null.</summary>
     public string? Peer => _session?.Connection.Peer;
+
+    /// <summary>How the link served now is protected (plaintext or TLS) and who the peer is by its certificate; null while none is.</summary>
+    public ConnectionSecurity? Security => _session?.Connection.Security;
 
     // Volatile: written by the background loop, read by cmdlets and tests on other threads.
     private volatile ConnectionState _state = ConnectionState.Connecting;
@@ -401,8 +443,25 @@ public sealed class UsbRedirConnection
         if (_listener is not null)
         {
             State = ConnectionState.Listening;
-            var peer = await _waitingPeer!.Reader.ReadAsync(cancellationToken);
-            return OpenSession(device, peer, isReconnect: retry > 0, cancellationToken);
+            while (true)
+            {
+                var peer = await _waitingPeer!.Reader.ReadAsync(cancellationToken);
+                var remote = peer.RemoteEndPoint;
+                ByteStreamConnection link;
+                try
+                {
+                    link = await SecureTransport.ServerAsync(peer, _tlsServer, cancellationToken);
+                }
+                catch (UsbRedirException e)
+                {
+                    Log.Warning($"refused {remote}: {e.Message}");
+                    continue;
+                }
+                var session = OpenSession(device, link, isReconnect: retry > 0, cancellationToken);
+                if (_tlsServer is not null)
+                    SecureTransport.DropIfSilent(link, _tlsServer.HandshakeTimeout);
+                return session;
+            }
         }
         for (var attempt = retry; ; attempt++)
         {
@@ -422,7 +481,7 @@ public sealed class UsbRedirConnection
             }
             try
             {
-                return OpenSession(device, await _connect!(cancellationToken), isReconnect: retry > 0, cancellationToken);
+                return OpenSession(device, await ConnectLinkAsync(cancellationToken), isReconnect: retry > 0, cancellationToken);
             }
             catch (UsbRedirException e)
             {
@@ -431,27 +490,36 @@ public sealed class UsbRedirConnection
         }
     }
 
+    /// <summary>Connects to the server and sets up the link (plaintext or TLS, as <see cref="_tlsClient"/> says).</summary>
+    private async Task<ByteStreamConnection> ConnectLinkAsync(CancellationToken cancellationToken)
+    {
+        var socket = await _connect!(cancellationToken);
+        return await SecureTransport.ClientAsync(socket, Server!.Host, _tlsClient, cancellationToken);
+    }
+
     /// <summary>
-    /// Starts a session for <paramref name="device"/> over <paramref name="socket"/>, unless the connection stopped meanwhile.
+    /// Starts a session for <paramref name="device"/> over <paramref name="link"/>, unless the connection stopped meanwhile.
     /// <paramref name="isReconnect"/>: a link again for the same device (counted in <see cref="Reconnects"/>).
     /// </summary>
-    private UsbRedirHostSession OpenSession(IUsbDevice device, Socket socket, bool isReconnect, CancellationToken cancellationToken)
+    private UsbRedirHostSession OpenSession(IUsbDevice device, ByteStreamConnection link, bool isReconnect, CancellationToken cancellationToken)
     {
         lock (_sessionGate)
         {
             if (_stop.IsCancellationRequested || cancellationToken.IsCancellationRequested)
             {
-                socket.Dispose(); // disconnected while connecting: the peer sees the connection end before any hello
-                throw new OperationCanceledException(_stop.IsCancellationRequested ? _stop.Token : cancellationToken);
+                var stopped = new OperationCanceledException(_stop.IsCancellationRequested ? _stop.Token : cancellationToken);
+                link.Close(stopped); // disconnected while connecting: the peer sees the connection end before any hello
+                throw stopped;
             }
-            var session = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(socket), Log);
+            var session = new UsbRedirHostSession(device, link, Log);
             _session = session;
             // Counter and state are updated before Start: once the session sends its hello the peer (and anyone watching
             // it) can observe this connection, and must then see the reconnect counted and the state Connected.
             if (isReconnect)
                 Interlocked.Increment(ref _reconnects);
             State = ConnectionState.Connected;
-            Log.Info(Server is not null ? $"connected to {Server}" : $"peer {session.Connection.Peer} connected");
+            var over = link.Security.IsTls ? $" over {link.Security}" : "";
+            Log.Info(Server is not null ? $"connected to {Server}{over}" : $"peer {session.Connection.Peer} connected{over}");
             session.Start();
             return session;
         }

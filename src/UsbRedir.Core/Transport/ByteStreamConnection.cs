@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Sockets;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Transport;
 
@@ -25,7 +27,16 @@ public sealed class ByteStreamConnection : IAsyncDisposable
     }
 
     public static ByteStreamConnection FromSocket(Socket socket, int maxQueuedBytes = 8 * 1024 * 1024) =>
-        new(new NetworkStream(socket, ownsSocket: true), socket.RemoteEndPoint?.ToString() ?? "?", maxQueuedBytes);
+        new(new NetworkStream(socket, ownsSocket: true), socket.RemoteEndPoint?.ToString() ?? "?", maxQueuedBytes)
+        {
+            Security = ConnectionSecurity.Plaintext(socket.RemoteEndPoint as IPEndPoint, TlsMode.Plaintext),
+        };
+
+    /// <summary>
+    /// How the link is protected (plaintext or TLS, the peer's certificate identity) and where the peer is. Plaintext
+    /// with no known address unless the creator says otherwise (<see cref="SecureTransport"/> and <see cref="FromSocket"/> do).
+    /// </summary>
+    public ConnectionSecurity Security { get; init; } = ConnectionSecurity.Plaintext(null, TlsMode.Plaintext);
 
     /// <summary>Who is on the other end, for display and logs.</summary>
     public string Peer { get; }
@@ -52,8 +63,29 @@ public sealed class ByteStreamConnection : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
             throw new InvalidOperationException("The connection was already started.");
-        new ReadPump(_stream, onReceived, whileWaiting, n => Interlocked.Add(ref _bytesReceived, n), Finish, _stop.Token).Start();
+        new ReadPump(_stream, Security.IsTls ? onReceived : RefusingTls(onReceived), whileWaiting, n => Interlocked.Add(ref _bytesReceived, n), Finish, _stop.Token).Start();
         _ = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>
+    /// A plaintext link whose peer opens with a TLS handshake record (0x16 0x03: a ClientHello) ends with an error saying
+    /// so (TlsToPlaintextPort) instead of a protocol error about a garbled usbredir header. Only the first chunk is looked at.
+    /// </summary>
+    private Func<ReadOnlyMemory<byte>, ValueTask> RefusingTls(Func<ReadOnlyMemory<byte>, ValueTask> onReceived)
+    {
+        var first = true;
+        return chunk =>
+        {
+            if (first)
+            {
+                first = false;
+                if (chunk.Length >= 2 && chunk.Span[0] == 0x16 && chunk.Span[1] == 0x03)
+                    throw new UsbRedirException("TlsToPlaintextPort", UsbRedirErrorCategory.ProtocolError,
+                        $"The peer {Peer} speaks TLS, but this end speaks plaintext usbredir only.",
+                        "Give this end TLS (usbredir server --tls-dir DIR; Start-UsbRedirServer -TlsDirectory DIR; connect --tls-dir / -TlsDirectory), or connect to it without TLS.", Peer);
+            }
+            return onReceived(chunk);
+        };
     }
 
     /// <summary>Ends the connection; queued bytes are still written first when <paramref name="reason"/> is null.</summary>

@@ -1,0 +1,301 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using UsbRedir.Tests.Support;
+using UsbRedir.Transport;
+using UsbRedir.Transport.Tls;
+
+namespace UsbRedir.Tests.Transport.Tls;
+
+/// <summary>Our TLS client against our TLS server over loopback: both versions, mutual certificates, first-bytes detection, and every refusal.</summary>
+public class TlsTransportTests
+{
+    private static TlsTestCertificates Certs => TlsTestCertificates.Instance;
+
+    /// <summary>Connects a pair of sockets and runs both ends' setup at once.</summary>
+    private static async Task<(Task<ByteStreamConnection> Server, Task<ByteStreamConnection> Client)> HandshakeAsync(
+        TlsServerOptions? server, TlsClientOptions? client, string host = "127.0.0.1")
+    {
+        var (clientSocket, serverSocket) = await LoopbackSockets.PairAsync();
+        var serverTask = SecureTransport.ServerAsync(serverSocket, server, CancellationToken.None);
+        var clientTask = SecureTransport.ClientAsync(clientSocket, host, client, CancellationToken.None);
+        return (serverTask, clientTask);
+    }
+
+    /// <summary>Starts the server end sending <paramref name="hello"/> at once (what a usbredir session does), and collects what it receives.</summary>
+    private static MemoryStream StartEcho(ByteStreamConnection connection, byte[] hello)
+    {
+        var received = new MemoryStream();
+        connection.Start(chunk =>
+        {
+            lock (received)
+                received.Write(chunk.Span);
+            return ValueTask.CompletedTask;
+        });
+        connection.Outgoing.Enqueue(hello);
+        connection.Flush();
+        return received;
+    }
+
+    [Theory]
+    [InlineData(SslProtocols.Tls12)]
+    [InlineData(SslProtocols.Tls13)]
+    public async Task Mutual_tls_carries_bytes_both_ways_and_names_the_peers(SslProtocols protocol)
+    {
+        var serverOptions = Certs.ServerOptions() with { Protocols = protocol };
+        var (serverTask, clientTask) = await HandshakeAsync(serverOptions, Certs.ClientOptions());
+        // The client waits for the server's first bytes (its hello) before it returns: the server starts first.
+        await using var server = await serverTask.WaitAsync(TestDeadline.Default);
+        var fromClient = StartEcho(server, [1, 2, 3, 4]);
+        await using var client = await clientTask.WaitAsync(TestDeadline.Default);
+        var fromServer = new MemoryStream();
+        client.Start(chunk => { lock (fromServer) fromServer.Write(chunk.Span); return ValueTask.CompletedTask; });
+
+        var payload = RandomNumberGenerator.GetBytes(1024 * 1024 + 3);
+        await client.Outgoing.EnqueueAsync(payload, CancellationToken.None);
+        await Eventually.TrueAsync(() => { lock (fromClient) return fromClient.Length == payload.Length; }, "the payload crossed");
+        Assert.Equal(payload, fromClient.ToArray());
+        await Eventually.TrueAsync(() => { lock (fromServer) return fromServer.Length == 4; }, "the server's hello crossed");
+
+        Assert.True(client.Security.IsTls);
+        Assert.Equal(protocol, client.Security.Protocol);
+        Assert.Equal(protocol, server.Security.Protocol);
+        Assert.Equal(TlsSide.Client, client.Security.Side);
+        Assert.True(server.Security.PeerIsLoopback);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(Certs.Server.RawData)), client.Security.PeerIdentity!.CertificateSha256);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(Certs.Client.PublicKey.ExportSubjectPublicKeyInfo())), server.Security.PeerIdentity!.PublicKeySha256);
+        Assert.Equal("test client", server.Security.PeerIdentity.CommonName);
+        Assert.Contains(protocol == SslProtocols.Tls13 ? "TLS 1.3" : "TLS 1.2", client.Security.ToString());
+    }
+
+    [Fact]
+    public async Task An_auto_server_serves_plaintext_and_tls_on_one_port_by_the_first_bytes()
+    {
+        // A plaintext usbredir client sends its hello first: type 0 as a 32-bit LE header.
+        var (clientSocket, serverSocket) = await LoopbackSockets.PairAsync();
+        using (clientSocket)
+        {
+            clientSocket.Send(UsbredirHelloHeader);
+            await using var plain = await SecureTransport.ServerAsync(serverSocket, Certs.ServerOptions(TlsMode.Auto), CancellationToken.None).WaitAsync(TestDeadline.Default);
+            Assert.False(plain.Security.IsTls);
+            Assert.Equal(TlsMode.Auto, plain.Security.Mode);
+        }
+
+        var (serverTask, clientTask) = await HandshakeAsync(Certs.ServerOptions(TlsMode.Auto), Certs.ClientOptions());
+        await using var server = await serverTask.WaitAsync(TestDeadline.Default);
+        StartEcho(server, [9]);
+        await using var client = await clientTask.WaitAsync(TestDeadline.Default);
+        Assert.True(server.Security.IsTls);
+        Assert.True(client.Security.IsTls);
+    }
+
+    [Fact]
+    public async Task An_auto_client_takes_a_peer_that_speaks_first_as_plaintext_and_a_silent_one_as_tls()
+    {
+        var (clientSocket, serverSocket) = await LoopbackSockets.PairAsync();
+        using (serverSocket)
+        {
+            serverSocket.Send(UsbredirHelloHeader); // QEMU's plaintext chardev: the hello comes at once
+            await using var plain = await SecureTransport.ClientAsync(clientSocket, "127.0.0.1", Certs.ClientOptions(TlsMode.Auto), CancellationToken.None);
+            Assert.False(plain.Security.IsTls);
+        }
+
+        var (serverTask, clientTask) = await HandshakeAsync(Certs.ServerOptions(), Certs.ClientOptions(TlsMode.Auto) with { PeerSpeaksFirstWait = TimeSpan.FromMilliseconds(200) });
+        await using var server = await serverTask.WaitAsync(TestDeadline.Default);
+        StartEcho(server, [9]);
+        await using var client = await clientTask.WaitAsync(TestDeadline.Default);
+        Assert.True(client.Security.IsTls);
+    }
+
+    /// <summary>The first 16 bytes of a usbredir hello packet (header: type 0, length 68, id 0; then the version text).</summary>
+    private static readonly byte[] UsbredirHelloHeader = [0, 0, 0, 0, 68, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte)'q', (byte)'e', (byte)'m', (byte)'u'];
+
+    [Fact]
+    public async Task A_tls_client_reaching_a_plaintext_usbredir_server_says_so()
+    {
+        var (clientSocket, serverSocket) = await LoopbackSockets.PairAsync();
+        using (serverSocket)
+        {
+            serverSocket.Send(UsbredirHelloHeader);
+            var e = await Assert.ThrowsAsync<UsbRedirException>(() => SecureTransport.ClientAsync(clientSocket, "127.0.0.1", Certs.ClientOptions(), CancellationToken.None));
+            Assert.Equal("TlsPeerSpeaksPlaintext", e.ErrorId);
+            Assert.Contains("the peer", e.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("speaks plaintext usbredir", e.Message);
+            Assert.NotNull(e.RecommendedAction);
+        }
+    }
+
+    [Fact]
+    public async Task A_tls_only_server_refuses_a_plaintext_client_by_its_hello()
+    {
+        var (clientSocket, serverSocket) = await LoopbackSockets.PairAsync();
+        using (clientSocket)
+        {
+            clientSocket.Send(UsbredirHelloHeader);
+            var e = await Assert.ThrowsAsync<UsbRedirException>(() => SecureTransport.ServerAsync(serverSocket, Certs.ServerOptions(), CancellationToken.None));
+            Assert.Equal("TlsPeerSpeaksPlaintext", e.ErrorId);
+            Assert.Contains("speaks plaintext usbredir", e.Message);
+        }
+    }
+
+    [Fact]
+    public async Task A_plaintext_only_end_refuses_tls_and_the_client_is_told_the_peer_hung_up()
+    {
+        var (serverTask, clientTask) = await HandshakeAsync(server: null, Certs.ClientOptions());
+        await using var server = await serverTask;
+        server.Start(_ => ValueTask.CompletedTask);
+        var serverError = Assert.IsType<UsbRedirException>(await server.Completion.WaitAsync(TestDeadline.Default));
+        Assert.Equal("TlsToPlaintextPort", serverError.ErrorId);
+        Assert.Contains("speaks TLS", serverError.Message);
+        var clientError = await Assert.ThrowsAsync<UsbRedirException>(() => clientTask.WaitAsync(TestDeadline.Default));
+        Assert.Equal("TlsPeerClosedDuringHandshake", clientError.ErrorId);
+    }
+
+    public static TheoryData<string, string> BadServerCertificates => new()
+    {
+        { nameof(TlsTestCertificates.Expired), "TlsCertificateExpired" },
+        { nameof(TlsTestCertificates.NotYetValid), "TlsCertificateNotYetValid" },
+        { nameof(TlsTestCertificates.OtherServer), "TlsCertificateUntrusted" },
+        { nameof(TlsTestCertificates.WrongName), "TlsHostNameMismatch" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadServerCertificates))]
+    public async Task A_client_refuses_a_bad_server_certificate_naming_the_cause(string certificate, string errorId)
+    {
+        var serverCertificate = (System.Security.Cryptography.X509Certificates.X509Certificate2)typeof(TlsTestCertificates).GetProperty(certificate)!.GetValue(Certs)!;
+        var (serverTask, clientTask) = await HandshakeAsync(Certs.ServerOptions() with { ServerCertificate = serverCertificate }, Certs.ClientOptions());
+        var e = await Assert.ThrowsAsync<UsbRedirException>(() => clientTask.WaitAsync(TestDeadline.Default));
+        Assert.Equal(errorId, e.ErrorId);
+        Assert.NotNull(e.RecommendedAction);
+        await EndsAsync(serverTask);
+    }
+
+    /// <summary>
+    /// The server end of a handshake the client refused: with TLS 1.3 the server may finish its side before the client's
+    /// verdict arrives, and then sees the connection end at once.
+    /// </summary>
+    private static async Task EndsAsync(Task<ByteStreamConnection> server)
+    {
+        try
+        {
+            await using var connection = await server.WaitAsync(TestDeadline.Default);
+            connection.Start(_ => ValueTask.CompletedTask);
+            await connection.Completion.WaitAsync(TestDeadline.Default);
+        }
+        catch (UsbRedirException)
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData(SslProtocols.Tls12)]
+    [InlineData(SslProtocols.Tls13)]
+    public async Task A_server_refuses_a_client_without_a_certificate_and_the_client_learns_it_was_rejected(SslProtocols protocol)
+    {
+        var (serverTask, clientTask) = await HandshakeAsync(Certs.ServerOptions() with { Protocols = protocol }, Certs.ClientOptions() with { ClientCertificate = null });
+        var serverError = await Assert.ThrowsAsync<UsbRedirException>(() => serverTask.WaitAsync(TestDeadline.Default));
+        Assert.Equal("TlsClientCertificateMissing", serverError.ErrorId);
+        var clientError = await Assert.ThrowsAsync<UsbRedirException>(() => clientTask.WaitAsync(TestDeadline.Default));
+        Assert.Contains(clientError.ErrorId, new[] { "TlsRejectedByPeer", "TlsHandshakeFailed" });
+        Assert.NotNull(clientError.RecommendedAction);
+    }
+
+    [Fact]
+    public async Task A_server_refuses_a_client_certificate_of_another_ca()
+    {
+        var (serverTask, clientTask) = await HandshakeAsync(Certs.ServerOptions(), Certs.ClientOptions() with { ClientCertificate = Certs.OtherClient });
+        var serverError = await Assert.ThrowsAsync<UsbRedirException>(() => serverTask.WaitAsync(TestDeadline.Default));
+        Assert.Equal("TlsCertificateUntrusted", serverError.ErrorId);
+        Assert.Contains("stranger", serverError.Message);
+        await Assert.ThrowsAsync<UsbRedirException>(() => clientTask.WaitAsync(TestDeadline.Default));
+    }
+
+    [Fact]
+    public async Task The_validation_hook_decides_with_the_peer_identity_and_its_refusal_reaches_the_user()
+    {
+        TlsPeerValidationContext? seen = null;
+        var client = Certs.ClientOptions() with
+        {
+            Validator = context =>
+            {
+                seen = context;
+                return TlsValidationResult.Reject("TlsServerKeyChanged", $"key {context.Identity!.PublicKeySha256} is not the pinned one", "accept it with ...");
+            },
+        };
+        var (serverTask, clientTask) = await HandshakeAsync(Certs.ServerOptions(), client);
+        var e = await Assert.ThrowsAsync<UsbRedirException>(() => clientTask.WaitAsync(TestDeadline.Default));
+        Assert.Equal("TlsServerKeyChanged", e.ErrorId);
+        Assert.Equal("accept it with ...", e.RecommendedAction);
+        Assert.True(seen!.DefaultVerdict.Accepted);
+        Assert.Equal(TlsSide.Client, seen.Side);
+        Assert.True(seen.PeerIsLoopback);
+        await EndsAsync(serverTask);
+
+        // And the admission hook sees the outcome (plaintext or TLS, loopback) once the transport is up.
+        var (plainClient, plainServer) = await LoopbackSockets.PairAsync();
+        using (plainClient)
+        {
+            var refused = await Assert.ThrowsAsync<UsbRedirException>(() => SecureTransport.ServerAsync(plainServer,
+                Certs.ServerOptions(TlsMode.Plaintext) with { Admit = s => s.IsTls ? TlsValidationResult.Accept : TlsValidationResult.Reject("PlaintextRefused", "plaintext from " + s.RemoteEndPoint, null) },
+                CancellationToken.None));
+            Assert.Equal("PlaintextRefused", refused.ErrorId);
+        }
+    }
+
+    [Fact]
+    public async Task Hostile_clients_are_dropped_within_the_handshake_timeout()
+    {
+        var options = Certs.ServerOptions() with { FirstBytesTimeout = TimeSpan.FromMilliseconds(300), HandshakeTimeout = TimeSpan.FromMilliseconds(500) };
+
+        // Silent: connects and sends nothing.
+        var (silent, silentServer) = await LoopbackSockets.PairAsync();
+        using (silent)
+        {
+            var e = await Assert.ThrowsAsync<UsbRedirException>(() => SecureTransport.ServerAsync(silentServer, options, CancellationToken.None).WaitAsync(TestDeadline.Default));
+            Assert.Equal("TlsHandshakeTimedOut", e.ErrorId);
+            Assert.Contains("handshake timeout", e.Message);
+        }
+
+        // Stops mid-handshake: the start of a ClientHello record, then nothing.
+        var (partial, partialServer) = await LoopbackSockets.PairAsync();
+        using (partial)
+        {
+            partial.Send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]);
+            var e = await Assert.ThrowsAsync<UsbRedirException>(() => SecureTransport.ServerAsync(partialServer, options, CancellationToken.None).WaitAsync(TestDeadline.Default));
+            Assert.Equal("TlsHandshakeTimedOut", e.ErrorId);
+        }
+
+        // Garbage that is no ClientHello.
+        var (garbage, garbageServer) = await LoopbackSockets.PairAsync();
+        using (garbage)
+        {
+            garbage.Send(RandomNumberGenerator.GetBytes(64).Select(b => (byte)(b | 0x80)).ToArray());
+            var e = await Assert.ThrowsAsync<UsbRedirException>(() => SecureTransport.ServerAsync(garbageServer, options, CancellationToken.None).WaitAsync(TestDeadline.Default));
+            Assert.Equal("TlsPeerNotTls", e.ErrorId);
+        }
+    }
+
+    [Fact]
+    public async Task Writes_towards_a_tls_peer_are_split_into_pieces_of_at_most_4_KiB()
+    {
+        // SslStream makes one record per write: the pieces handed to it are the records' plaintext.
+        var under = new WriteSizes();
+        await using var stream = new TlsStream(under, TlsEndOptions.QemuSafeRecordSize);
+        await stream.WriteAsync(new byte[10_000]);
+        await stream.WriteAsync(new byte[4096]);
+        await stream.WriteAsync(new byte[100]);
+        Assert.Equal([4096, 4096, 1808, 4096, 100], under.Sizes);
+    }
+
+    private sealed class WriteSizes : MemoryStream
+    {
+        public List<int> Sizes { get; } = [];
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Sizes.Add(buffer.Length);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
