@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Security;
 
@@ -48,13 +49,15 @@ public sealed class LocalIdentity
 
     /// <summary>The file names of a role's certificate and key (QEMU's tls-dir names).</summary>
     public static (string Certificate, string Key) FileNames(IdentityRole role) =>
-        role == IdentityRole.Server ? ("server-cert.pem", "server-key.pem") : ("client-cert.pem", "client-key.pem");
+        role == IdentityRole.Server
+            ? (TlsDirectory.ServerCertificate, TlsDirectory.ServerKey)
+            : (TlsDirectory.ClientCertificate, TlsDirectory.ClientKey);
 
     /// <summary>
     /// The identity of <paramref name="role"/> in <paramref name="folder"/>: loaded when both files are there, else created
     /// (a new ECDSA P-256 key and a self-signed certificate) and written.
     /// </summary>
-    /// <exception cref="UsbRedirException">Only one of the two files exists, they cannot be read (IdentityInvalid), or the folder cannot be written.</exception>
+    /// <exception cref="UsbRedirException">Only one of the two files exists (IdentityIncomplete), they cannot be read (TlsFileInvalid), or the folder cannot be written.</exception>
     public static LocalIdentity LoadOrCreate(UsbRedirConfigFolder folder, IdentityRole role)
     {
         ArgumentNullException.ThrowIfNull(folder);
@@ -62,7 +65,7 @@ public sealed class LocalIdentity
         string certificatePath = folder.File(certificateFile), keyPath = folder.File(keyFile);
         bool hasCertificate = File.Exists(certificatePath), hasKey = File.Exists(keyPath);
         if (hasCertificate && hasKey)
-            return new LocalIdentity(role, Load(certificatePath, keyPath), created: false, certificatePath);
+            return new LocalIdentity(role, TlsDirectory.LoadIdentity(folder.Path, certificateFile, keyFile), created: false, certificatePath);
         if (hasCertificate || hasKey)
             throw new UsbRedirException("IdentityIncomplete", UsbRedirErrorCategory.InvalidData,
                 $"{folder.Path} has {(hasCertificate ? certificateFile : keyFile)} but not {(hasCertificate ? keyFile : certificateFile)}.",
@@ -72,7 +75,7 @@ public sealed class LocalIdentity
         using var created = CreateSelfSigned(key, role);
         folder.WritePrivateFile(keyFile, key.ExportPkcs8PrivateKeyPem() + "\n");
         folder.WritePrivateFile(certificateFile, created.ExportCertificatePem() + "\n");
-        return new LocalIdentity(role, Load(certificatePath, keyPath), created: true, certificatePath);
+        return new LocalIdentity(role, TlsDirectory.LoadIdentity(folder.Path, certificateFile, keyFile), created: true, certificatePath);
     }
 
     private static X509Certificate2 CreateSelfSigned(ECDsa key, IdentityRole role)
@@ -105,22 +108,6 @@ public sealed class LocalIdentity
     {
         var clean = new string(value.Where(c => char.IsLetterOrDigit(c) || c is '-' or '.' or '_').ToArray());
         return clean.Length == 0 ? "usbredir" : clean;
-    }
-
-    private static X509Certificate2 Load(string certificatePath, string keyPath)
-    {
-        try
-        {
-            using var loaded = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
-            // An ephemeral key cannot be used by SslStream on every platform; a PKCS#12 round trip gives a usable one.
-            return new X509Certificate2(loaded.Export(X509ContentType.Pkcs12));
-        }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            throw new UsbRedirException("IdentityInvalid", UsbRedirErrorCategory.InvalidData,
-                $"Cannot load the certificate '{certificatePath}' with its key '{keyPath}': {e.Message}",
-                "Check that both are PEM files and the key belongs to the certificate, or remove both to have a new identity created.", certificatePath, e);
-        }
     }
 
     public override string ToString() => $"{Role} identity {Certificate.Subject} (key {Fingerprint})";
