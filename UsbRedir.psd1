@@ -18,6 +18,7 @@
         'Get-UsbRedirConnection',
         'Get-UsbRedirServer',
         'Get-VhciController',
+        'New-UsbRedirCertificate',
         'New-UsbRedirFilterRule',
         'New-UsbVirtualDevice',
         'New-VhciController',

@@ -15,6 +15,7 @@ internal static class Program
         new Commands.ListCommand(),
         new Commands.PlugCommand(),
         new Commands.ServerCommand(),
+        new Commands.TlsCommand(),
         new Commands.TrustCommand(),
     ];
 

@@ -1,6 +1,7 @@
 using UsbRedir.Devices.Software.Hid;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Cli.Commands;
 
@@ -43,6 +44,15 @@ internal sealed class ConnectCommand : ICliCommand
                                 waits its turn; when the peer leaves, the next one gets the device.
                                 0.0.0.0:4000 or [::]:4000 listen on every address: anyone who can reach
                                 the port gets the device.
+          --tls-dir DIR         TLS with the files of DIR, QEMU's layout (the same directory serves QEMU's
+                                tls-creds-x509 and libvirt): with --server, ca-cert.pem (the CA the server's
+                                certificate must chain to) and client-cert.pem/client-key.pem (presented
+                                when the server asks: QEMU's verify-peer=on does); with --listen, we are the
+                                TLS server: server-cert.pem/server-key.pem, and clients must present a
+                                certificate signed by ca-cert.pem. Make a set with usbredir tls.
+          --tls {{{TlsSettings.ModeWords}}}
+                                tls (the default with --tls-dir): TLS only; plaintext: plain usbredir only;
+                                auto: plain when the peer speaks first (QEMU's plain chardev), else TLS
           --no-reconnect        end when the connection drops instead of retrying with backoff (--server only)
           --reconnect-delay SEC first retry after SEC seconds, doubling each time (default 0.5)
           --max-reconnect-delay SEC
@@ -64,7 +74,7 @@ internal sealed class ConnectCommand : ICliCommand
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args,
-            [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "server", "listen", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
+            [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "server", "listen", "tls-dir", "tls", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
             [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
         // usbredir connect [ID [HOST:PORT]]: the original vhciclient's shape, the server also as --server.
         if (a.Positionals.Count > (a.Has("server") || a.Has("listen") ? 1 : 2))
@@ -74,6 +84,9 @@ internal sealed class ConnectCommand : ICliCommand
         var verbose = a.Has("verbose");
         var keepAlive = ParseKeepAlive(a.Value("keepalive"));
         var reconnect = server is null ? null : ParseReconnect(a);
+        var tlsMode = a.Value("tls") is { } modeText ? TlsSettings.ParseMode(modeText) : (TlsMode?)null;
+        var tlsClient = server is null ? null : TlsSettings.ForClient(tlsMode, a.Value("tls-dir"), certificate: null);
+        var tlsServer = server is null ? TlsSettings.ForServer(tlsMode, a.Value("tls-dir"), certificate: null) : null;
         var (created, typing) = await DeviceArguments.CreateAsync(a, localId, console, cancellationToken);
         await using var device = created;
         // Checked before connecting, so a typo is an error now, not a surprise in the background.
@@ -87,17 +100,18 @@ internal sealed class ConnectCommand : ICliCommand
         UsbRedirConnection connection;
         if (server is not null)
         {
-            connection = await UsbRedirConnection.ConnectAsync(device, server, reconnect, keepAlive, Print, cancellationToken);
+            connection = await UsbRedirConnection.ConnectAsync(device, server, tlsClient, reconnect, keepAlive, Print, cancellationToken);
             console.Out.WriteLine($"connected: {device.Description} -> {server} (connection {connection.Id})");
         }
         else
         {
-            connection = await UsbRedirConnection.ListenAsync(device, listen!, keepAlive, Print);
+            connection = await UsbRedirConnection.ListenAsync(device, listen!, tlsServer, keepAlive, Print);
             console.Out.WriteLine($"listening: {device.Description} on {connection.ListenEndPoint} (connection {connection.Id})");
         }
         // From now on every change shows: Connected (with the peer), Reconnecting, Listening, WaitingForDevice, the end.
         connection.StateChanged += (c, state) =>
-            console.Out.WriteLine($"state: {state}" + (state == ConnectionState.Connected && c.Peer is { } peer ? $" ({peer})" : ""));
+            console.Out.WriteLine($"state: {state}" + (state == ConnectionState.Connected && c.Peer is { } peer
+                ? $" ({peer}{(c.Security is { IsTls: true } security ? ", " + security : "")})" : ""));
 
         try
         {

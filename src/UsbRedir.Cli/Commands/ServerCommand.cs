@@ -4,6 +4,7 @@ using UsbRedir.Devices;
 using UsbRedir.Filtering;
 using UsbRedir.Server;
 using UsbRedir.Sessions;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Cli.Commands;
 
@@ -29,6 +30,13 @@ internal sealed class ServerCommand : ICliCommand
           --filter RULES        accept only the devices these usbredir filter rules allow, e.g.
                                 "0x08,-1,-1,-1,1|-1,-1,-1,-1,0" (mass storage only); refused devices get
                                 filter_reject and their connection is closed
+          --tls-dir DIR         TLS with the files of DIR, QEMU's layout (usbredir tls makes a set):
+                                server-cert.pem and server-key.pem; clients must present a certificate
+                                signed by ca-cert.pem when it is there
+          --tls {TlsSettings.ModeWords}
+                                tls (the default with --tls-dir): TLS only, plain peers are refused;
+                                auto: each connection's first bytes decide (TLS ClientHello or a plain
+                                usbredir hello); plaintext: plain usbredir only
           --ports N             ports of the controller, 1 to 31 (default 4): devices served at once
         {ControllerArguments.BackendUsage}
           --verbose             print every log line, not only plugs, warnings and errors
@@ -43,7 +51,7 @@ internal sealed class ServerCommand : ICliCommand
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
     {
-        var a = CliArguments.Parse(args, ["port", "address", "filter", "ports", "backend"], ["verbose"]);
+        var a = CliArguments.Parse(args, ["port", "address", "filter", "ports", "backend", "tls-dir", "tls"], ["verbose"]);
         if (a.Positionals.Count > 0)
             throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
         var port = a.Int("port", UsbRedirServerOptions.DefaultPort, 1, 65535);
@@ -52,6 +60,7 @@ internal sealed class ServerCommand : ICliCommand
         var ports = a.Int("ports", 4, 1, VirtualHostController.MaxPorts);
         var backend = ControllerArguments.Backend(a);
         var verbose = a.Has("verbose");
+        var tls = TlsSettings.ForServer(a.Value("tls") is { } modeText ? TlsSettings.ParseMode(modeText) : null, a.Value("tls-dir"), certificate: null);
 
         var server = await UsbRedirServer.StartWithOwnControllerAsync(
             token => VirtualHostControllerFactory.Default.CreateAsync(ports, backend, token), new UsbRedirServerOptions
@@ -59,6 +68,7 @@ internal sealed class ServerCommand : ICliCommand
             Address = address,
             Port = port,
             Filter = filter,
+            Tls = tls,
             LogListener = entry =>
             {
                 if (verbose || entry.Level >= SessionLogLevel.Warning)
@@ -67,7 +77,8 @@ internal sealed class ServerCommand : ICliCommand
         }, sink => new PrintingSink(sink, console), cancellationToken);
         var controller = server.OwnedController!; // removed by the server's stop
         console.Out.WriteLine($"listening: {server.LocalEndPoint}, {controller.PortCount} ports on {controller.Name} " +
-            $"(backend {controller.Backend}, bus {controller.BusNumber})" + (filter is null ? "" : $", filter {UsbRedirFilter.Format(filter)}"));
+            $"(backend {controller.Backend}, bus {controller.BusNumber})" + (filter is null ? "" : $", filter {UsbRedirFilter.Format(filter)}")
+            + (tls is null ? "" : $", {tls.Mode switch { TlsMode.Tls => "TLS only", TlsMode.Auto => "TLS or plaintext", _ => "plaintext" }}"));
         using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, controller.Closed);
         try
         {

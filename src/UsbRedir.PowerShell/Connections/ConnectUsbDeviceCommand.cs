@@ -8,6 +8,7 @@ using UsbRedir.PowerShell.Controllers;
 using UsbRedir.PowerShell.Devices;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.PowerShell.Connections;
 
@@ -42,6 +43,8 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
 
     private UsbRedirEndpoint? _server;
     private IPEndPoint? _listen;
+    private TlsClientOptions? _tlsClient;
+    private TlsServerOptions? _tlsServer;
     private ReconnectPolicy? _reconnect;
     private TcpKeepAlive? _keepAlive;
 
@@ -131,6 +134,31 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     [Parameter(ParameterSetName = IdListenSet)]
     public int KeepAliveProbeCount { get; set; }
 
+    /// <summary>TLS only (the default with -TlsDirectory or -Certificate), Plaintext only, or Auto (-Server: plaintext when the peer speaks first, as QEMU's plain chardev does; -Listen: the peer's first bytes decide).</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = DeviceListenSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
+    public TlsMode Tls { get; set; }
+
+    /// <summary>
+    /// A TLS directory in QEMU's layout. -Server: ca-cert.pem (the server's CA) and client-cert.pem/client-key.pem (presented
+    /// when asked). -Listen: server-cert.pem/server-key.pem, and ca-cert.pem that clients' certificates must chain to.
+    /// </summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = DeviceListenSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
+    [ValidateNotNullOrEmpty]
+    public string? TlsDirectory { get; set; }
+
+    /// <summary>Our certificate with its private key: the client certificate with -Server, the server certificate with -Listen.</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = DeviceListenSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
+
     /// <summary>Return the connection as a job (Get-Job, Wait-Job, Receive-Job for its log, Stop-Job to disconnect).</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
     [Parameter(ParameterSetName = IdToServerSet)]
@@ -145,9 +173,12 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     {
         if (ToController)
             return;
+        var tlsMode = IsBound(nameof(Tls)) ? Tls : (TlsMode?)null;
+        var tlsDirectory = TlsDirectory is null ? null : GetUnresolvedProviderPathFromPSPath(TlsDirectory);
         if (ToListen)
         {
             _listen = UsbRedirEndpoint.ParseListen(Listen);
+            _tlsServer = TlsSettings.ForServer(tlsMode, tlsDirectory, Certificate);
         }
         else
         {
@@ -157,6 +188,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
                 IsBound(nameof(MaxReconnectDelay)) ? MaxReconnectDelay : null,
                 IsBound(nameof(MaxReconnectAttempts)) ? MaxReconnectAttempts : null,
                 never: NoReconnect);
+            _tlsClient = TlsSettings.ForClient(tlsMode, tlsDirectory, Certificate);
         }
         _keepAlive = TcpKeepAlive.Create(
             IsBound(nameof(KeepAliveIdle)) ? KeepAliveIdle : null,
@@ -216,7 +248,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
         // the connection runs on its own, guarded tasks and reports through its State, LastError and Log.
         var job = AsJob ? UsbRedirJob.Create(MyInvocation.Line, "UsbRedir connection") : null;
         var connection = WaitWithProgress(
-            UsbRedirConnection.ConnectAsync(source, _server!, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken),
+            UsbRedirConnection.ConnectAsync(source, _server!, _tlsClient, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken),
             $"Connecting {description} to {_server}");
         WriteVerbose($"Connection {connection.Id}: {description} -> {_server} ({connection.State}).");
         if (job is null)
@@ -231,7 +263,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     private void ListenForPeer(IUsbDeviceSource source, string description)
     {
         // Returns once the port is bound (or throws: port in use, not a local address); the peer comes in the background.
-        var connection = UsbRedirConnection.ListenAsync(source, _listen!, _keepAlive).GetAwaiter().GetResult();
+        var connection = UsbRedirConnection.ListenAsync(source, _listen!, _tlsServer, _keepAlive).GetAwaiter().GetResult();
         WriteVerbose($"Connection {connection.Id}: {description} waits for a peer on {connection.ListenEndPoint}.");
         WriteObject(connection);
     }

@@ -5,6 +5,7 @@ using UsbRedir.Filtering;
 using UsbRedir.PowerShell.Controllers;
 using UsbRedir.PowerShell.Filtering;
 using UsbRedir.Server;
+using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.PowerShell.Servers;
 
@@ -46,6 +47,19 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
     [Parameter]
     public IPAddress Address { get; set; } = IPAddress.IPv6Any;
 
+    /// <summary>TLS only (the default with -TlsDirectory or -Certificate), Plaintext only, or Auto (each connection's first bytes decide).</summary>
+    [Parameter]
+    public TlsMode Tls { get; set; }
+
+    /// <summary>A TLS directory in QEMU's layout: server-cert.pem, server-key.pem, and ca-cert.pem (clients must present a certificate it signed).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TlsDirectory { get; set; }
+
+    /// <summary>The server's certificate with its private key (overrides server-cert.pem of -TlsDirectory).</summary>
+    [Parameter]
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
+
     /// <summary>Return the server as a job (Get-Job, Wait-Job, Receive-Job for its log and its connections', Stop-Job to stop it).</summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -53,7 +67,8 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
     protected override void Process()
     {
         var job = AsJob ? UsbRedirJob.Create(MyInvocation.Line, "UsbRedir server") : null;
-        var options = new UsbRedirServerOptions { Address = Address, Port = Port, Filter = Filter, LogListener = job is null ? null : job.Collect };
+        var tls = TlsSettings.ForServer(IsBound(nameof(Tls)) ? Tls : null, TlsDirectory is null ? null : GetUnresolvedProviderPathFromPSPath(TlsDirectory), Certificate);
+        var options = new UsbRedirServerOptions { Address = Address, Port = Port, Filter = Filter, Tls = tls, LogListener = job is null ? null : job.Collect };
         var where = Address.Equals(IPAddress.IPv6Any) ? $"port {Port} on every address" : $"{Address} port {Port}";
         if (ParameterSetName == ControllerSet)
         {
