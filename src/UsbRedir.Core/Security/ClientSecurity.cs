@@ -6,7 +6,7 @@ namespace UsbRedir.Security;
 
 /// <summary>
 /// A client's security as the plain commands get it (<c>usbredir connect HOST:PORT</c>, <c>Connect-UsbDevice -Server</c>):
-/// TLS whenever the server does not speak first (<see cref="TlsMode.Auto"/>: QEMU's and usbredirect's plaintext servers send
+/// plain usbredir to a loopback address (<see cref="IsLoopbackTarget"/>); elsewhere TLS whenever the server does not speak first (<see cref="TlsMode.Auto"/>: QEMU's and usbredirect's plaintext servers send
 /// their hello at once, a UsbRedir server waits for ours), with this machine's own client identity (created on first use)
 /// so the server can tell it apart; the server's key trusted on first use (<see cref="ServerTrust"/>) unless a CA
 /// (--tls-dir) vouches for it; a plaintext server accepted over loopback only unless <see cref="ServerTrustOptions.AllowPlaintext"/>.
@@ -29,7 +29,7 @@ public sealed class ClientSecurity
         Identity = identity;
         _notify = notify;
         TrustOnFirstUse = tls?.TrustedRoots is null;
-        var baseOptions = tls ?? new TlsClientOptions { Mode = TlsMode.Auto };
+        var baseOptions = tls ?? new TlsClientOptions { Mode = IsLoopbackTarget(server) ? TlsMode.Plaintext : TlsMode.Auto };
         Tls = baseOptions with
         {
             ClientCertificate = baseOptions.ClientCertificate ?? identity?.Certificate,
@@ -46,11 +46,20 @@ public sealed class ClientSecurity
         Action<string>? notify = null)
     {
         folder ??= UsbRedirConfigFolder.Default;
-        var identity = tls is { ClientCertificate: not null } || tls?.Mode == TlsMode.Plaintext ? null : LocalIdentity.LoadOrCreate(folder, IdentityRole.Client);
+        var plaintext = tls?.Mode == TlsMode.Plaintext || (tls is null && IsLoopbackTarget(server));
+        var identity = tls is { ClientCertificate: not null } || plaintext ? null : LocalIdentity.LoadOrCreate(folder, IdentityRole.Client);
         return new ClientSecurity(server, new ServerTrust(new ServerTrustOptions { Folder = folder, AllowPlaintext = allowPlaintext }), tls, identity, notify);
     }
 
     public UsbRedirEndpoint Server { get; }
+
+    /// <summary>
+    /// True for a server named by a loopback address or "localhost": nothing leaves this machine, so the default there is
+    /// plain usbredir, as before TLS (QEMU's and usbredirect's plain ports on this machine keep working, and a UsbRedir
+    /// server takes it from loopback). The peer's real address is still checked after connecting.
+    /// </summary>
+    public static bool IsLoopbackTarget(UsbRedirEndpoint server) =>
+        server.Address is { } address ? LoopbackAddress.Contains(address) : string.Equals(server.Host, "localhost", StringComparison.OrdinalIgnoreCase);
 
     public ServerTrust Trust { get; }
 

@@ -71,9 +71,11 @@ public sealed class SecureByDefaultTests : IDisposable
         await using var keyboard = VirtualDevices.CreateKeyboard();
         var sink = new RecordingSink();
         var security = ServerSecurityFor();
-        await using var server = StartServer(sink, security);
-        var endpoint = new UsbRedirEndpoint("127.0.0.1", server.LocalEndPoint.Port);
+        var lan = NonLoopbackAddress();
+        await using var server = StartServer(sink, security, lan);
+        var endpoint = new UsbRedirEndpoint(lan.ToString(), server.LocalEndPoint.Port);
         var client = ClientSecurityFor(endpoint);
+        new TrustStore(_serverFolder.Folder).AllowClient(client.Identity!.Fingerprint.ToString(), "paired");
 
         var connection = await ConnectAsync(keyboard, endpoint, client);
         var (seen, _) = await sink.NextAttachedAsync();
@@ -81,9 +83,9 @@ public sealed class SecureByDefaultTests : IDisposable
         Assert.Equal(client.Identity!.Fingerprint.ToString(), "SHA256:" + seen.Security.PeerIdentity!.PublicKeySha256);
         Assert.True(connection.Security!.IsTls);
         var note = Assert.Single(_clientNotes);
-        Assert.Contains($"first connection to 127.0.0.1:{endpoint.Port}: trusting its key {security.Fingerprint}", note);
+        Assert.Contains($"first connection to {endpoint}: trusting its key {security.Fingerprint}", note);
         Assert.Equal(ServerKeyStatus.Known, KnownServers.Load(_clientFolder.Folder).Check(endpoint, security.Fingerprint));
-        Assert.Contains("connects over loopback", ServerLog);
+        Assert.Contains("(line 1: paired)", ServerLog);
         await connection.DisconnectAsync(TimeSpan.FromSeconds(5));
 
         // The second connection finds the key known and says nothing.
@@ -100,7 +102,7 @@ public sealed class SecureByDefaultTests : IDisposable
         Assert.Equal("ServerKeyChanged", error.ErrorId);
         Assert.Contains(forged.ToString(), error.Message);
         Assert.Contains(security.Fingerprint.ToString(), error.Message);
-        Assert.Contains($"usbredir trust remove 127.0.0.1:{endpoint.Port} --config-dir {_clientFolder.Path}", error.RecommendedAction);
+        Assert.Contains($"usbredir trust remove {endpoint} --config-dir {_clientFolder.Path}", error.RecommendedAction);
         Assert.Equal(2, sink.AttachCount);
 
         // Following the fix: forget, connect, the new key is recorded.
@@ -118,8 +120,9 @@ public sealed class SecureByDefaultTests : IDisposable
         using var image = new TestImage(64 * 512L);
         await using var disk = VirtualDevices.CreateDisk(image.Path);
         var sink = new RecordingSink();
-        await using var server = StartServer(sink, ServerSecurityFor(trustLoopback: false));
-        var endpoint = new UsbRedirEndpoint("127.0.0.1", server.LocalEndPoint.Port);
+        var lan = NonLoopbackAddress();
+        await using var server = StartServer(sink, ServerSecurityFor(), lan);
+        var endpoint = new UsbRedirEndpoint(lan.ToString(), server.LocalEndPoint.Port);
         var client = ClientSecurityFor(endpoint);
         var key = client.Identity!.Fingerprint;
 
@@ -129,7 +132,7 @@ public sealed class SecureByDefaultTests : IDisposable
         Assert.Contains($"usbredir clients allow {key}", refused.RecommendedAction);
         var allow = $"usbredir clients allow {key} --config-dir {_serverFolder.Path}";
         await Eventually.TrueAsync(() => ServerLog.Contains(allow), "the server logged the refusal with the command that allows the client");
-        Assert.Contains($"Refused the client 127.0.0.1 with key {key}", ServerLog);
+        Assert.Contains($"Refused the client {lan} with key {key}", ServerLog);
         Assert.Equal(0, sink.AttachCount);
 
         // The server's owner runs what the log says, with a filter: keyboards (HID) only.
@@ -173,6 +176,32 @@ public sealed class SecureByDefaultTests : IDisposable
             .Select(a => a.Address)
             .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
         ?? throw new InvalidOperationException("This test needs an IPv4 address of this machine other than loopback (any up interface).");
+
+    [Fact]
+    public async Task Loopback_servers_get_plain_usbredir_by_default_and_TLS_when_asked_trusted_on_first_use()
+    {
+        await using var keyboard = VirtualDevices.CreateKeyboard();
+        var sink = new RecordingSink();
+        var security = ServerSecurityFor();
+        await using var server = StartServer(sink, security);
+        var endpoint = new UsbRedirEndpoint("127.0.0.1", server.LocalEndPoint.Port);
+        var plain = ClientSecurityFor(endpoint);
+        Assert.Equal(TlsMode.Plaintext, plain.Tls.Mode);
+        Assert.Null(plain.Identity); // no key is made for a link that never leaves this machine
+        var connection = await ConnectAsync(keyboard, endpoint, plain);
+        var (seen, _) = await sink.NextAttachedAsync();
+        Assert.False(seen.Security.IsTls);
+        Assert.Contains("connects over loopback (plaintext)", ServerLog);
+        await connection.DisconnectAsync(TimeSpan.FromSeconds(5));
+        await sink.NextDetachedAsync();
+
+        var tls = ClientSecurity.Create(endpoint, _clientFolder.Folder, new TlsClientOptions { Mode = TlsMode.Auto }, allowPlaintext: false, Note(_clientNotes));
+        connection = await ConnectAsync(keyboard, endpoint, tls);
+        (seen, _) = await sink.NextAttachedAsync();
+        Assert.True(seen.Security.IsTls);
+        Assert.Contains("first connection to 127.0.0.1", Assert.Single(_clientNotes));
+        await connection.DisconnectAsync(TimeSpan.FromSeconds(5));
+    }
 
     [Fact]
     public async Task A_plaintext_peer_at_a_non_loopback_address_is_refused_unless_insecure_and_loopback_plaintext_still_works()
