@@ -13,6 +13,9 @@ public sealed record AuthorizedClient(KeyFingerprint? Key, string? Subject, stri
     /// <summary>How commands name the client: its key fingerprint, or <c>subject=DN</c> (what Revoke-UsbRedirClient binds).</summary>
     public string Identity => Key is { } key ? key.ToString() : "subject=" + Subject;
 
+    /// <summary>The entry's filter as a usbredir filter string, or null.</summary>
+    public string? FilterText => Filter is null ? null : UsbRedirFilter.Format(Filter);
+
     /// <summary>How the entry is written in <c>authorized_clients</c>.</summary>
     public string ToLine()
     {
