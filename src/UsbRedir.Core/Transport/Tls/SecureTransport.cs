@@ -166,7 +166,7 @@ public static class SecureTransport
         IPEndPoint? remote, CancellationToken cancellationToken)
     {
         var peer = remote?.ToString() ?? targetHost;
-        var recorder = new FirstBytesStream(new NetworkStream(socket, ownsSocket: true));
+        var recorder = new UnderSslStream(new NetworkStream(socket, ownsSocket: true));
         var ssl = new SslStream(recorder, leaveInnerStreamOpen: false);
         var host = options.TargetHost ?? targetHost;
         TlsValidationResult? verdict = null;
@@ -202,7 +202,7 @@ public static class SecureTransport
                     throw DescribeClientHandshakeFailure(e, verdict, recorder, peer, options.HandshakeTimeout, client is not null);
                 }
             }
-            var stream = new TlsStream(ssl, options.MaxRecordPlaintext);
+            var stream = new TlsStream(ssl, options.MaxRecordPlaintext, recorder, options.LimitRecordsOnlyForQemu);
             await ReadHelloAsync(stream, options.HandshakeTimeout, peer, client is not null, cancellationToken).ConfigureAwait(false);
             return new ByteStreamConnection(stream, peer) { Security = Describe(ssl, TlsSide.Client, options.Mode, remote) };
         }
@@ -217,7 +217,7 @@ public static class SecureTransport
         CancellationToken cancellationToken)
     {
         var peer = remote?.ToString() ?? "?";
-        var recorder = new FirstBytesStream(new NetworkStream(socket, ownsSocket: true));
+        var recorder = new UnderSslStream(new NetworkStream(socket, ownsSocket: true));
         var ssl = new SslStream(recorder, leaveInnerStreamOpen: false);
         TlsValidationResult? verdict = null;
         var sslOptions = new SslServerAuthenticationOptions
@@ -258,7 +258,7 @@ public static class SecureTransport
             }
             // No waiting for the client's first bytes here: the client waits for ours (see ReadHelloAsync), so the
             // session must start and send our hello. A client that then stays silent is dropped by DropIfSilent.
-            return new ByteStreamConnection(new TlsStream(ssl, options.MaxRecordPlaintext), peer) { Security = Describe(ssl, TlsSide.Server, options.Mode, remote) };
+            return new ByteStreamConnection(new TlsStream(ssl, options.MaxRecordPlaintext, recorder, options.LimitRecordsOnlyForQemu), peer) { Security = Describe(ssl, TlsSide.Server, options.Mode, remote) };
         }
         catch
         {
@@ -324,7 +324,7 @@ public static class SecureTransport
         e is AuthenticationException or IOException or SocketException
         || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
-    private static UsbRedirException DescribeClientHandshakeFailure(Exception e, TlsValidationResult? verdict, FirstBytesStream recorder,
+    private static UsbRedirException DescribeClientHandshakeFailure(Exception e, TlsValidationResult? verdict, UnderSslStream recorder,
         string peer, TimeSpan limit, bool presentedCertificate)
     {
         if (verdict is { Accepted: false } refused)

@@ -42,6 +42,13 @@ public abstract record TlsEndOptions
     /// </summary>
     public int MaxRecordPlaintext { get; init; } = QemuSafeRecordSize;
 
+    /// <summary>
+    /// True (the default): <see cref="MaxRecordPlaintext"/> holds until the peer's usbredir hello has been read, and then only
+    /// for a peer whose hello names QEMU ("qemu usb-redir guest ..."); other peers get full 16 KiB records, which cost
+    /// about half as much CPU per byte. False: every write towards every peer keeps to <see cref="MaxRecordPlaintext"/>.
+    /// </summary>
+    public bool LimitRecordsOnlyForQemu { get; init; } = true;
+
     internal void ValidateCommon()
     {
         if (MaxRecordPlaintext is < 512 or > 16384)

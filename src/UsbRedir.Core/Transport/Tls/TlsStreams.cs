@@ -7,10 +7,41 @@ namespace UsbRedir.Transport.Tls;
 /// plaintext (QEMU before 8.0 stalls on larger ones, see <see cref="TlsEndOptions.MaxRecordPlaintext"/>), and bytes
 /// read ahead while checking the peer's first message are handed out first.
 /// </summary>
-internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext) : Stream
+/// <remarks>
+/// SslStream hands each record to the stream under it as one write; one socket write per 4 KiB record would cost a system
+/// call and a wake-up of the peer each. So the records of one write are gathered by <paramref name="under"/> and leave in one
+/// socket write, as plaintext chunks do.
+/// </remarks>
+internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext, UnderSslStream? under = null, bool limitOnlyForQemu = false) : Stream
 {
+    /// <summary>Bytes of the peer's first message looked at: a hello's 12-byte header and the start of its version text.</summary>
+    private const int HelloBytes = 12 + 32;
+
     private byte[]? _prefix;
     private int _prefixOffset, _prefixCount;
+    // Until the peer's hello has been seen, every write keeps to maxRecordPlaintext; then a peer that is not QEMU gets
+    // full-size records when limitOnlyForQemu (QEMU's hello version reads "qemu usb-redir guest 7.2.x").
+    private int _recordSize = maxRecordPlaintext;
+    private byte[]? _hello = limitOnlyForQemu ? new byte[HelloBytes] : null;
+    private int _helloCount;
+
+    /// <summary>The most plaintext bytes per record written now.</summary>
+    public int RecordSize => Volatile.Read(ref _recordSize);
+
+    private void SeeHello(ReadOnlySpan<byte> received)
+    {
+        if (_hello is not { } hello)
+            return;
+        var n = Math.Min(received.Length, hello.Length - _helloCount);
+        received[..n].CopyTo(hello.AsSpan(_helloCount));
+        _helloCount += n;
+        if (_helloCount < hello.Length)
+            return;
+        var version = System.Text.Encoding.ASCII.GetString(hello, 12, hello.Length - 12);
+        if (!version.StartsWith("qemu", StringComparison.OrdinalIgnoreCase))
+            Volatile.Write(ref _recordSize, 16 * 1024);
+        _hello = null;
+    }
 
     /// <summary>
     /// Reads the peer's first bytes after the handshake (kept for the first reads), bounded by <paramref name="cancellationToken"/>.
@@ -21,6 +52,7 @@ internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext) : Stream
         var buffer = new byte[4096];
         var n = await ssl.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         (_prefix, _prefixOffset, _prefixCount) = (buffer, 0, n);
+        SeeHello(buffer.AsSpan(0, n));
         return n;
     }
 
@@ -28,7 +60,16 @@ internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext) : Stream
     {
         if (_prefixCount > 0)
             return new ValueTask<int>(TakePrefix(buffer.Span));
+        if (_hello is not null)
+            return ReadSeeingHelloAsync(buffer, cancellationToken);
         return ssl.ReadAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReadSeeingHelloAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var n = await ssl.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        SeeHello(buffer.Span[..n]);
+        return n;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -36,7 +77,14 @@ internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext) : Stream
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
-    public override int Read(Span<byte> buffer) => _prefixCount > 0 ? TakePrefix(buffer) : ssl.Read(buffer);
+    public override int Read(Span<byte> buffer)
+    {
+        if (_prefixCount > 0)
+            return TakePrefix(buffer);
+        var n = ssl.Read(buffer);
+        SeeHello(buffer[..n]);
+        return n;
+    }
 
     private int TakePrefix(Span<byte> destination)
     {
@@ -51,25 +99,34 @@ internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext) : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        under?.BeginGathering();
         while (buffer.Length > 0)
         {
-            var piece = buffer[..Math.Min(buffer.Length, maxRecordPlaintext)];
+            var piece = buffer[..Math.Min(buffer.Length, _recordSize)];
             buffer = buffer[piece.Length..];
             var write = ssl.WriteAsync(piece, cancellationToken);
             if (!write.IsCompletedSuccessfully)
-                return buffer.IsEmpty ? write : WriteRestAsync(write, buffer, cancellationToken);
+                return WriteRestAsync(write, buffer, cancellationToken);
         }
-        return ValueTask.CompletedTask;
+        return under?.EndGathering(cancellationToken) ?? ValueTask.CompletedTask;
     }
 
     private async ValueTask WriteRestAsync(ValueTask pending, ReadOnlyMemory<byte> rest, CancellationToken cancellationToken)
     {
-        await pending.ConfigureAwait(false);
-        while (rest.Length > 0)
+        try
         {
-            var piece = rest[..Math.Min(rest.Length, maxRecordPlaintext)];
-            rest = rest[piece.Length..];
-            await ssl.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
+            await pending.ConfigureAwait(false);
+            while (rest.Length > 0)
+            {
+                var piece = rest[..Math.Min(rest.Length, _recordSize)];
+                rest = rest[piece.Length..];
+                await ssl.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (under is not null)
+                await under.EndGathering(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -82,7 +139,7 @@ internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext) : Stream
     {
         while (buffer.Length > 0)
         {
-            var piece = buffer[..Math.Min(buffer.Length, maxRecordPlaintext)];
+            var piece = buffer[..Math.Min(buffer.Length, _recordSize)];
             ssl.Write(piece);
             buffer = buffer[piece.Length..];
         }
@@ -113,13 +170,20 @@ internal sealed class TlsStream(Stream ssl, int maxRecordPlaintext) : Stream
 }
 
 /// <summary>
-/// Under the SslStream during the handshake: remembers the first bytes the peer sent and whether it closed, so a failed
-/// handshake can say why (the peer sent a plaintext usbredir hello; the peer hung up).
+/// The stream under the SslStream. During the handshake it remembers the first bytes the peer sent and whether it closed,
+/// so a failed handshake can say why (the peer sent a plaintext usbredir hello; the peer hung up). Afterwards it gathers
+/// the records of one <see cref="TlsStream"/> write (<see cref="BeginGathering"/> .. <see cref="EndGathering"/>) into one
+/// write to the socket. Writes to the socket never overlap (one at a time, in order), whoever makes them.
 /// </summary>
-internal sealed class FirstBytesStream(Stream inner) : Stream
+internal sealed class UnderSslStream(Stream inner) : Stream
 {
     private readonly byte[] _first = new byte[8];
     private int _firstCount;
+    private readonly object _gate = new();
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private bool _gathering;
+    private byte[]? _gathered;
+    private int _gatheredCount;
 
     /// <summary>The first bytes received (up to 8).</summary>
     public ReadOnlySpan<byte> First => _first.AsSpan(0, _firstCount);
@@ -161,10 +225,153 @@ internal sealed class FirstBytesStream(Stream inner) : Stream
         }
     }
 
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
-    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-    public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+    /// <summary>From now on writes are collected until <see cref="EndGathering"/>.</summary>
+    public void BeginGathering()
+    {
+        lock (_gate)
+            _gathering = true;
+    }
+
+    /// <summary>Writes what was collected since <see cref="BeginGathering"/> in one socket write.</summary>
+    public ValueTask EndGathering(CancellationToken cancellationToken)
+    {
+        byte[]? gathered;
+        int count;
+        lock (_gate)
+        {
+            _gathering = false;
+            (gathered, count) = (_gathered, _gatheredCount);
+            (_gathered, _gatheredCount) = (null, 0);
+        }
+        if (gathered is null)
+            return ValueTask.CompletedTask;
+        var write = WriteOutAsync(gathered.AsMemory(0, count), cancellationToken);
+        if (write.IsCompletedSuccessfully)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(gathered);
+            return ValueTask.CompletedTask;
+        }
+        return ReturnAfterAsync(write, gathered);
+    }
+
+    private static async ValueTask ReturnAfterAsync(ValueTask write, byte[] buffer)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_gathering)
+            {
+                Append(buffer.Span);
+                return ValueTask.CompletedTask;
+            }
+        }
+        return WriteOutAsync(buffer, cancellationToken);
+    }
+
+    private void Append(ReadOnlySpan<byte> data)
+    {
+        var pool = System.Buffers.ArrayPool<byte>.Shared;
+        if (_gathered is null || _gathered.Length - _gatheredCount < data.Length)
+        {
+            var bigger = pool.Rent(Math.Max(_gatheredCount + data.Length, Math.Max(64 * 1024, (_gathered?.Length ?? 0) * 2)));
+            if (_gathered is not null)
+            {
+                _gathered.AsSpan(0, _gatheredCount).CopyTo(bigger);
+                pool.Return(_gathered);
+            }
+            _gathered = bigger;
+        }
+        data.CopyTo(_gathered.AsSpan(_gatheredCount));
+        _gatheredCount += data.Length;
+    }
+
+    /// <summary>One socket write at a time, so records written from the read side (TLS 1.3 post-handshake messages) never split ours.</summary>
+    private ValueTask WriteOutAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (_writing.Wait(0))
+        {
+            ValueTask write;
+            try
+            {
+                write = inner.WriteAsync(data, cancellationToken);
+            }
+            catch
+            {
+                _writing.Release();
+                throw;
+            }
+            if (write.IsCompleted)
+            {
+                _writing.Release();
+                return write;
+            }
+            return ReleaseAfterAsync(write);
+        }
+        return WriteWhenFreeAsync(data, cancellationToken);
+    }
+
+    private async ValueTask ReleaseAfterAsync(ValueTask write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private async ValueTask WriteWhenFreeAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await inner.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        lock (_gate)
+        {
+            if (_gathering)
+            {
+                Append(buffer);
+                return;
+            }
+        }
+        _writing.Wait();
+        try
+        {
+            inner.Write(buffer);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
     public override void Flush() => inner.Flush();
     public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
     public override bool CanRead => true;
@@ -178,7 +385,15 @@ internal sealed class FirstBytesStream(Stream inner) : Stream
     protected override void Dispose(bool disposing)
     {
         if (disposing)
+        {
             inner.Dispose();
+            lock (_gate)
+            {
+                if (_gathered is not null)
+                    System.Buffers.ArrayPool<byte>.Shared.Return(_gathered);
+                _gathered = null;
+            }
+        }
         base.Dispose(disposing);
     }
 }

@@ -288,7 +288,30 @@ public class TlsTransportTests
         Assert.Equal([4096, 4096, 1808, 4096, 100], under.Sizes);
     }
 
-    private sealed class WriteSizes : MemoryStream
+    [Theory]
+    [InlineData("qemu usb-redir guest 7.2.22", 4096)]
+    [InlineData("UsbRedir 0.9 usb-guest", 16384)]
+    public async Task Records_stay_at_4_KiB_towards_qemu_and_grow_for_other_peers(string version, int recordSize)
+    {
+        // A usbredir hello: 12-byte header (type 0, length 68, id 0), 64 bytes of version text, capabilities.
+        var hello = new byte[12 + 64 + 4];
+        hello[4] = 68;
+        System.Text.Encoding.ASCII.GetBytes(version).CopyTo(hello, 12);
+        var under = new WriteSizes(hello);
+        await using var stream = new TlsStream(under, TlsEndOptions.QemuSafeRecordSize, limitOnlyForQemu: true);
+        await stream.WriteAsync(new byte[10_000]); // before the peer's hello: small records, whoever it is
+        Assert.Equal([4096, 4096, 1808], under.Sizes);
+        under.Sizes.Clear();
+        var buffer = new byte[256];
+        while (await stream.ReadAsync(buffer) > 0) { }
+        Assert.Equal(recordSize, stream.RecordSize);
+        await stream.WriteAsync(new byte[20_000]);
+        Assert.All(under.Sizes, n => Assert.True(n <= recordSize));
+        Assert.Equal((20_000 + recordSize - 1) / recordSize, under.Sizes.Count);
+    }
+
+    /// <summary>Reads <c>incoming</c>, records the size of each write.</summary>
+    private sealed class WriteSizes(byte[]? incoming = null) : MemoryStream(incoming ?? [])
     {
         public List<int> Sizes { get; } = [];
 
