@@ -12,6 +12,9 @@ internal interface ICliCommand
     /// <summary>Full usage text for `usbredir NAME --help`.</summary>
     string Usage { get; }
 
-    /// <summary>Runs the command; returns the process exit code (see <see cref="ExitCode"/>).</summary>
-    Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken);
+    /// <summary>
+    /// Runs the command; returns the process exit code (see <see cref="ExitCode"/>). What it starts in the background
+    /// (connections, servers) it starts in <paramref name="context"/>, the process's one.
+    /// </summary>
+    Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken);
 }

@@ -52,9 +52,11 @@ internal static class Program
             console.Out.WriteLine(command.Usage);
             return ExitCode.Success;
         }
+        // The process's engine context: a command stops what it started; whatever is still listed at the end stops here.
+        var context = new UsbRedirContext();
         try
         {
-            return await command.RunAsync(rest, console, cancellationToken);
+            return await command.RunAsync(rest, console, context, cancellationToken);
         }
         catch (UsbRedirException e)
         {
@@ -68,6 +70,10 @@ internal static class Program
         {
             console.Error.WriteLine("usbredir: cancelled");
             return ExitCode.Cancelled;
+        }
+        finally
+        {
+            await context.StopAllAsync(TimeSpan.FromSeconds(5));
         }
     }
 

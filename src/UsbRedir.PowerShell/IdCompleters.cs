@@ -38,7 +38,7 @@ public abstract class IdCompleter<T> : IArgumentCompleter
 /// <summary>Completes controller ids, listed with the controller's name, backend and bus.</summary>
 public sealed class VhciControllerIdCompleter : IdCompleter<VhciController>
 {
-    protected override IEnumerable<VhciController> Items => VhciControllerRegistry.All;
+    protected override IEnumerable<VhciController> Items => VhciControllerSelection.All;
 
     protected override int IdOf(VhciController item) => item.Id;
 
@@ -48,7 +48,7 @@ public sealed class VhciControllerIdCompleter : IdCompleter<VhciController>
 /// <summary>Completes the ids of running servers, listed with their address.</summary>
 public sealed class UsbRedirServerIdCompleter : IdCompleter<UsbRedirServer>
 {
-    protected override IEnumerable<UsbRedirServer> Items => UsbRedirServerRegistry.All;
+    protected override IEnumerable<UsbRedirServer> Items => UsbRedirModuleLifetime.Context.Servers.All;
 
     protected override int IdOf(UsbRedirServer item) => item.Id;
 
@@ -58,7 +58,7 @@ public sealed class UsbRedirServerIdCompleter : IdCompleter<UsbRedirServer>
 /// <summary>Completes connection ids, listed with the device, the server and the state.</summary>
 public sealed class UsbRedirConnectionIdCompleter : IdCompleter<UsbRedirConnection>
 {
-    protected override IEnumerable<UsbRedirConnection> Items => ConnectionRegistry.All;
+    protected override IEnumerable<UsbRedirConnection> Items => UsbRedirModuleLifetime.Context.Connections.All;
 
     protected override int IdOf(UsbRedirConnection item) => item.Id;
 

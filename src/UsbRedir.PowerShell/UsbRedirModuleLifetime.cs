@@ -1,15 +1,14 @@
 using System.Management.Automation;
-using UsbRedir.PowerShell.Controllers;
 using UsbRedir.PowerShell.Devices;
-using UsbRedir.PowerShell.Servers;
-using UsbRedir.Sessions;
 
 namespace UsbRedir.PowerShell;
 
 /// <summary>
-/// Stops what the module runs in the background when it is removed (Remove-Module UsbRedir) or pwsh exits:
-/// servers stop (unplugging what they accepted), connections are disconnected (the peers are told, as far as they answer within a short wait), controllers are
-/// taken out of the kernel (unplugging their devices), then the virtual devices are unplugged and their image files closed.
+/// Owns the module's engine context (<see cref="Context"/>: its connections, servers and controllers) and stops what the
+/// module runs in the background when it is removed (Remove-Module UsbRedir) or pwsh exits: servers stop (unplugging
+/// what they accepted), connections are disconnected (the peers are told, as far as they answer within a short wait),
+/// controllers are taken out of the kernel (unplugging their devices), then the virtual devices are unplugged and their
+/// image files closed.
 /// </summary>
 public sealed class UsbRedirModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
@@ -17,6 +16,13 @@ public sealed class UsbRedirModuleLifetime : IModuleAssemblyInitializer, IModule
     internal static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(2);
 
     private static int _processExitHooked;
+    private static UsbRedirContext _context = new();
+
+    /// <summary>
+    /// The engine context of this module load: what Get-UsbRedirConnection, Get-UsbRedirServer and Get-VhciController list
+    /// and number. Removing the module stops everything in it; a later Import-Module starts with a fresh one.
+    /// </summary>
+    public static UsbRedirContext Context => Volatile.Read(ref _context);
 
     public void OnImport()
     {
@@ -29,11 +35,9 @@ public sealed class UsbRedirModuleLifetime : IModuleAssemblyInitializer, IModule
     /// <summary>Never throws: it runs while PowerShell removes the module or the process exits.</summary>
     internal static void StopEverything(TimeSpan timeout)
     {
-        // Servers first (they unplug what they accepted), then the connections, then controllers and devices.
-        Guarded(() => ServerLauncher.StopAllAsync(timeout), timeout + timeout);
-        Guarded(() => ConnectionRegistry.DisconnectAllAsync(timeout), timeout + timeout);
-        foreach (var controller in VhciControllerRegistry.TakeAll())
-            Guarded(() => controller.Controller.DisposeAsync().AsTask(), timeout);
+        // The next import gets a context of its own; this one is stopped (servers, connections, controllers), then the devices.
+        var ending = Interlocked.Exchange(ref _context, new UsbRedirContext());
+        Guarded(() => ending.StopAllAsync(timeout), 3 * (timeout + timeout));
         foreach (var device in VirtualDeviceTracker.TakeAll())
             Guarded(() => device.DisposeAsync().AsTask(), timeout);
     }

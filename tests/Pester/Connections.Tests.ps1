@@ -281,9 +281,10 @@ Describe 'Removing the module' {
             $script = @"
 Import-Module '$((Join-Path $ModuleFolder 'UsbRedir.psd1') -replace "'", "''")'
 `$connection = New-UsbVirtualDevice -Keyboard | Connect-UsbDevice -Server '$(Get-ListenerAddress $listener)'
+`$context = [UsbRedir.PowerShell.UsbRedirModuleLifetime]::Context
 Remove-Module UsbRedir
 `$connection.State.ToString()
-[UsbRedir.Sessions.ConnectionRegistry]::All.Count
+`$context.Connections.All.Count
 "@
             # This shell's own executable: under the dotnet-tool pwsh the process is `dotnet` itself, so never its path.
             $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')

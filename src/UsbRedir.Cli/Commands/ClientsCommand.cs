@@ -36,7 +36,7 @@ internal sealed class ClientsCommand : ICliCommand
         the file at each connection: no restart needed. Exit codes: 0 done, 1 not found, 2 bad arguments.
         """;
 
-    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args, ["config-dir", "name", "filter"], []);
         if (a.Positionals.Count == 0)

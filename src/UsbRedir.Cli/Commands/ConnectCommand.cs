@@ -83,7 +83,7 @@ internal sealed class ConnectCommand : ICliCommand
         reconnecting, device gone), 2 bad arguments.
         """;
 
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args,
             [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "server", "listen", "tls-dir", "tls", "config-dir", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
@@ -116,7 +116,7 @@ internal sealed class ConnectCommand : ICliCommand
                 note => console.Error.WriteLine($"usbredir: {note}"));
             try
             {
-                connection = await UsbRedirConnection.ConnectAsync(device, server, security.Tls, reconnect, keepAlive, Print, cancellationToken);
+                connection = await UsbRedirConnection.ConnectAsync(device, server, security.Tls, reconnect, keepAlive, Print, cancellationToken, context);
             }
             catch (UsbRedirException e)
             {
@@ -126,7 +126,7 @@ internal sealed class ConnectCommand : ICliCommand
         }
         else
         {
-            connection = await UsbRedirConnection.ListenAsync(device, listen!, tlsServer, keepAlive, Print);
+            connection = await UsbRedirConnection.ListenAsync(device, listen!, tlsServer, keepAlive, Print, context);
             console.Out.WriteLine($"listening: {device.Description} on {connection.ListenEndPoint} (connection {connection.Id})");
         }
         // From now on every change shows: Connected (with the peer), Reconnecting, Listening, WaitingForDevice, the end.
@@ -152,7 +152,7 @@ internal sealed class ConnectCommand : ICliCommand
             return ExitCode.Success;
         }
         console.Error.WriteLine($"usbredir: connection ended ({connection.State}): {connection.LastError ?? "closed by the peer"}");
-        await connection.DisconnectAsync(TimeSpan.Zero); // takes the ended connection off the process's list
+        await connection.DisconnectAsync(TimeSpan.Zero); // takes the ended connection off the process's context
         return ExitCode.Failure;
     }
 

@@ -38,7 +38,7 @@ internal sealed class FilterCommand : ICliCommand
         convert  rewrites rules between the wire form, QEMU's form and libvirt's <redirfilter> XML.
         """;
 
-    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         if (args.Count == 0)
             return Task.FromResult(console.UsageError("filter: missing subcommand (parse, check or convert)", Usage));

@@ -24,7 +24,7 @@ internal sealed class IdentityCommand : ICliCommand
         {SecurityArguments.ConfigDirUsage}
         """;
 
-    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args, ["config-dir"], ["client", "server"]);
         if (a.Positionals.Count > 0)

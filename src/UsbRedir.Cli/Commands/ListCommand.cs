@@ -43,7 +43,7 @@ internal sealed class ListCommand : ICliCommand
         Reads /sys (no root needed); {UsbDeviceEnumerator.SysfsRootVariable}=DIR reads a captured sysfs tree instead.
         """;
 
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args, [], ["json", "watch"]);
         if (a.Positionals.Count > 0)

@@ -38,7 +38,7 @@ internal sealed class PlugCommand : ICliCommand
         arguments, 3 no permission.
         """;
 
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args, [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "ports", "port", "backend"],
             DeviceArguments.SwitchOptions);

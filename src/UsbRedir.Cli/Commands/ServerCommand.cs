@@ -62,7 +62,7 @@ internal sealed class ServerCommand : ICliCommand
         3 no permission.
         """;
 
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args, ["port", "address", "filter", "ports", "backend", "tls-dir", "tls", "config-dir"], ["verbose", "insecure", "trust-new-clients"]);
         if (a.Positionals.Count > 0)
@@ -91,7 +91,7 @@ internal sealed class ServerCommand : ICliCommand
                 if (verbose || entry.Level >= SessionLogLevel.Warning)
                     console.Error.WriteLine($"usbredir: {entry}");
             },
-        }, sink => new PrintingSink(sink, console), cancellationToken);
+        }, sink => new PrintingSink(sink, console), cancellationToken, context);
         var controller = server.OwnedController!; // removed by the server's stop
         console.Out.WriteLine($"listening: {server.LocalEndPoint}, {controller.PortCount} ports on {controller.Name} " +
             $"(backend {controller.Backend}, bus {controller.BusNumber})" + (filter is null ? "" : $", filter {UsbRedirFilter.Format(filter)}")

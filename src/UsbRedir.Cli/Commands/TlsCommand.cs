@@ -26,7 +26,7 @@ internal sealed class TlsCommand : ICliCommand
         before giving DIR to a machine that should not sign certificates).
         """;
 
-    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         if (args.Count == 0)
             return Task.FromResult(console.UsageError("tls: missing subcommand (new-ca, new-server or new-client)", Usage));

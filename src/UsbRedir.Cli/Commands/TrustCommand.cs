@@ -31,7 +31,7 @@ internal sealed class TrustCommand : ICliCommand
         Exit codes: 0 done, 1 not found, 2 bad arguments.
         """;
 
-    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, CancellationToken cancellationToken)
+    public Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args, ["config-dir"], []);
         if (a.Positionals.Count == 0)

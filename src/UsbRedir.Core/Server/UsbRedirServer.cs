@@ -12,7 +12,7 @@ namespace UsbRedir.Server;
 /// connection, checks each announced device against its filter (refused: filter_reject, then the connection is closed),
 /// and hands every accepted device to an <see cref="IDeviceSink"/> — usually a virtual host controller — until the device
 /// or its connection goes away. Runs in the background; <see cref="StopAsync"/> detaches every device and closes every
-/// connection. Live servers are listed in <see cref="UsbRedirServerRegistry"/>.
+/// connection. A server started in a <see cref="UsbRedirContext"/> is listed there until it stops.
 /// </summary>
 public sealed class UsbRedirServer : IAsyncDisposable
 {
@@ -29,15 +29,18 @@ public sealed class UsbRedirServer : IAsyncDisposable
     private int _handshaking; // accepted sockets still deciding plaintext or TLS (under _connections' lock)
     private long _accepted;
     private long _refused;
+    // The context this server is listed in (null: none); it leaves it, with its own controller, when it stops.
+    private readonly UsbRedirContext? _context;
 
-    private UsbRedirServer(TcpServerListener listener, IDeviceSink sink, UsbRedirServerOptions options)
+    private UsbRedirServer(TcpServerListener listener, IDeviceSink sink, UsbRedirServerOptions options, UsbRedirContext? context)
     {
         _listener = listener;
         LocalEndPoint = listener.LocalEndPoint;
         Sink = sink;
         Options = options;
         Log = new SessionLog(options.LogListener);
-        Id = UsbRedirServerRegistry.Add(this);
+        _context = context;
+        Id = context?.Servers.Add(this) ?? 0;
         _acceptLoop = Task.Run(() => _listener.AcceptLoopAsync(OnAcceptedAsync,
             e => Log.Error($"a connection failed to start: {e.Message}"), _stop.Token));
     }
@@ -47,7 +50,9 @@ public sealed class UsbRedirServer : IAsyncDisposable
     /// </summary>
     /// <exception cref="UsbRedirException">The options are invalid, the port is in use (ServerPortInUse), needs privileges
     /// (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
-    public static UsbRedirServer Start(IDeviceSink sink, UsbRedirServerOptions? options = null) => Start(sink, options, ownedController: null);
+    /// <param name="context">Where the server is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
+    public static UsbRedirServer Start(IDeviceSink sink, UsbRedirServerOptions? options = null, UsbRedirContext? context = null) =>
+        Start(sink, options, ownedController: null, context);
 
     /// <summary>
     /// Creates a controller for a new server with <paramref name="createController"/> and starts the server, which plugs
@@ -55,18 +60,22 @@ public sealed class UsbRedirServer : IAsyncDisposable
     /// <see cref="ControllerDeviceSink"/>; null: that sink itself). The controller is the server's own
     /// (<see cref="OwnedController"/>): <see cref="StopAsync"/> removes it after the last device is unplugged, and it is
     /// removed at once if the server cannot start. The one home of that rule for every front end (usbredir server,
-    /// Start-UsbRedirServer -Ports).
+    /// Start-UsbRedirServer -Ports). In a <paramref name="context"/> the controller is listed beside the server
+    /// (<see cref="UsbRedirContext.Controllers"/>) until the server stops.
     /// </summary>
-    /// <exception cref="UsbRedirException">The controller cannot be created, or the server cannot start (see <see cref="Start(IDeviceSink, UsbRedirServerOptions?)"/>).</exception>
+    /// <exception cref="UsbRedirException">The controller cannot be created, or the server cannot start (see <see cref="Start(IDeviceSink, UsbRedirServerOptions?, UsbRedirContext?)"/>).</exception>
     public static async Task<UsbRedirServer> StartWithOwnControllerAsync(Func<CancellationToken, Task<IVirtualHostController>> createController,
-        UsbRedirServerOptions? options, Func<ControllerDeviceSink, IDeviceSink>? sink, CancellationToken cancellationToken)
+        UsbRedirServerOptions? options, Func<ControllerDeviceSink, IDeviceSink>? sink, CancellationToken cancellationToken,
+        UsbRedirContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(createController);
         var controller = await createController(cancellationToken).ConfigureAwait(false);
         try
         {
             var plugInto = new ControllerDeviceSink(controller);
-            return Start(sink?.Invoke(plugInto) ?? plugInto, options, controller);
+            var server = Start(sink?.Invoke(plugInto) ?? plugInto, options, controller, context);
+            context?.Controllers.Add(controller);
+            return server;
         }
         catch
         {
@@ -75,18 +84,18 @@ public sealed class UsbRedirServer : IAsyncDisposable
         }
     }
 
-    private static UsbRedirServer Start(IDeviceSink sink, UsbRedirServerOptions? options, IVirtualHostController? ownedController)
+    private static UsbRedirServer Start(IDeviceSink sink, UsbRedirServerOptions? options, IVirtualHostController? ownedController, UsbRedirContext? context)
     {
         ArgumentNullException.ThrowIfNull(sink);
         options ??= new UsbRedirServerOptions();
         options.Validate();
         var listener = TcpServerListener.Start(options.Address, options.Port, options.KeepAlive);
-        var server = new UsbRedirServer(listener, sink, options) { OwnedController = ownedController };
+        var server = new UsbRedirServer(listener, sink, options, context) { OwnedController = ownedController };
         server.Log.Info($"listening on {server.LocalEndPoint}");
         return server;
     }
 
-    /// <summary>Process-wide number of this server, from 1.</summary>
+    /// <summary>Its number in the <see cref="UsbRedirContext"/> that lists it, from 1; 0 when started without one.</summary>
     public int Id { get; }
 
     public UsbRedirServerOptions Options { get; }
@@ -209,13 +218,16 @@ public sealed class UsbRedirServer : IAsyncDisposable
         await Task.WhenAny(_acceptLoop, Task.Delay(limit));
         var running = Connections;
         await Task.WhenAll(running.Select(c => c.CloseAsync(limit)));
-        UsbRedirServerRegistry.Remove(this);
+        _context?.Servers.Remove(this);
         if (Connections.Count > 0)
             Log.Warning($"{Connections.Count} connection(s) did not end within {limit.TotalSeconds:0.#} s");
         else
             Log.Info("stopped");
         if (OwnedController is { } owned)
+        {
             await owned.DisposeAsync(); // idempotent: a second stop finds it removed
+            _context?.Controllers.Remove(owned);
+        }
         _stopped.TrySetResult();
     }
 

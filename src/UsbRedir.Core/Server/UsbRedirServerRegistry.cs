@@ -1,31 +1,45 @@
 namespace UsbRedir.Server;
 
 /// <summary>
-/// The process-wide list of running servers, so front ends can find them later (Get-UsbRedirServer,
-/// Stop-UsbRedirServer) and stop them all when the module is removed.
+/// The running servers of one <see cref="UsbRedirContext"/>, so its front end can find them later (Get-UsbRedirServer,
+/// Stop-UsbRedirServer) and stop them all when it ends. A server leaves the list when it stops.
 /// </summary>
-public static class UsbRedirServerRegistry
+public sealed class UsbRedirServerRegistry
 {
-    private static readonly List<UsbRedirServer> Servers = [];
-    private static int _nextId;
+    private readonly List<UsbRedirServer> _servers = [];
+    private int _nextId;
 
-    public static IReadOnlyList<UsbRedirServer> All { get { lock (Servers) return Servers.ToArray(); } }
-
-    internal static int Add(UsbRedirServer server)
+    internal UsbRedirServerRegistry()
     {
-        lock (Servers)
+    }
+
+    public IReadOnlyList<UsbRedirServer> All { get { lock (_servers) return _servers.ToArray(); } }
+
+    internal int Add(UsbRedirServer server)
+    {
+        lock (_servers)
         {
-            Servers.Add(server);
-            return Interlocked.Increment(ref _nextId);
+            _servers.Add(server);
+            return ++_nextId;
         }
     }
 
-    internal static void Remove(UsbRedirServer server)
+    internal void Remove(UsbRedirServer server)
     {
-        lock (Servers)
-            Servers.Remove(server);
+        lock (_servers)
+            _servers.Remove(server);
     }
 
-    /// <summary>Stops every server (module removal, process exit).</summary>
-    public static Task StopAllAsync(TimeSpan timeout) => Task.WhenAll(All.Select(s => s.StopAsync(timeout)));
+    /// <summary>Stops every server (the front end ends); one failing to stop does not keep the others running.</summary>
+    public Task StopAllAsync(TimeSpan timeout) => Task.WhenAll(All.Select(async s =>
+    {
+        try
+        {
+            await s.StopAsync(timeout).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The others still stop; the server's own log says what failed.
+        }
+    }));
 }

@@ -44,6 +44,8 @@ public sealed class UsbRedirConnection
     // socket, or DisconnectAsync sees the session and ends it. Without it a reconnect whose connect finished just
     // as DisconnectAsync ran could start a session nobody would ever close.
     private readonly object _sessionGate = new();
+    // The list this connection is in (null: none); it leaves it when disconnected.
+    private readonly ConnectionRegistry? _registry;
     private volatile UsbRedirHostSession? _session;
     private volatile IUsbDevice? _device;
     private int _reconnects;
@@ -60,7 +62,7 @@ public sealed class UsbRedirConnection
     }
 
     private UsbRedirConnection(IUsbDeviceSource source, UsbRedirEndpoint? server, TcpServerListener? listener, ReconnectPolicy reconnect,
-        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect,
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, UsbRedirContext? context,
         TlsClientOptions? tlsClient = null, TlsServerOptions? tlsServer = null)
     {
         _tlsClient = tlsClient;
@@ -77,7 +79,8 @@ public sealed class UsbRedirConnection
         if (source is FixedUsbDeviceSource fixedSource)
             _device = fixedSource.Device;
         Log = new SessionLog(logListener);
-        Id = ConnectionRegistry.Add(this);
+        _registry = context?.Connections;
+        Id = _registry?.Add(this) ?? 0;
     }
 
     /// <summary>
@@ -85,47 +88,54 @@ public sealed class UsbRedirConnection
     /// Returns once the first attempt has connected, or throws its error (a wrong address should fail at once, not retry
     /// silently); later drops are retried in the background.
     /// </summary>
+    /// <param name="context">Where the connection is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
     public static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect = null,
-        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
+        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default,
+        UsbRedirContext? context = null) =>
+        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect: null, cancellationToken, context);
 
     /// <summary>
     /// Starts pushing the device of <paramref name="source"/> to <paramref name="server"/>, re-exporting it whenever the source
     /// yields it again after it went away. Waits for the source's first device (cancel with <paramref name="cancellationToken"/>),
     /// then returns once the first attempt has connected, or throws its error; later drops are retried in the background.
     /// </summary>
+    /// <param name="context">Where the connection is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
     public static Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, ReconnectPolicy? reconnect = null,
-        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken);
+        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default,
+        UsbRedirContext? context = null) =>
+        ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken, context);
 
     /// <summary>
-    /// Like <see cref="ConnectAsync(IUsbDeviceSource, UsbRedirEndpoint, ReconnectPolicy?, TcpKeepAlive?, Action{SessionLogEntry}?, CancellationToken)"/>,
+    /// Like <see cref="ConnectAsync(IUsbDeviceSource, UsbRedirEndpoint, ReconnectPolicy?, TcpKeepAlive?, Action{SessionLogEntry}?, CancellationToken, UsbRedirContext?)"/>,
     /// over TLS as <paramref name="tls"/> says (null: plaintext): every connect and reconnect runs the handshake, and its
     /// errors (wrong CA, expired, wrong host name, a plaintext peer, rejected by the peer's TLS authorization) are thrown
     /// by the first attempt. <see cref="Security"/> tells what each link got.
     /// </summary>
     public static Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, TlsClientOptions? tls,
-        ReconnectPolicy? reconnect = null, TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken, tls);
+        ReconnectPolicy? reconnect = null, TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default,
+        UsbRedirContext? context = null) =>
+        ConnectAsync(source, server, reconnect, keepAlive, logListener, connect: null, cancellationToken, context, tls);
 
     /// <summary>Pushes <paramref name="device"/> over TLS as <paramref name="tls"/> says (null: plaintext); see the source overload.</summary>
     public static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, TlsClientOptions? tls,
-        ReconnectPolicy? reconnect = null, TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect: null, cancellationToken, tls);
+        ReconnectPolicy? reconnect = null, TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, CancellationToken cancellationToken = default,
+        UsbRedirContext? context = null) =>
+        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect: null, cancellationToken, context, tls);
 
     /// <param name="connect">Opens the socket to <paramref name="server"/> (null: TCP); tests pass one that holds a connected socket back.</param>
     internal static Task<UsbRedirConnection> ConnectAsync(IUsbDevice device, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
-        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken) =>
-        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect, cancellationToken);
+        TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken,
+        UsbRedirContext? context = null) =>
+        ConnectAsync(new FixedUsbDeviceSource(device), server, reconnect, keepAlive, logListener, connect, cancellationToken, context);
 
     internal static async Task<UsbRedirConnection> ConnectAsync(IUsbDeviceSource source, UsbRedirEndpoint server, ReconnectPolicy? reconnect,
         TcpKeepAlive? keepAlive, Action<SessionLogEntry>? logListener, Func<CancellationToken, Task<Socket>>? connect, CancellationToken cancellationToken,
-        TlsClientOptions? tls = null)
+        UsbRedirContext? context, TlsClientOptions? tls = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(server);
         tls?.Validate();
-        var connection = new UsbRedirConnection(source, server, listener: null, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect, tlsClient: tls);
+        var connection = new UsbRedirConnection(source, server, listener: null, reconnect ?? ReconnectPolicy.Default, keepAlive ?? TcpKeepAlive.Default, logListener, connect, context, tlsClient: tls);
         IUsbDevice? device = null;
         try
         {
@@ -141,7 +151,7 @@ public sealed class UsbRedirConnection
         {
             if (device is not null)
                 await source.ReleaseAsync(device);
-            ConnectionRegistry.Remove(connection);
+            connection._registry?.Remove(connection);
             throw;
         }
     }
@@ -151,9 +161,10 @@ public sealed class UsbRedirConnection
     /// ends when the device goes away. Returns once the port is bound.
     /// </summary>
     /// <exception cref="UsbRedirException">The port is in use (ServerPortInUse), needs privileges (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
+    /// <param name="context">Where the connection is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
     public static Task<UsbRedirConnection> ListenAsync(IUsbDevice device, IPEndPoint listen, TcpKeepAlive? keepAlive = null,
-        Action<SessionLogEntry>? logListener = null) =>
-        ListenAsync(new FixedUsbDeviceSource(device), listen, keepAlive, logListener);
+        Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null) =>
+        ListenAsync(new FixedUsbDeviceSource(device), listen, keepAlive, logListener, context);
 
     /// <summary>
     /// Exports the device of <paramref name="source"/> to whoever connects to <paramref name="listen"/>: one peer at a time (one
@@ -162,22 +173,23 @@ public sealed class UsbRedirConnection
     /// (<see cref="ConnectionState.Listening"/> while no peer is connected).
     /// </summary>
     /// <exception cref="UsbRedirException">The port is in use (ServerPortInUse), needs privileges (ServerPortAccessDenied), or the address is not local (ServerAddressNotAvailable).</exception>
+    /// <param name="context">Where the connection is listed and numbered (a front end's); null: nowhere, <see cref="Id"/> 0.</param>
     public static Task<UsbRedirConnection> ListenAsync(IUsbDeviceSource source, IPEndPoint listen, TcpKeepAlive? keepAlive = null,
-        Action<SessionLogEntry>? logListener = null) =>
-        ListenAsync(source, listen, tls: null, keepAlive, logListener);
+        Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null) =>
+        ListenAsync(source, listen, tls: null, keepAlive, logListener, context);
 
     /// <summary>Exports <paramref name="device"/> to whoever connects to <paramref name="listen"/>, over TLS as <paramref name="tls"/> says (null: plaintext).</summary>
     public static Task<UsbRedirConnection> ListenAsync(IUsbDevice device, IPEndPoint listen, TlsServerOptions? tls, TcpKeepAlive? keepAlive = null,
-        Action<SessionLogEntry>? logListener = null) =>
-        ListenAsync(new FixedUsbDeviceSource(device), listen, tls, keepAlive, logListener);
+        Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null) =>
+        ListenAsync(new FixedUsbDeviceSource(device), listen, tls, keepAlive, logListener, context);
 
     /// <summary>
-    /// Like <see cref="ListenAsync(IUsbDeviceSource, IPEndPoint, TcpKeepAlive?, Action{SessionLogEntry}?)"/>, with TLS for the
+    /// Like <see cref="ListenAsync(IUsbDeviceSource, IPEndPoint, TcpKeepAlive?, Action{SessionLogEntry}?, UsbRedirContext?)"/>, with TLS for the
     /// peers as <paramref name="tls"/> says (null: plaintext): we are the TLS server (QEMU connects with
     /// <c>tls-creds-x509,endpoint=client</c>). A peer that fails the handshake or is refused is logged and the next one waited for.
     /// </summary>
     public static Task<UsbRedirConnection> ListenAsync(IUsbDeviceSource source, IPEndPoint listen, TlsServerOptions? tls, TcpKeepAlive? keepAlive = null,
-        Action<SessionLogEntry>? logListener = null)
+        Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(listen);
@@ -187,7 +199,7 @@ public sealed class UsbRedirConnection
         UsbRedirConnection connection;
         try
         {
-            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null, tlsServer: tls);
+            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null, context, tlsServer: tls);
         }
         catch
         {
@@ -202,6 +214,7 @@ public sealed class UsbRedirConnection
         return Task.FromResult(connection);
     }
 
+    /// <summary>Its number in the <see cref="UsbRedirContext"/> that lists it, from 1; 0 when made without one.</summary>
     public int Id { get; }
 
     /// <summary>Where the exported device comes from; its <see cref="IUsbDeviceSource.Identity"/> names it while it is away.</summary>
@@ -581,15 +594,15 @@ public sealed class UsbRedirConnection
 
     /// <summary>
     /// Stops exporting: the peer is told the device is gone (device_disconnect, waiting for its ack up to
-    /// <paramref name="timeout"/>), then the connection closes, is not retried and leaves the registry; a listening
+    /// <paramref name="timeout"/>), then the connection closes, is not retried and leaves its context's list; a listening
     /// connection stops listening. The device goes back to its source (a fixed device stays usable). On a connection that
-    /// has already ended it only leaves the registry, keeping its final state (Rejected, Failed) and error.
+    /// has already ended it only leaves that list, keeping its final state (Rejected, Failed) and error.
     /// </summary>
     public async Task DisconnectAsync(TimeSpan timeout)
     {
         if (Completion.IsCompleted)
         {
-            ConnectionRegistry.Remove(this);
+            _registry?.Remove(this);
             return;
         }
         UsbRedirHostSession? current;
@@ -606,7 +619,7 @@ public sealed class UsbRedirConnection
         await Task.WhenAny(_ended.Task, Task.Delay(timeout));
         if (State is not (ConnectionState.Rejected or ConnectionState.Failed))
             State = ConnectionState.Disconnected;
-        ConnectionRegistry.Remove(this);
+        _registry?.Remove(this);
     }
 
     public override string ToString() => $"{Id}: {DeviceIdentity} -> {Target} ({State})";

@@ -254,6 +254,8 @@ public abstract class UsbRedirSession : IAsyncDisposable
         }
         if (reason is not null && reason is not UsbRedirException)
             Log.Error($"connection to {Connection.Peer} lost: {reason.Message}");
+        else if (reason is UsbRedirException { ErrorId: var id } && id.StartsWith("Tls", StringComparison.Ordinal))
+            Log.Error(reason.Message); // the transport's verdict (TLS to a plaintext port, no hello after the handshake): nobody else logs it
         _completion.TrySetResult(reason);
     }
 

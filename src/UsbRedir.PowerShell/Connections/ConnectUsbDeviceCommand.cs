@@ -270,7 +270,8 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
         try
         {
             connection = WaitWithProgress(
-                UsbRedirConnection.ConnectAsync(source, _server!, _tlsClient, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken),
+                UsbRedirConnection.ConnectAsync(source, _server!, _tlsClient, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken,
+                    UsbRedirModuleLifetime.Context),
                 $"Connecting {description} to {_server}");
         }
         catch (UsbRedirException e)
@@ -296,7 +297,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     private void ListenForPeer(IUsbDeviceSource source, string description)
     {
         // Returns once the port is bound (or throws: port in use, not a local address); the peer comes in the background.
-        var connection = UsbRedirConnection.ListenAsync(source, _listen!, _tlsServer, _keepAlive).GetAwaiter().GetResult();
+        var connection = UsbRedirConnection.ListenAsync(source, _listen!, _tlsServer, _keepAlive, context: UsbRedirModuleLifetime.Context).GetAwaiter().GetResult();
         WriteVerbose($"Connection {connection.Id}: {description} waits for a peer on {connection.ListenEndPoint}.");
         WriteObject(connection);
     }

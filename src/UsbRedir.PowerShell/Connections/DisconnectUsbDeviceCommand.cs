@@ -49,7 +49,7 @@ public sealed class DisconnectUsbDeviceCommand : UsbRedirCmdlet
                 Unplug(plug);
             return;
         }
-        var targets = ParameterSetName == IdSet ? WriteMissing(ConnectionSelection.Select(ConnectionRegistry.All, Id, null)) : Connection;
+        var targets = ParameterSetName == IdSet ? WriteMissing(ConnectionSelection.Select(UsbRedirModuleLifetime.Context.Connections.All, Id, null)) : Connection;
         foreach (var connection in targets)
         {
             if (!ShouldProcess(connection.ToString(), "Disconnect"))

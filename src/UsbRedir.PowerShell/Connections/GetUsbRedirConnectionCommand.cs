@@ -20,7 +20,7 @@ public sealed class GetUsbRedirConnectionCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        foreach (var connection in WriteMissing(ConnectionSelection.Select(ConnectionRegistry.All, Id, State)))
+        foreach (var connection in WriteMissing(ConnectionSelection.Select(UsbRedirModuleLifetime.Context.Connections.All, Id, State)))
             WriteObject(connection);
     }
 }

@@ -13,7 +13,7 @@ public sealed class GetVhciControllerCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        foreach (var controller in WriteMissing(VhciControllerRegistry.Select(Id)))
+        foreach (var controller in WriteMissing(VhciControllerSelection.Select(Id)))
             WriteObject(controller);
     }
 }

@@ -25,6 +25,6 @@ public sealed class NewVhciControllerCommand : UsbRedirCmdlet
         if (!ShouldProcess($"virtual host controller with {Ports} ports ({Backend} backend)", "Create"))
             return;
         var controller = VirtualHostControllerFactory.Default.CreateAsync(Ports, Backend, CancellationToken).GetAwaiter().GetResult();
-        WriteObject(VhciControllerRegistry.Add(controller));
+        WriteObject(VhciControllerSelection.Add(controller));
     }
 }

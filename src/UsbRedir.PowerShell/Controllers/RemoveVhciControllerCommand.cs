@@ -26,14 +26,14 @@ public sealed class RemoveVhciControllerCommand : UsbRedirCmdlet
 
     protected override void Process()
     {
-        var targets = ParameterSetName == IdSet ? WriteMissing(VhciControllerRegistry.Select(Id)) : Controller;
+        var targets = ParameterSetName == IdSet ? WriteMissing(VhciControllerSelection.Select(Id)) : Controller;
         foreach (var controller in targets)
         {
             var plugged = controller.PortCount - controller.FreePorts;
             if (!ShouldProcess(controller.ToString(), plugged == 0 ? "Remove" : $"Unplug {plugged} device(s) and remove"))
                 continue;
             controller.Controller.DisposeAsync().AsTask().WaitAsync(CancellationToken).GetAwaiter().GetResult();
-            VhciControllerRegistry.Remove(controller);
+            VhciControllerSelection.Remove(controller);
             if (PassThru)
                 WriteObject(controller);
         }

@@ -8,10 +8,10 @@ namespace UsbRedir.PowerShell.Controllers;
 /// </summary>
 public sealed class VhciController
 {
-    internal VhciController(int id, IVirtualHostController controller)
+    internal VhciController(ListedController listed)
     {
-        Id = id;
-        Controller = controller;
+        Id = listed.Id;
+        Controller = listed.Controller;
     }
 
     public int Id { get; }
@@ -41,6 +41,11 @@ public sealed class VhciController
 
     /// <summary>Why the backend failed, or null.</summary>
     public string? Fault => Controller.Fault?.Message;
+
+    /// <summary>Two views of the same listed controller are equal (each Get-VhciController makes new views).</summary>
+    public override bool Equals(object? obj) => obj is VhciController other && other.Id == Id && other.Controller == Controller;
+
+    public override int GetHashCode() => HashCode.Combine(Id, Controller);
 
     public override string ToString() => $"{Id}: {Name} ({Backend}, bus {BusNumber}, {PortCount} ports)";
 }

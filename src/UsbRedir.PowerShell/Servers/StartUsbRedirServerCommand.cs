@@ -117,7 +117,7 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
             WriteObject(server);
             return;
         }
-        JobRepository.Add(job.Follow(server, timeout => ServerLauncher.StopAsync(server, timeout)));
+        JobRepository.Add(job.Follow(server, timeout => server.StopAsync(timeout)));
         WriteObject(job);
     }
 }

@@ -41,7 +41,7 @@ public sealed class StopUsbRedirServerCommand : UsbRedirCmdlet
                 continue;
             // Ctrl+C stops the wait, not the stop: that finishes on its own within Timeout.
             var activity = $"Stopping server {server}";
-            WaitWithProgress(ServerLauncher.StopAsync(server, Timeout), activity);
+            WaitWithProgress(server.StopAsync(Timeout), activity);
             if (PassThru)
                 WriteObject(server);
         }

@@ -21,8 +21,10 @@ public class ConnectionSelectionTests
     public async Task Selects_by_id_and_state_in_id_order_and_names_each_missing_id()
     {
         await using var listener = new GuestListener();
-        var live = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), UsbRedirEndpoint.Parse(listener.Address));
-        var ended = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), UsbRedirEndpoint.Parse(listener.Address), ReconnectPolicy.Never);
+        var context = new UsbRedirContext(); // numbers them 1 and 2
+        var live = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), UsbRedirEndpoint.Parse(listener.Address), context: context);
+        var ended = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), UsbRedirEndpoint.Parse(listener.Address), ReconnectPolicy.Never,
+            context: context);
         await (await listener.NextGuestAsync()).ExpectAnnouncementAsync();
         var guests = new[] { await listener.NextGuestAsync() };
         try

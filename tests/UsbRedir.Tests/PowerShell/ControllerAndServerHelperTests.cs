@@ -16,7 +16,7 @@ namespace UsbRedir.Tests.PowerShell;
 [Collection(nameof(ProcessWideConnections))]
 public class ControllerAndServerHelperTests
 {
-    private const string Registry = "UsbRedir.PowerShell.Controllers.VhciControllerRegistry";
+    private const string Registry = "UsbRedir.PowerShell.Controllers.VhciControllerSelection";
     private const string Launcher = "UsbRedir.PowerShell.Servers.ServerLauncher";
 
     private static object Register(IVirtualHostController controller) => ModuleInternals.Call(Registry, "Add", controller)!;
@@ -42,7 +42,7 @@ public class ControllerAndServerHelperTests
             Assert.Equal("Running", Get<object>(controller, "State").ToString()); // an enum (VhciControllerState), as connections have
 
             var selection = (System.Runtime.CompilerServices.ITuple)ModuleInternals.Call(Registry, "Select", new[] { Get<int>(controller, "Id"), 424242 })!;
-            Assert.Same(controller, Assert.Single(((System.Collections.IEnumerable)selection[0]!).Cast<object>()));
+            Assert.Equal(controller, Assert.Single(((System.Collections.IEnumerable)selection[0]!).Cast<object>())); // a view of the same entry
             Assert.Equal("VhciControllerNotFound", Assert.Single((IReadOnlyList<UsbRedirException>)selection[1]!).ErrorId);
 
             // What Connect-UsbDevice -Controller does, and the plug it writes.
@@ -82,8 +82,9 @@ public class ControllerAndServerHelperTests
             await Eventually.TrueAsync(() => connection.State != ServerConnectionState.Attaching, "the server connection is past attaching");
             Assert.Equal(ServerConnectionState.Attached, connection.State);
 
-            await (Task)ModuleInternals.Call(Launcher, "StopAsync", server, TimeSpan.FromSeconds(5))!;
-            Assert.DoesNotContain(server, UsbRedirServerRegistry.All);
+            Assert.Contains(server, ModuleInternals.Context.Servers.All);
+            await server.StopAsync(TimeSpan.FromSeconds(5));
+            Assert.DoesNotContain(server, ModuleInternals.Context.Servers.All);
             Assert.Equal(VirtualPortState.Free, memory.GetPort(1).State);
             Assert.False(memory.Closed.IsCancellationRequested); // the user's controller stays
             Assert.Contains(controller, Listed());
@@ -109,7 +110,7 @@ public class ControllerAndServerHelperTests
         Assert.Contains(Listed(), c => ReferenceEquals(Get<IVirtualHostController>(c, "Controller"), made));
         Assert.Same(made, ModuleInternals.Call(Launcher, "ControllerOf", server));
 
-        await (Task)ModuleInternals.Call(Launcher, "StopAsync", server, TimeSpan.FromSeconds(5))!;
+        await server.StopAsync(TimeSpan.FromSeconds(5)); // the engine removes its own controller, from the kernel and the list
         Assert.True(made!.BackendClosed);
         Assert.DoesNotContain(Listed(), c => ReferenceEquals(Get<IVirtualHostController>(c, "Controller"), made));
 

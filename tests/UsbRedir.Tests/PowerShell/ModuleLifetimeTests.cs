@@ -42,11 +42,12 @@ public class ModuleLifetimeTests
         await using var pushed = VirtualDevices.CreateKeyboard();
         var client = await UsbRedirConnection.ConnectAsync(pushed, new UsbRedirEndpoint("127.0.0.1", server.LocalEndPoint.Port), ReconnectPolicy.Never);
         var users = new InMemoryController(2);
-        ModuleInternals.Call("UsbRedir.PowerShell.Controllers.VhciControllerRegistry", "Add", users);
+        ModuleInternals.Call("UsbRedir.PowerShell.Controllers.VhciControllerSelection", "Add", users);
 
         await using var listener = new GuestListener();
         var keyboard = (BootKeyboard)ModuleInternals.Call("UsbRedir.PowerShell.Devices.VirtualDeviceFactory", "CreateKeyboard", null, null, null)!;
-        var connection = await UsbRedirConnection.ConnectAsync(keyboard, UsbRedirEndpoint.Parse(listener.Address));
+        var context = ModuleInternals.Context;
+        var connection = await UsbRedirConnection.ConnectAsync(keyboard, UsbRedirEndpoint.Parse(listener.Address), context: context);
         var guest = await listener.NextGuestAsync();
         await guest.ExpectAnnouncementAsync();
 
@@ -59,11 +60,13 @@ public class ModuleLifetimeTests
 
         Assert.Equal(ConnectionState.Disconnected, connection.State);
         Assert.True(keyboard.Gone.IsCancellationRequested);
-        Assert.Empty(UsbRedirServerRegistry.All);
+        Assert.Empty(context.Servers.All);
+        Assert.Empty(context.Controllers.All);
+        Assert.NotSame(context, ModuleInternals.Context); // the next import starts afresh
         Assert.True(served.Closed.IsCancellationRequested);
         Assert.True(users.Closed.IsCancellationRequested);
         // The pushed keyboard's connection ended when the server stopped, and removal took it off the list too.
         await client.Completion.WaitAsync(TestDeadline.Default);
-        Assert.Empty(ConnectionRegistry.All);
+        Assert.Empty(context.Connections.All);
     }
 }

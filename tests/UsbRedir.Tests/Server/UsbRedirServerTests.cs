@@ -18,12 +18,13 @@ public class UsbRedirServerTests
 {
     private static readonly ReconnectPolicy FastReconnect = new(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200), null);
 
-    private static UsbRedirServer StartServer(RecordingSink sink, string? filter = null) => UsbRedirServer.Start(sink, new UsbRedirServerOptions
-    {
-        Address = IPAddress.Loopback,
-        Port = 0,
-        Filter = filter is null ? null : UsbRedirFilter.Parse(filter),
-    });
+    private static UsbRedirServer StartServer(RecordingSink sink, string? filter = null, UsbRedirContext? context = null) => UsbRedirServer.Start(sink,
+        new UsbRedirServerOptions
+        {
+            Address = IPAddress.Loopback,
+            Port = 0,
+            Filter = filter is null ? null : UsbRedirFilter.Parse(filter),
+        }, context);
 
     private static UsbRedirEndpoint EndpointOf(UsbRedirServer server) => new("127.0.0.1", server.LocalEndPoint.Port);
 
@@ -47,8 +48,9 @@ public class UsbRedirServerTests
         using var image = new TestImage(2048 * 512L, seed: 21);
         await using var disk = VirtualDevices.CreateDisk(image.Path);
         var sink = new RecordingSink();
-        await using var server = StartServer(sink);
-        Assert.Contains(server, UsbRedirServerRegistry.All);
+        var context = new UsbRedirContext();
+        await using var server = StartServer(sink, context: context);
+        Assert.Equal([server], context.Servers.All);
 
         var client = await UsbRedirConnection.ConnectAsync(disk, EndpointOf(server), FastReconnect);
         var (connection, device) = await sink.NextAttachedAsync();
@@ -157,7 +159,8 @@ public class UsbRedirServerTests
         await using var disk = VirtualDevices.CreateDisk(image.Path);
         await using var keyboard = VirtualDevices.CreateKeyboard();
         var sink = new RecordingSink();
-        var server = StartServer(sink);
+        var context = new UsbRedirContext();
+        var server = StartServer(sink, context: context);
         var port = server.LocalEndPoint.Port;
         var clients = new[]
         {
@@ -183,7 +186,7 @@ public class UsbRedirServerTests
         Assert.All(attached, a => Assert.Contains(a.Connection.State, new[] { ServerConnectionState.Closed, ServerConnectionState.Failed }));
         foreach (var t in pending)
             Assert.Contains((await t.WaitAsync(TestDeadline.Default)).Status, new[] { UsbStatus.IoError, UsbStatus.Cancelled });
-        Assert.DoesNotContain(server, UsbRedirServerRegistry.All);
+        Assert.Empty(context.Servers.All);
         // A stopped server still says where it listened (Stop-UsbRedirServer and its views print it).
         Assert.Equal(port, server.LocalEndPoint.Port);
         Assert.Contains($":{port} ", server.ToString() + " ");

@@ -12,25 +12,26 @@ public class ConnectionRegistryTests
     {
         await using var listener = new GuestListener();
         var device = new LoopbackTestDevice();
-        var connection = await UsbRedirConnection.ConnectAsync(device, UsbRedirEndpoint.Parse(listener.Address), ReconnectPolicy.Never);
+        var context = new UsbRedirContext();
+        var connection = await UsbRedirConnection.ConnectAsync(device, UsbRedirEndpoint.Parse(listener.Address), ReconnectPolicy.Never, context: context);
         await (await listener.NextGuestAsync()).DisposeAsync();
         await connection.Completion.WaitAsync(TestDeadline.Default);
 
         Assert.Equal(ConnectionState.Failed, connection.State);
-        Assert.Contains(connection, ConnectionRegistry.All);
+        Assert.Contains(connection, context.Connections.All);
         Assert.Contains("giving up", connection.LastError);
 
         // An ended connection does not hold on to its device: it can be pushed again at once.
-        var again = await UsbRedirConnection.ConnectAsync(device, UsbRedirEndpoint.Parse(listener.Address), ReconnectPolicy.Never);
+        var again = await UsbRedirConnection.ConnectAsync(device, UsbRedirEndpoint.Parse(listener.Address), ReconnectPolicy.Never, context: context);
         Assert.Equal(ConnectionState.Connected, again.State);
 
         // Disconnecting an ended connection only takes it off the list; its final state and error stay.
         await connection.DisconnectAsync(TimeSpan.FromSeconds(1));
-        Assert.DoesNotContain(connection, ConnectionRegistry.All);
+        Assert.DoesNotContain(connection, context.Connections.All);
         Assert.Equal(ConnectionState.Failed, connection.State);
-        Assert.Contains(again, ConnectionRegistry.All);
+        Assert.Contains(again, context.Connections.All);
         await again.DisconnectAsync(TimeSpan.FromMilliseconds(200));
-        Assert.DoesNotContain(again, ConnectionRegistry.All);
+        Assert.DoesNotContain(again, context.Connections.All);
         Assert.Equal(ConnectionState.Disconnected, again.State);
     }
 }

@@ -40,8 +40,9 @@ public class ConnectionTests
         await using var server = new GuestServer();
         var device = new LoopbackTestDevice();
         var policy = new ReconnectPolicy(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200), null);
-        var connection = await UsbRedirConnection.ConnectAsync(device, server.Endpoint, policy);
-        Assert.Contains(connection, ConnectionRegistry.All);
+        var context = new UsbRedirContext();
+        var connection = await UsbRedirConnection.ConnectAsync(device, server.Endpoint, policy, context: context);
+        Assert.Contains(connection, context.Connections.All);
         Assert.Equal(ConnectionState.Connected, connection.State);
 
         var first = await server.NextGuestAsync();
@@ -61,7 +62,7 @@ public class ConnectionTests
         await disconnect.WaitAsync(TestDeadline.Default);
         await connection.Completion.WaitAsync(TestDeadline.Default);
         Assert.Equal(ConnectionState.Disconnected, connection.State);
-        Assert.DoesNotContain(connection, ConnectionRegistry.All);
+        Assert.DoesNotContain(connection, context.Connections.All);
         Assert.True(connection.BytesSent > 0);
         Assert.False(device.Gone.IsCancellationRequested); // the device stays usable
     }
@@ -85,8 +86,9 @@ public class ConnectionTests
             }
             return socket;
         }
+        var context = new UsbRedirContext();
         var connection = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), server.Endpoint,
-            new ReconnectPolicy(TimeSpan.Zero, TimeSpan.Zero, null), null, null, Connect, CancellationToken.None);
+            new ReconnectPolicy(TimeSpan.Zero, TimeSpan.Zero, null), null, null, Connect, CancellationToken.None, context);
         var first = await server.NextGuestAsync();
         await first.ExpectAnnouncementAsync();
         await first.DisposeAsync(); // the peer dies: the connection reconnects
@@ -104,7 +106,7 @@ public class ConnectionTests
         Assert.True(connection.Completion.IsCompleted);
         Assert.Equal(ConnectionState.Disconnected, connection.State);
         Assert.Equal(0, connection.Reconnects);
-        Assert.DoesNotContain(connection, ConnectionRegistry.All);
+        Assert.DoesNotContain(connection, context.Connections.All);
     }
 
     [Fact]
@@ -130,9 +132,11 @@ public class ConnectionTests
     {
         using var closed = new ClosedLoopbackPort();
         var device = new LoopbackTestDevice();
-        var e = await Assert.ThrowsAsync<UsbRedirException>(() => UsbRedirConnection.ConnectAsync(device, new UsbRedirEndpoint("127.0.0.1", closed.Port)));
+        var context = new UsbRedirContext();
+        var e = await Assert.ThrowsAsync<UsbRedirException>(() => UsbRedirConnection.ConnectAsync(device, new UsbRedirEndpoint("127.0.0.1", closed.Port),
+            context: context));
         Assert.Equal("ConnectionRefused", e.ErrorId);
-        Assert.DoesNotContain(ConnectionRegistry.All, c => ReferenceEquals(c.Device, device));
+        Assert.Empty(context.Connections.All);
     }
 
     [Fact]
@@ -140,9 +144,11 @@ public class ConnectionTests
     {
         await using var server = new GuestServer();
         var device = new LoopbackTestDevice();
-        var connection = await UsbRedirConnection.ConnectAsync(device, server.Endpoint);
-        var e = await Assert.ThrowsAsync<UsbRedirException>(() => UsbRedirConnection.ConnectAsync(device, server.Endpoint));
+        var context = new UsbRedirContext();
+        var connection = await UsbRedirConnection.ConnectAsync(device, server.Endpoint, context: context);
+        var e = await Assert.ThrowsAsync<UsbRedirException>(() => UsbRedirConnection.ConnectAsync(device, server.Endpoint, context: context));
         Assert.Equal("DeviceAlreadyConnected", e.ErrorId);
+        Assert.Equal([connection], context.Connections.All);
         await connection.DisconnectAsync(TimeSpan.FromMilliseconds(500));
     }
 }

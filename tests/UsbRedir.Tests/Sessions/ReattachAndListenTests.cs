@@ -62,8 +62,9 @@ public class ReattachAndListenTests
     {
         await using var server = new GuestListener();
         var replug = new Replug();
+        var context = new UsbRedirContext();
         var connection = await UsbRedirConnection.ConnectAsync(replug.Source, UsbRedirEndpoint.Parse(server.Address),
-            new ReconnectPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50), null));
+            new ReconnectPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50), null), context: context);
         Assert.Equal("test 1234:5678 serial 1", connection.DeviceIdentity);
         var first = await server.NextGuestAsync();
         await first.ExpectAnnouncementAsync();
@@ -104,7 +105,7 @@ public class ReattachAndListenTests
         Assert.Single(connection.Log.Entries, e => e.Message.Contains("StateChanged handler failed and was removed: a broken handler"));
         // The source opened it, so the source closed it when the connection was done with it.
         Assert.True(replug.Current.Gone.IsCancellationRequested);
-        Assert.DoesNotContain(connection, ConnectionRegistry.All);
+        Assert.DoesNotContain(connection, context.Connections.All);
     }
 
     [Fact]
@@ -170,9 +171,10 @@ public class ReattachAndListenTests
     }
 
     /// <summary>Exports <paramref name="device"/> from <paramref name="source"/>, unplugs it once announced, acknowledges the peer's device_disconnect, and waits for the connection to end.</summary>
-    private static async Task<(UsbRedirConnection Connection, ScriptedPeer Guest)> ExportAndUnplugAsync(GuestListener server, IUsbDeviceSource source, LoopbackTestDevice device)
+    private static async Task<(UsbRedirConnection Connection, ScriptedPeer Guest)> ExportAndUnplugAsync(GuestListener server, IUsbDeviceSource source,
+        LoopbackTestDevice device, UsbRedirContext? context = null)
     {
-        var connection = await UsbRedirConnection.ConnectAsync(source, UsbRedirEndpoint.Parse(server.Address));
+        var connection = await UsbRedirConnection.ConnectAsync(source, UsbRedirEndpoint.Parse(server.Address), context: context);
         var guest = await server.NextGuestAsync();
         await guest.ExpectAnnouncementAsync();
         device.Unplug();
@@ -187,12 +189,14 @@ public class ReattachAndListenTests
     {
         await using var server = new GuestListener();
         var device = new LoopbackTestDevice();
-        var (connection, guest) = await ExportAndUnplugAsync(server, new FixedUsbDeviceSource(device), device);
+        var context = new UsbRedirContext();
+        var (connection, guest) = await ExportAndUnplugAsync(server, new FixedUsbDeviceSource(device), device, context);
         Assert.Equal(ConnectionState.Disconnected, connection.State);
         Assert.Same(device, connection.Device); // still shown, for the record
         await guest.Closed.WaitAsync(TestDeadline.Default);
-        Assert.Contains(connection, ConnectionRegistry.All); // ended by itself: listed until disconnected
+        Assert.Contains(connection, context.Connections.All); // ended by itself: listed until disconnected
         await connection.DisconnectAsync(TimeSpan.Zero);
+        Assert.Empty(context.Connections.All);
     }
 
     [Fact]
@@ -311,9 +315,10 @@ public class ReattachAndListenTests
         taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         taken.Listen();
         var device = new LoopbackTestDevice();
+        var context = new UsbRedirContext();
         var e = await Assert.ThrowsAsync<UsbRedirException>(() =>
-            UsbRedirConnection.ListenAsync(device, (IPEndPoint)taken.LocalEndPoint!));
+            UsbRedirConnection.ListenAsync(device, (IPEndPoint)taken.LocalEndPoint!, context: context));
         Assert.Equal("ServerPortInUse", e.ErrorId);
-        Assert.DoesNotContain(ConnectionRegistry.All, c => ReferenceEquals(c.Device, device));
+        Assert.Empty(context.Connections.All);
     }
 }

@@ -27,7 +27,7 @@ public static class LocalDeviceErrors
     public static UsbRedirException InUseHere(UsbPortPath path) => new(
         "UsbDeviceInUse", UsbRedirErrorCategory.ResourceBusy,
         $"{path.Id} ({path.BusId}) is already exported by UsbRedir in this process.",
-        "Disconnect that connection first (Get-UsbRedirConnection | Disconnect-UsbDevice).", path.Id);
+        "Disconnect the connection that exports it first, then try again.", path.Id);
 
     public static UsbRedirException InUseElsewhere(UsbPortPath path, string node, int interfaceNumber) => new(
         "UsbDeviceInUse", UsbRedirErrorCategory.ResourceBusy,

@@ -251,8 +251,9 @@ public sealed partial class UsbDeviceEnumerator
                 bcdDevice = BinaryPrimitives.ReadUInt16LittleEndian(device[12..]);
                 bcdUsb = BinaryPrimitives.ReadUInt16LittleEndian(device[2..]);
                 (deviceClass, deviceSubClass, deviceProtocol) = (device[4], device[5], device[6]);
+                // A bLength past the end of the file (found by fuzzing) leaves no configuration to read, not an exception.
                 if (configuration != 0)
-                    AddInterfaces(device[device[0]..], (byte)configuration, path, devicesDir, interfaceNames, ifaces);
+                    AddInterfaces(device[Math.Min(device[0], device.Length)..], (byte)configuration, path, devicesDir, interfaceNames, ifaces);
             }
             else
             {

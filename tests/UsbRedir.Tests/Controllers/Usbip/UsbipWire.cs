@@ -4,7 +4,8 @@ namespace UsbRedir.Tests.Controllers.Usbip;
 
 /// <summary>
 /// The client (vhci_hcd) side of USB/IP written out by hand from usbip_protocol.rst, independently of the production
-/// codec: builds CMD_SUBMIT / CMD_UNLINK and reads RET_SUBMIT / RET_UNLINK.
+/// codec: builds CMD_SUBMIT / CMD_UNLINK and reads RET_SUBMIT / RET_UNLINK. Shared (as a linked file) with
+/// fuzz/UsbRedir.Fuzz, whose usbip seeds it writes, so it depends on nothing but the BCL.
 /// </summary>
 internal static class UsbipWire
 {

@@ -254,4 +254,19 @@ public sealed class UsbDeviceEnumeratorTests
         var fallback = new UsbDeviceEnumerator(root, SysfsFixture.Ids).GetDevices().Single(d => d.BusId == "1-1.3");
         Assert.Equal(("46f4:0002", 2, (byte)1), (fallback.VidPid, fallback.Interfaces.Count, fallback.Class));
     }
+
+    [Fact]
+    public void A_device_descriptor_longer_than_its_descriptors_file_never_throws()
+    {
+        // Found by fuzz/run (target sysfs-descriptors): bLength 0x80 in a 78-byte file sliced past its end.
+        var root = SysfsFixture.Copy();
+        var file = Path.Combine(root, "bus", "usb", "devices", "1-1.3", "descriptors");
+        var bytes = File.ReadAllBytes(file)[..78];
+        bytes[0] = 0x80;
+        File.WriteAllBytes(file, bytes);
+        var warnings = new List<string>();
+        var audio = new UsbDeviceEnumerator(root, SysfsFixture.Ids).GetDevices(warnings).Single(d => d.BusId == "1-1.3");
+        Assert.Equal("46f4:0002", audio.VidPid); // the device descriptor's 18 bytes are still read
+        Assert.Empty(audio.Interfaces); // no configuration follows where bLength says the descriptor ends
+    }
 }

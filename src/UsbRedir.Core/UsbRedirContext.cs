@@ -1,0 +1,54 @@
+using UsbRedir.Controllers;
+using UsbRedir.Server;
+using UsbRedir.Sessions;
+
+namespace UsbRedir;
+
+/// <summary>
+/// One use of the engine: the connections, servers and controllers a front end made, each numbered from 1 within it, so
+/// it can find them later by id, refuse to connect a device twice, and stop them all when it ends. A front end owns
+/// one: the PowerShell module one per module load (Remove-Module stops it), the usbredir CLI one per process. Nothing
+/// joins a context by itself, and two contexts in one process share nothing, so the engine can be used twice side by side.
+/// </summary>
+/// <remarks>
+/// A connection or server is listed in the context given to its factory (<see cref="UsbRedirConnection.ConnectAsync(Devices.Sources.IUsbDeviceSource, Transport.UsbRedirEndpoint, Transport.ReconnectPolicy?, Transport.TcpKeepAlive?, Action{SessionLogEntry}?, CancellationToken, UsbRedirContext?)"/>,
+/// <see cref="UsbRedirServer.Start(IDeviceSink, UsbRedirServerOptions?, UsbRedirContext?)"/>); without one it is listed
+/// nowhere and its id is 0.
+/// </remarks>
+public sealed class UsbRedirContext
+{
+    /// <summary>The device connections (Get-UsbRedirConnection); an ended one stays until disconnected.</summary>
+    public ConnectionRegistry Connections { get; } = new();
+
+    /// <summary>The running servers (Get-UsbRedirServer).</summary>
+    public UsbRedirServerRegistry Servers { get; } = new();
+
+    /// <summary>The virtual host controllers made in this context (Get-VhciController), a server's own among them while it runs.</summary>
+    public ControllerRegistry Controllers { get; } = new();
+
+    /// <summary>
+    /// Stops everything listed, waiting up to <paramref name="timeout"/> for each step: servers first (they unplug what
+    /// they accepted and remove their own controllers), then connections are disconnected (the peers are told), then the
+    /// remaining controllers leave the kernel. Never throws: it runs while a front end goes away; a step that fails or
+    /// hangs does not keep the others from running.
+    /// </summary>
+    public async Task StopAllAsync(TimeSpan timeout)
+    {
+        await Guarded(() => Servers.StopAllAsync(timeout), timeout + timeout).ConfigureAwait(false);
+        await Guarded(() => Connections.DisconnectAllAsync(timeout), timeout + timeout).ConfigureAwait(false);
+        foreach (var controller in Controllers.TakeAll())
+            await Guarded(() => controller.Controller.DisposeAsync().AsTask(), timeout).ConfigureAwait(false);
+    }
+
+    private static async Task Guarded(Func<Task> step, TimeSpan limit)
+    {
+        try
+        {
+            await step().WaitAsync(limit).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Nothing to report to: the front end is going away.
+        }
+    }
+}
