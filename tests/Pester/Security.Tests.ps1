@@ -73,15 +73,22 @@ Describe 'Connect-UsbDevice to a plain peer at a non-loopback address' {
         # A plain usb-guest that speaks first, as QEMU's chardev does: a usbredir header (hello, type 0).
         $script:peer = Start-ThreadJob -ArgumentList $listener {
             param($listener)
+            # The thread waits in AcceptSocket and answers at once (a client waits 0.5 s for a peer to speak first); the
+            # sockets stay open until the listener stops.
+            'ready'
             for ($i = 0; $i -lt 2; $i++) {
                 $socket = $listener.AcceptSocket()
                 $null = $socket.Send([byte[]]::new(16))
-                Start-Sleep -Milliseconds 500
-                $socket.Dispose()
             }
         }
     }
     AfterAll { $listener.Stop(); $peer | Remove-Job -Force }
+
+    BeforeEach {
+        $deadline = [DateTime]::Now.AddSeconds(30)
+        while (@($peer.Output).Count -eq 0 -and [DateTime]::Now -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        Start-Sleep -Milliseconds 50 # from 'ready' into AcceptSocket
+    }
 
     It 'refuses it with PlaintextServerRefused and connects with -AllowUnauthenticated' {
         $lan | Should -Not -BeNullOrEmpty -Because 'this test needs an IPv4 address other than loopback'
