@@ -7,17 +7,25 @@
 #   (d) exported by usbredirect to `usbredir server` (usbip backend),
 # and the ratios to (b); also the peak RSS of `usbredir connect` while it serves the read.
 # Run in a guest with tests/vm/run-vm (see docs/benchmarks.md). $1 = UsbRedir.Cli.dll, $2 = MiB to read (default 32),
-# $3 = usbredir_vhci.ko (optional; without it the vhci-ctrl row is skipped).
+# $3 = usbredir_vhci.ko (optional; without it the vhci-ctrl row is skipped). Environment: ROUNDS (default 2) rounds of
+# the (c)/(d) rows, alternating, so one boot shows their spread; WARM_READS (default 512) reads of 4 KiB before each
+# measured read, to let the .NET processes compile their hot code first.
 set -uo pipefail
 cli=$1 mib=${2:-32} module=${3:-}
 echo 0 > /sys/module/usb_storage/parameters/delay_use
 usb_of() { readlink -f "/sys/block/$1" | grep -o '/[0-9]*-[0-9.]*:' | tail -n1 | tr -d '/:'; }
-disk_where() { local b d; for b in /sys/block/sd*; do d=${b##*/}; [ -e "$b" ] && [ "$(cat "$b/size")" != 0 ] && "$@" "$(usb_of "$d")" && { echo "$d"; return 0; }; done; return 1; }
+# A disk that is going away may still be listed while its sysfs path no longer resolves (no USB device) or its size
+# reads nothing: it counts as neither the original nor the exported one.
+disk_where() { local b d; for b in /sys/block/sd*; do d=${b##*/}; [ "$(cat "$b/size" 2>/dev/null || echo 0)" -gt 0 ] && "$@" "$(usb_of "$d")" && { echo "$d"; return 0; }; done; return 1; }
 is_orig() { [ "$1" = "$orig" ]; }
-not_orig() { [ "$1" != "$orig" ]; }
+not_orig() { [ -n "$1" ] && [ "$1" != "$orig" ]; }
 poll() { local left=$(( $1 * 10 )); shift; until "$@" >/dev/null; do left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 0.1; done; }
 # read NAME DISK: MB/s of dd (bytes / seconds, as dd counts them)
-read_mbs() { dd if="/dev/$2" of=/dev/null bs=1M count="$mib" iflag=direct 2>&1 | awk -v n="$1" '/copied/ { printf "%.2f\n", $1 / $(NF-3) / 1e6 }' | tee "/tmp/mbs-$1"; }
+read_mbs() {
+  dd if="/dev/$2" of=/dev/null bs=1M count="$mib" iflag=direct > "/tmp/dd-$1.txt" 2>&1
+  awk '/copied/ { printf "%.2f\n", $1 / $(NF-3) / 1e6 }' "/tmp/dd-$1.txt" | grep . ||
+    { echo "$1: dd of /dev/$2 gave no figure:"; cat "/tmp/dd-$1.txt"; dmesg | tail -n 30; } >&2
+}
 stop() { kill -TERM "$1" 2>/dev/null; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 declare -A mbs
 
@@ -38,35 +46,65 @@ usbip unbind -b "$orig" >/dev/null
 pkill -x usbipd
 poll 60 disk_where is_orig
 
-# (c)/(d): a usbredir server on 127.0.0.1 plugs what it receives into BACKEND.
+# (c)/(d): a usbredir server on 127.0.0.1 plugs what it receives into BACKEND. Each export gets a fresh server (a server
+# warmed by an earlier row would favour the later one), and $warm small reads before the measured one: the .NET processes
+# compile a method again, optimised, after 30 calls and in the background (slow under TCG), so a cold read measures the
+# compiler; 512 reads of 4 KiB are some 1500 transfers, enough for every hot method, in a few seconds. The figure is the
+# steady state of an export, which is what a long export runs in.
 serve() { dotnet "$cli" server --address 127.0.0.1 --port 4000 --ports 1 --backend "$1" > "/tmp/server-$1.txt" 2>&1 & server=$!
   poll 60 grep -q ' 0100007F:0FA0 00000000:0000 0A ' /proc/net/tcp; }
-rss_peak() { local peak=0 r; while kill -0 "$1" 2>/dev/null; do r=$(awk '/VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null); [ -n "$r" ] && [ "$r" -gt "$peak" ] && peak=$r; sleep 0.2; done; echo "$peak"; }
-export_with() { # export_with NAME COMMAND...: exports the device, reads through the server's disk, stops the exporter
-  local name=$1; shift
+# rss_peak PID: "RSS/ANON" peaks in KiB while PID lives (ANON: RssAnon, its private memory; the rest of RSS is mapped
+# files, e.g. the .NET runtime's libraries, shared with every other process using them)
+rss_peak() { local peak=0 anon=0 r a; while kill -0 "$1" 2>/dev/null; do
+  r=$(awk '/VmRSS/ { r = $2 } /RssAnon/ { a = $2 } END { print r + 0, a + 0 }' "/proc/$1/status" 2>/dev/null); a=${r#* } r=${r% *}
+  [ "${r:-0}" -gt "$peak" ] && peak=$r; [ "${a:-0}" -gt "$anon" ] && anon=$a; sleep 0.2; done; echo "$peak/$anon"; }
+ticks() { awk '{ print $14, $15 }' "/proc/$1/stat" 2>/dev/null || echo 0 0; } # user and system CPU time, in clock ticks
+# cpu_s BEFORE AFTER: "TOTAL (sys SYS)" seconds between two ticks
+cpu_s() { echo "$1 $2" | awk -v hz="$hz" '{ printf "%.2f (sys %.2f)", ($3 + $4 - $1 - $2) / hz, ($4 - $2) / hz }'; }
+hz=$(getconf CLK_TCK)
+export_with() { # export_with NAME BACKEND COMMAND...: serves BACKEND, exports the device, reads through the server's disk, stops both
+  local name=$1 backend=$2 disk; shift 2
+  serve "$backend" || { echo "$name: the server did not listen"; cat "/tmp/server-$backend.txt"; stop $server; return 1; } >&2
   "$@" > "/tmp/export-$name.txt" 2>&1 & local exporter=$!
-  poll 120 disk_where not_orig || { echo "$name: no disk"; cat "/tmp/export-$name.txt"; stop $exporter; return 1; } >&2
+  poll 120 disk_where not_orig && sleep 0.5 && disk=$(disk_where not_orig) ||
+    { echo "$name: no disk"; cat "/tmp/export-$name.txt"; stop $exporter; stop $server; return 1; } >&2
   rss_peak $exporter > "/tmp/rss-$name.txt" &
-  local rss=$!
-  mbs[$name]=$(read_mbs "$name" "$(disk_where not_orig)"); echo "bench $name ${mbs[$name]} MB/s"
-  stop $exporter; wait $rss
-  echo "rss $name peak $(cat "/tmp/rss-$name.txt") KiB"
+  local watcher=$!
+  dd if="/dev/$disk" of=/dev/null bs=4k count="$warm" iflag=direct status=none
+  sleep 2 # the background compiler starts 100 ms after the last new method and takes its time under TCG
+  local e0 s0 e1 s1
+  e0=$(ticks $exporter) s0=$(ticks $server)
+  mbs[$name]=$(read_mbs "$name" "$disk")
+  e1=$(ticks $exporter) s1=$(ticks $server)
+  cpu[$name]="exporter $(cpu_s "$e0" "$e1"), server $(cpu_s "$s0" "$s1")"
+  echo "bench $name ${mbs[$name]} MB/s (CPU s: ${cpu[$name]})"
+  stop $exporter; wait $watcher
+  rss[$name]=$(cat "/tmp/rss-$name.txt")
+  echo "rss $name peak ${rss[$name]} KiB (RSS/anonymous)"
+  stop $server
   poll 30 eval '! disk_where not_orig'
   poll 60 disk_where is_orig || echo "$name: usb-storage did not bind to the original again" >&2
 }
-serve usbip
-export_with ours-usbip dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect
-export_with usbredirect usbredirect --device 46f4:0001 --to 127.0.0.1:4000
-stop $server
-# usbredir_vhci is a USB 2.0 controller: only a disk below SuperSpeed can go through it.
-if [ -n "$module" ] && [ "$(cat "/sys/bus/usb/devices/$orig/speed")" -lt 5000 ]; then
-  insmod "$module" && poll 10 test -c /dev/vhci-ctrl
-  serve vhci-ctrl
-  export_with ours-vhci-ctrl dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect
-  stop $server
-fi
+declare -A cpu rss
+warm=${WARM_READS:-512}
+rows=()
+for round in $(seq "${ROUNDS:-2}"); do
+  export_with "ours-usbip#$round" usbip dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect
+  export_with "usbredirect#$round" usbip usbredirect --device 46f4:0001 --to 127.0.0.1:4000
+  rows+=("ours-usbip#$round" "usbredirect#$round")
+  # usbredir_vhci is a USB 2.0 controller: only a disk below SuperSpeed can go through it.
+  if [ -n "$module" ] && [ "$(cat "/sys/bus/usb/devices/$orig/speed")" -lt 5000 ]; then
+    [ -c /dev/vhci-ctrl ] || { insmod "$module" && poll 10 test -c /dev/vhci-ctrl; }
+    export_with "ours-vhci-ctrl#$round" vhci-ctrl dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect
+    rows+=("ours-vhci-ctrl#$round")
+  fi
+done
 
-for k in direct usbip ours-usbip ours-vhci-ctrl usbredirect; do
-  [ -n "${mbs[$k]:-}" ] || continue
-  printf 'bench %-16s %8s MB/s  %5.2fx usbip\n' "$k" "${mbs[$k]}" "$(awk -v a="${mbs[$k]}" -v b="${mbs[usbip]}" 'BEGIN { print a / b }')"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'; }
+echo "speed $(cat "/sys/bus/usb/devices/$orig/speed") Mb/s, $mib MiB read after $warm reads of 4 KiB"
+printf 'bench %-18s %8s MB/s %6s x usbip %6s x usbredirect  %s\n' direct "${mbs[direct]}" "$(ratio "${mbs[direct]}" "${mbs[usbip]}")" - ""
+printf 'bench %-18s %8s MB/s %6s x usbip %6s x usbredirect  %s\n' usbip "${mbs[usbip]}" 1.00 - ""
+for k in "${rows[@]}"; do
+  printf 'bench %-18s %8s MB/s %6s x usbip %6s x usbredirect  CPU s %s, RSS/anon peak %s KiB\n' "$k" "${mbs[$k]:-none}" \
+    "$(ratio "${mbs[$k]:-0}" "${mbs[usbip]}")" "$(ratio "${mbs[$k]:-0}" "${mbs[usbredirect#${k#*#}]:-0}")" "${cpu[$k]:-?}" "${rss[$k]:-?}"
 done

@@ -17,14 +17,21 @@ namespace UsbRedir;
 /// </remarks>
 public sealed class UsbRedirContext
 {
-    /// <summary>The device connections (Get-UsbRedirConnection); an ended one stays until disconnected.</summary>
-    public ConnectionRegistry Connections { get; } = new();
+    /// <summary>
+    /// The device connections (Get-UsbRedirConnection). A connection that ends by itself (rejected, gave up reconnecting,
+    /// device gone) stays listed with its final state and error, the way a finished job does, until
+    /// <see cref="UsbRedirConnection.DisconnectAsync"/> takes it off; a failed first connect is never listed.
+    /// </summary>
+    public ContextList<UsbRedirConnection> Connections { get; } = new();
 
-    /// <summary>The running servers (Get-UsbRedirServer).</summary>
-    public UsbRedirServerRegistry Servers { get; } = new();
+    /// <summary>The running servers (Get-UsbRedirServer); a server leaves the list when it stops.</summary>
+    public ContextList<UsbRedirServer> Servers { get; } = new();
 
-    /// <summary>The virtual host controllers made in this context (Get-VhciController), a server's own among them while it runs.</summary>
-    public ControllerRegistry Controllers { get; } = new();
+    /// <summary>
+    /// The virtual host controllers made in this context (Get-VhciController), a server's own among them while it runs
+    /// (<see cref="UsbRedirServer.StartWithOwnControllerAsync"/>). Taking one off the list leaves it in the kernel.
+    /// </summary>
+    public ContextList<IVirtualHostController> Controllers { get; } = new();
 
     /// <summary>
     /// Stops everything listed, waiting up to <paramref name="timeout"/> for each step: servers first (they unplug what
@@ -34,10 +41,10 @@ public sealed class UsbRedirContext
     /// </summary>
     public async Task StopAllAsync(TimeSpan timeout)
     {
-        await Guarded(() => Servers.StopAllAsync(timeout), timeout + timeout).ConfigureAwait(false);
-        await Guarded(() => Connections.DisconnectAllAsync(timeout), timeout + timeout).ConfigureAwait(false);
+        await Task.WhenAll(Servers.All.Select(s => Guarded(() => s.StopAsync(timeout), timeout + timeout))).ConfigureAwait(false);
+        await Task.WhenAll(Connections.All.Select(c => Guarded(() => c.DisconnectAsync(timeout), timeout + timeout))).ConfigureAwait(false);
         foreach (var controller in Controllers.TakeAll())
-            await Guarded(() => controller.Controller.DisposeAsync().AsTask(), timeout).ConfigureAwait(false);
+            await Guarded(() => controller.DisposeAsync().AsTask(), timeout).ConfigureAwait(false);
     }
 
     private static async Task Guarded(Func<Task> step, TimeSpan limit)

@@ -1,4 +1,6 @@
+using UsbRedir.Devices.Local;
 using UsbRedir.Devices.Software.Hid;
+using UsbRedir.Devices.Sources;
 using UsbRedir.Security;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
@@ -79,8 +81,10 @@ internal sealed class ConnectCommand : ICliCommand
         With --listen, a peer leaving is not an end: the next one is waited for.
         Each change of state is printed as it happens: "state: Connected (PEER)", Reconnecting,
         Listening, WaitingForDevice (the device went away and is expected back), Disconnected.
+        A local device (ID) that is unplugged is waited for and exported again by itself when it comes
+        back: at the same busid, or, with a serial number, with the same VID:PID and serial at any port.
         Exit codes: 0 stopped by you, 1 the connection ended (rejected by the peer's filter, gave up
-        reconnecting, device gone), 2 bad arguments.
+        reconnecting, a software device gone), 2 bad arguments.
         """;
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
@@ -109,6 +113,10 @@ internal sealed class ConnectCommand : ICliCommand
             if (verbose || entry.Level >= SessionLogLevel.Warning)
                 console.Error.WriteLine($"usbredir: {entry}");
         }
+        // A local device that goes away is waited for and exported again when it comes back; a software device is exported as it is.
+        var source = DeviceArguments.SourceOf(device, a, console);
+        // A plugged-in device wakes the source at once: the re-attach follows the plug instead of the next try.
+        using var wake = source is ReopeningUsbDeviceSource reopening ? LocalUsbDeviceSource.WakeOnPlug(reopening) : null;
         UsbRedirConnection connection;
         if (server is not null)
         {
@@ -116,7 +124,7 @@ internal sealed class ConnectCommand : ICliCommand
                 note => console.Error.WriteLine($"usbredir: {note}"));
             try
             {
-                connection = await UsbRedirConnection.ConnectAsync(device, server, security.Tls, reconnect, keepAlive, Print, cancellationToken, context);
+                connection = await UsbRedirConnection.ConnectAsync(source, server, security.Tls, reconnect, keepAlive, Print, cancellationToken, context);
             }
             catch (UsbRedirException e)
             {
@@ -126,7 +134,7 @@ internal sealed class ConnectCommand : ICliCommand
         }
         else
         {
-            connection = await UsbRedirConnection.ListenAsync(device, listen!, tlsServer, keepAlive, Print, context);
+            connection = await UsbRedirConnection.ListenAsync(source, listen!, tlsServer, keepAlive, Print, context);
             console.Out.WriteLine($"listening: {device.Description} on {connection.ListenEndPoint} (connection {connection.Id})");
         }
         // From now on every change shows: Connected (with the peer), Reconnecting, Listening, WaitingForDevice, the end.
@@ -136,8 +144,9 @@ internal sealed class ConnectCommand : ICliCommand
 
         try
         {
-            // A device that went away (unplugged) ends the command: the connection itself would wait for a device.
-            var gone = Task.Delay(Timeout.Infinite, device.Gone);
+            // A software device that went away ends the command (its connection ends with it); a local one is waited for
+            // (state: WaitingForDevice) and re-exported by the connection when it comes back.
+            var gone = Task.Delay(Timeout.Infinite, source is FixedUsbDeviceSource ? device.Gone : CancellationToken.None);
             if (await Task.WhenAny(connection.Completion, gone).WaitAsync(cancellationToken) == gone)
             {
                 console.Error.WriteLine($"usbredir: {device.Description} went away; disconnecting");
@@ -148,6 +157,8 @@ internal sealed class ConnectCommand : ICliCommand
         catch (OperationCanceledException)
         {
             await connection.DisconnectAsync(TimeSpan.FromSeconds(5));
+            // A re-opened local device goes back to its kernel drivers as the connection ends: let that finish before exiting.
+            await Task.WhenAny(connection.Completion, Task.Delay(TimeSpan.FromSeconds(30), CancellationToken.None));
             console.Out.WriteLine($"disconnected: sent {connection.BytesSent} bytes, received {connection.BytesReceived}");
             return ExitCode.Success;
         }

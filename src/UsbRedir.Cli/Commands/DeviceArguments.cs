@@ -2,6 +2,7 @@ using UsbRedir.Devices;
 using UsbRedir.Devices.Local;
 using UsbRedir.Devices.Software;
 using UsbRedir.Devices.Software.Hid;
+using UsbRedir.Devices.Sources;
 
 namespace UsbRedir.Cli.Commands;
 
@@ -38,10 +39,22 @@ internal static class DeviceArguments
         }
         if (a.Has("disk") || a.Has("keyboard") || a.Has("speed") || a.Has("read-only") || TypingOptions.Any(a.Has))
             throw new CliUsageException($"give a local device ({id}) or a software device (--disk, --keyboard and their options), not both");
-        var device = await LocalUsbDevice.OpenAsync(id, new LocalUsbDeviceOptions { AllowHub = a.Has("allow-hub") }, cancellationToken);
-        device.Notice += message => console.Error.WriteLine($"usbredir: {message}");
+        var device = await LocalUsbDevice.OpenAsync(id, LocalOptions(a), cancellationToken);
+        device.Notice += Notice(console);
         return (device, null);
     }
+
+    /// <summary>
+    /// Where a connection gets <paramref name="device"/> from: a local device is re-opened whenever it comes back after it
+    /// went away (auto re-attach, <see cref="LocalUsbDeviceSource"/>, which then owns it); a software device is exported as it is.
+    /// </summary>
+    public static IUsbDeviceSource SourceOf(IUsbDevice device, CliArguments a, CliConsole console) => device is LocalUsbDevice local
+        ? LocalUsbDeviceSource.Create(local, LocalOptions(a), notice: Notice(console))
+        : new FixedUsbDeviceSource(device);
+
+    private static LocalUsbDeviceOptions LocalOptions(CliArguments a) => new() { AllowHub = a.Has("allow-hub") };
+
+    private static Action<string> Notice(CliConsole console) => message => console.Error.WriteLine($"usbredir: {message}");
 
     /// <summary>The typing options both commands take: --keys (also --type) and --keys-delay (also --type-delay).</summary>
     public static readonly string[] TypingOptions = ["keys", "type", "keys-delay", "type-delay"];

@@ -64,6 +64,15 @@ public interface IVirtualHostController : IAsyncDisposable
     Task<int> PlugAsync(IUsbDevice device, int port = 0, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Plugs <paramref name="device"/> as <see cref="PlugAsync"/> does, and from then on the port owns it: the controller
+    /// disposes it once it has left the port (unplugged, gone, or the controller closed or failed), before the unplug or
+    /// the controller's disposal returns. For a device opened only for this plug, such as a local USB device whose kernel
+    /// drivers come back when it is closed. When the plug fails the device stays the caller's.
+    /// </summary>
+    /// <exception cref="UsbRedirException">As <see cref="PlugAsync"/>.</exception>
+    Task<int> PlugOwnedAsync(IUsbDevice device, int port = 0, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Unplugs the device in <paramref name="port"/>: the kernel sees a disconnect, every URB still at the device is cancelled.
     /// Returns once the port is free again.
     /// </summary>

@@ -64,7 +64,13 @@ public abstract class VirtualHostController : IVirtualHostController
             return PortAt(port).Snapshot();
     }
 
-    public async Task<int> PlugAsync(IUsbDevice device, int port = 0, CancellationToken cancellationToken = default)
+    public Task<int> PlugAsync(IUsbDevice device, int port = 0, CancellationToken cancellationToken = default) =>
+        PlugAsync(device, port, owned: false, cancellationToken);
+
+    public Task<int> PlugOwnedAsync(IUsbDevice device, int port = 0, CancellationToken cancellationToken = default) =>
+        PlugAsync(device, port, owned: true, cancellationToken);
+
+    private async Task<int> PlugAsync(IUsbDevice device, int port, bool owned, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(device);
         Port slot;
@@ -101,7 +107,10 @@ public abstract class VirtualHostController : IVirtualHostController
         {
             closedMeanwhile = _closing;
             if (!closedMeanwhile)
+            {
                 slot.State = VirtualPortState.Plugged;
+                slot.OwnsDevice = owned; // from here on the port disposes it when it leaves (DetachGuardedAsync)
+            }
         }
         if (closedMeanwhile)
         {
@@ -231,8 +240,23 @@ public abstract class VirtualHostController : IVirtualHostController
             // The port is given up either way; a backend that cannot detach has failed as a whole.
             Fail(exception);
         }
+        IUsbDevice? owned;
         lock (_lock)
+        {
+            owned = slot.OwnsDevice ? slot.Router?.Device : null;
             slot.Clear();
+        }
+        if (owned is not null)
+        {
+            try
+            {
+                await owned.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // Closing the device it owned must not stop the unplug; the device reports its own trouble.
+            }
+        }
     }
 
     private async Task UnplugGoneDeviceAsync(int port, IUsbDevice device)
@@ -288,6 +312,9 @@ public abstract class VirtualHostController : IVirtualHostController
 
         public CancellationTokenRegistration GoneRegistration { get; set; }
 
+        /// <summary>The port disposes its device when the device leaves it (<see cref="PlugOwnedAsync"/>).</summary>
+        public bool OwnsDevice { get; set; }
+
         public VirtualPortInfo Snapshot() => new(Number, State, Router?.Device, Router?.Address ?? 0);
 
         public void Clear()
@@ -295,6 +322,7 @@ public abstract class VirtualHostController : IVirtualHostController
             State = VirtualPortState.Free;
             Router = null;
             GoneRegistration = default;
+            OwnsDevice = false;
         }
     }
 }

@@ -12,9 +12,6 @@ namespace UsbRedir.Sessions;
 public abstract class UsbRedirSession : IAsyncDisposable
 {
     private readonly object _gate = new();
-    // The session whose read loop is handling a received chunk on this thread: its replies are written once, after
-    // the chunk (one socket write for all the requests a read brought), instead of one write per reply.
-    [ThreadStatic] private static UsbRedirSession? t_batching;
     private readonly TaskCompletionSource<Exception?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _packetsIn;
     private long _packetsOut;
@@ -76,28 +73,11 @@ public abstract class UsbRedirSession : IAsyncDisposable
         FlushUnlessBatching();
     }
 
+    /// <summary>Writes what was queued, unless a <see cref="SendBatch"/> of this session is open on this thread (its end writes).</summary>
     private void FlushUnlessBatching()
     {
-        if (!ReferenceEquals(t_batching, this))
+        if (!SendBatch.IsOpenFor(this))
             Connection.Flush();
-    }
-
-    /// <summary>
-    /// From now until <see cref="EndSendBatch"/> on this thread, what this session sends waits in the send queue and
-    /// leaves in one write at the end (as the replies to one received chunk do). Returns the batch it interrupts.
-    /// </summary>
-    internal UsbRedirSession? BeginSendBatch()
-    {
-        var previous = t_batching;
-        t_batching = this;
-        return previous;
-    }
-
-    /// <summary>Ends a <see cref="BeginSendBatch"/> scope: writes what it queued and restores <paramref name="previous"/>.</summary>
-    internal void EndSendBatch(UsbRedirSession? previous)
-    {
-        t_batching = previous;
-        Connection.Flush();
     }
 
     /// <summary>
@@ -177,15 +157,8 @@ public abstract class UsbRedirSession : IAsyncDisposable
             if (ev.PacketType == UsbRedirPacketType.Hello)
                 Log.Info($"peer hello: \"{ev.Hello.Version}\", capabilities {ev.Hello.Capabilities}");
             ValueTask handled;
-            t_batching = this; // only while the handler runs synchronously on this thread
-            try
-            {
+            using (SendBatch.WhileHandling(this)) // only while the handler runs synchronously on this thread
                 handled = OnPacket(ev);
-            }
-            finally
-            {
-                t_batching = null;
-            }
             if (!handled.IsCompletedSuccessfully)
             {
                 OnChunkHandled();
@@ -206,7 +179,7 @@ public abstract class UsbRedirSession : IAsyncDisposable
     /// <summary>
     /// Called on the thread that handled the last chunk when the stream had nothing more to read, after the next read was
     /// registered (see <see cref="ReadPump"/>): the next chunk may be handled on another thread meanwhile, so work done
-    /// here never holds up reading.
+    /// here never holds up reading. Part of the batching machinery (<see cref="SendBatch"/>).
     /// </summary>
     protected virtual void OnReadLoopIdle() { }
 

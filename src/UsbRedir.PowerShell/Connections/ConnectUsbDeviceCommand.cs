@@ -307,31 +307,11 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
         var where = Port == 0 ? "a free port" : $"port {Port}";
         if (owned is null && !ShouldProcess(device.Description, $"Plug into {where} of {controller.Name}"))
             return;
-        // Returns once the kernel sees the device; enumeration and driver binding go on by themselves.
-        var port = controller.Controller.PlugAsync(device, Port, CancellationToken).GetAwaiter().GetResult();
-        if (owned is not null)
-            CloseWhenUnplugged(controller, port, owned);
+        // Returns once the kernel sees the device; enumeration and driver binding go on by themselves. A local device opened
+        // for this plug belongs to its port: the controller closes it (its kernel drivers come back) when it leaves the port.
+        var port = (owned is null
+            ? controller.Controller.PlugAsync(device, Port, CancellationToken)
+            : controller.Controller.PlugOwnedAsync(owned, Port, CancellationToken)).GetAwaiter().GetResult();
         WriteObject(new UsbDevicePlug(controller, port, device));
-    }
-
-    /// <summary>The local device leaves its port (Disconnect-UsbDevice, unplug, controller removed): close it, re-attaching its drivers.</summary>
-    private static void CloseWhenUnplugged(VhciController controller, int port, LocalUsbDevice device)
-    {
-        var closed = 0;
-        void Close()
-        {
-            if (Interlocked.Exchange(ref closed, 1) != 0)
-                return;
-            controller.Controller.PortChanged -= OnChanged;
-            _ = device.DisposeAsync().AsTask();
-        }
-        void OnChanged(object? sender, VirtualPortChangedEventArgs e)
-        {
-            if (e.Port.Number == port && e.Port.State == VirtualPortState.Free)
-                Close();
-        }
-        controller.Controller.PortChanged += OnChanged;
-        if (!ReferenceEquals(controller.Controller.GetPort(port).Device, device))
-            Close(); // it left before we listened
     }
 }

@@ -8,10 +8,10 @@ namespace UsbRedir.PowerShell.Controllers;
 /// </summary>
 public sealed class VhciController
 {
-    internal VhciController(ListedController listed)
+    internal VhciController(int id, IVirtualHostController controller)
     {
-        Id = listed.Id;
-        Controller = listed.Controller;
+        Id = id;
+        Controller = controller;
     }
 
     public int Id { get; }

@@ -8,12 +8,12 @@ namespace UsbRedir.PowerShell.Controllers;
 /// </summary>
 internal static class VhciControllerSelection
 {
-    private static ControllerRegistry Registry => UsbRedirModuleLifetime.Context.Controllers;
+    private static ContextList<IVirtualHostController> Registry => UsbRedirModuleLifetime.Context.Controllers;
 
-    public static IReadOnlyList<VhciController> All => Registry.All.Select(c => new VhciController(c)).ToArray();
+    public static IReadOnlyList<VhciController> All => Registry.Numbered.Select(c => new VhciController(c.Id, c.Item)).ToArray();
 
     /// <summary>Lists <paramref name="controller"/> under the next id.</summary>
-    public static VhciController Add(IVirtualHostController controller) => new(Registry.Add(controller));
+    public static VhciController Add(IVirtualHostController controller) => new(Registry.Add(controller), controller);
 
     public static void Remove(VhciController controller) => Registry.Remove(controller.Controller);
 

@@ -94,6 +94,34 @@ public sealed class VirtualHostControllerTests
     }
 
     [Fact]
+    public async Task A_port_that_owns_its_device_closes_it_when_it_leaves_the_port_and_not_before()
+    {
+        var controller = new RecordingController(3);
+        var unplugged = VirtualDevices.CreateKeyboard();
+        var closedWithTheController = VirtualDevices.CreateKeyboard();
+        await using var borrowed = VirtualDevices.CreateKeyboard();
+        await using var refused = VirtualDevices.CreateKeyboard();
+
+        Assert.Equal(1, await controller.PlugOwnedAsync(unplugged));
+        Assert.Equal(2, await controller.PlugOwnedAsync(closedWithTheController));
+        Assert.Equal(3, await controller.PlugAsync(borrowed));
+        Assert.Equal("ControllerNoFreePort", (await Assert.ThrowsAsync<UsbRedirException>(() => controller.PlugOwnedAsync(refused))).ErrorId);
+        Assert.False(refused.Gone.IsCancellationRequested); // a failed plug leaves the device its caller's
+        Assert.False(unplugged.Gone.IsCancellationRequested);
+
+        await controller.UnplugAsync(1);
+        Assert.True(unplugged.Gone.IsCancellationRequested); // closed before the unplug returned
+        Assert.False(closedWithTheController.Gone.IsCancellationRequested);
+        Assert.Equal(1, await controller.PlugAsync(refused)); // the port no longer owns anything: a borrowed device stays open
+        await controller.UnplugAsync(1);
+        Assert.False(refused.Gone.IsCancellationRequested);
+
+        await controller.DisposeAsync();
+        Assert.True(closedWithTheController.Gone.IsCancellationRequested);
+        Assert.False(borrowed.Gone.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task Dispose_unplugs_everything_closes_the_backend_once_and_refuses_new_plugs()
     {
         var controller = new RecordingController(3);

@@ -20,14 +20,17 @@ public class UsbRedirContextTests
     {
         var first = new UsbRedirContext();
         var second = new UsbRedirContext();
+        // A peer listener each: which of two sockets to one listener is accepted first is not ordered.
         await using var guests = new GuestListener();
+        await using var otherGuests = new GuestListener();
         var endpoint = UsbRedirEndpoint.Parse(guests.Address);
+        var otherEndpoint = UsbRedirEndpoint.Parse(otherGuests.Address);
 
         // A connection in each: both are number 1, each listed only in its own context.
         var device = new LoopbackTestDevice();
         var mine = await UsbRedirConnection.ConnectAsync(device, endpoint, ReconnectPolicy.Never, context: first);
-        var theirs = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), endpoint, ReconnectPolicy.Never, context: second);
-        var (myGuest, theirGuest) = (await guests.NextGuestAsync(), await guests.NextGuestAsync());
+        var theirs = await UsbRedirConnection.ConnectAsync(new LoopbackTestDevice(), otherEndpoint, ReconnectPolicy.Never, context: second);
+        var (myGuest, theirGuest) = (await guests.NextGuestAsync(), await otherGuests.NextGuestAsync());
         await using var _ = myGuest;
         await using var __ = theirGuest;
         await myGuest.ExpectAnnouncementAsync();
@@ -49,8 +52,8 @@ public class UsbRedirContextTests
         Assert.Equal((1, 1), (myServer.Id, theirServer.Id));
         Assert.Equal([myServer], first.Servers.All);
         Assert.Equal([theirServer], second.Servers.All);
-        Assert.Equal([new ListedController(1, controllers[0])], first.Controllers.All);
-        Assert.Equal([new ListedController(1, controllers[1])], second.Controllers.All);
+        Assert.Equal([(1, (IVirtualHostController)controllers[0])], first.Controllers.Numbered);
+        Assert.Equal([(1, (IVirtualHostController)controllers[1])], second.Controllers.Numbered);
 
         // Stopping the first context stops its server (and controller) and disconnects its connection; the second's run on.
         var stopping = first.StopAllAsync(TimeSpan.FromSeconds(5));

@@ -4,7 +4,8 @@
 # (virtio-serial port "redir1", bridged by the host test), plugged locally into vhci_hcd (usbip backend) and into
 # usbredir_vhci, and exported by usbredirect to a second usb-redir ("redir2"). Each path's whole-disk md5 is printed
 # ("INFO md5.PATH ..."), the host compares them. Also: permission denied, a second exporter refused while one holds the
-# device, and usb-storage binding to the original again after each export ends.
+# device, and usb-storage binding to the original again after each export ends. The faults (device_del, re-attach,
+# stalls, the peer killed) have their own boot: local-device-faults.sh.
 # $1 = shared directory, $2 = UsbRedir.Cli.dll, $3 = md5 of known.bin, $4 = usbredir_vhci.ko (optional).
 set -uo pipefail
 shared=$1 cli=$2 known=$3 module=${4:-}
@@ -16,24 +17,12 @@ poll() { local left=$(( $1 * 10 )); shift; until "$@" >/dev/null; do left=$((lef
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 echo 0 > /sys/module/usb_storage/parameters/delay_use
 
-# The busid of the USB device behind block device $1 (sda), from its sysfs path (.../2-1/2-1:1.0/host0/...).
-usb_of() { readlink -f "/sys/block/$1" | grep -o '/[0-9]*-[0-9.]*:' | tail -n1 | tr -d '/:'; }
-# "sdX BUSID" for every disk that has a size, and the USB device it is behind.
-disks() { local b d u n; for b in /sys/block/sd*; do d=${b##*/}; u=$(usb_of "$d"); n=$(cat "$b/size" 2>/dev/null) || continue; [ -n "$u" ] && [ "${n:-0}" -gt 0 ] && echo "$d $u"; done; }
-# The disk behind a USB device other than the original (an export or forward of it) / behind the original.
-other_disk() { disks | awk -v o="$orig" '$2 != o { print $1; f = 1; exit } END { exit !f }'; }
-orig_disk() { disks | awk -v o="$orig" '$2 == o { print $1; f = 1; exit } END { exit !f }'; }
-no_other_disk() { ! other_disk >/dev/null; }
-storage_bound() { [ "$(basename "$(readlink "/sys/bus/usb/devices/$orig:1.0/driver" 2>/dev/null)")" = usb-storage ] && orig_disk >/dev/null; }
-disk_md5() { dd if="/dev/$1" bs=1M iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1; }
+. "$(dirname "$0")/local-disks.sh"
 listening() { grep -q "^ *[0-9]*: 0100007F:$(printf %04X "$1") 00000000:0000 0A " /proc/net/tcp; }
 bridge() { # bridge PORT VPORT: guest loopback PORT to the virtio-serial port
   socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr" "/dev/virtio-ports/$2" & bridges="${bridges:-} $!"
   poll 30 listening "$1"
 }
-# stop PID: SIGTERM, as Ctrl+C; a process still there 30 s later is killed (and reported), so nothing waits forever.
-stop() { kill -TERM "$1" 2>/dev/null; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$1" 2>/dev/null && { echo "INFO process $1 ignored SIGTERM for 30 s: killed"; kill -KILL "$1"; }; wait "$1"; }
 
 for _ in $(seq 240); do orig=$(grep -lx 46f4 /sys/bus/usb/devices/*/idVendor 2>/dev/null | head -n1 | xargs -r dirname | xargs -r basename); [ -n "$orig" ] && storage_bound && break; sleep 0.25; done
 check original.bound storage_bound
@@ -123,24 +112,6 @@ echo "INFO keyboard $(cat /tmp/keys.txt)"
 check keyboard.keys-arrive grep -qx "keys: 22 31 48 28" /tmp/keys.txt
 stop $kbdexport; echo "INFO keyboard export rc=$? $(tr '\n' ' ' < /tmp/kbd.txt)"
 check keyboard.usbhid-reattached poll 60 hid_on_orig
-
-# Unplug mid-transfer: the host removes the original disk through QMP device_del while a read runs through usb-redir.
-# The read ends, the redirected disk goes away (the peer got device_disconnect), our CLI ends, nothing hangs.
-bridge 4003 redir4
-dotnet "$cli" connect "$orig" 127.0.0.1:4003 --no-reconnect > /tmp/fault.txt 2>&1 &
-faultexport=$!
-check fault.disk-appears poll 120 other_disk
-d=$(other_disk)
-sectors() { awk '{ print $3 }' "/sys/block/$d/stat"; }
-(while dd if="/dev/$d" of=/dev/null bs=64k iflag=direct 2>/dev/null; do :; done) &
-reader=$!
-poll 60 eval '[ "$(sectors)" -ge 256 ]'
-touch "$shared/fault-ready"
-check fault.reader-ends poll 60 eval '! kill -0 $reader 2>/dev/null'
-check fault.exporter-ends poll 60 eval '! kill -0 $faultexport 2>/dev/null'
-stop $faultexport; echo "INFO fault export rc=$? $(tr '\n' ' ' < /tmp/fault.txt)"
-check fault.exporter-says-gone grep -q "gone" /tmp/fault.txt
-check fault.redirected-disk-gone poll 60 no_other_disk
 
 kill $bridges 2>/dev/null; wait 2>/dev/null
 dmesg > "$shared/dmesg.txt"

@@ -37,13 +37,13 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     private readonly HashSet<LibUsbTransfer> _pending = [];
     private readonly HashSet<int> _claimed = [];
     private readonly HashSet<int> _detached = [];
-    private readonly Dictionary<byte, byte> _alternates = [];
     private TaskCompletionSource? _drained;
     private LibUsbDeviceHandle _handle = null!;
     private byte[] _deviceDescriptor = [];
     private IReadOnlyList<ReadOnlyMemory<byte>> _configurations = [];
     private byte _configuration;
-    private DeviceLayout _layout = new();
+    // Alternate settings and the active configuration's layout; under _gate.
+    private readonly ActiveSettings _active = new(new DeviceLayout());
     private bool _closing;
     private bool _resetSinceLastTransfer;
     private int _disposed;
@@ -169,14 +169,14 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     public byte GetAlternateSetting(byte interfaceNumber)
     {
         lock (_gate)
-            return _alternates.TryGetValue(interfaceNumber, out var alt) ? alt : (byte)0;
+            return _active.AlternateOf(interfaceNumber);
     }
 
     /// <summary>The endpoint's type in the active configuration and alternate settings (Invalid when it has none).</summary>
     public UsbEndpointType GetEndpointType(byte endpoint)
     {
         lock (_gate)
-            return _layout.EndpointType[DeviceLayout.EndpointIndex(endpoint)];
+            return _active.EndpointTypeOf(endpoint);
     }
 
     public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken cancellationToken)
@@ -226,7 +226,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
             lock (_gate)
             {
                 _configuration = configurationValue;
-                _alternates.Clear();
+                _active.ResetAlternates();
             }
             UpdateLayout();
             ClaimInterfaces(throwWhenBusy: false);
@@ -241,7 +241,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
             if (result != LibUsb.Success)
                 return StatusOf(result);
             lock (_gate)
-                _alternates[interfaceNumber] = alternateSetting;
+                _active.SetAlternate(interfaceNumber, alternateSetting);
             UpdateLayout();
             return UsbStatus.Success;
         }, cancellationToken);
@@ -478,7 +478,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
             _deviceDescriptor = device;
             _configurations = configurations;
             _configuration = (byte)active;
-            _alternates.Clear();
+            _active.ResetAlternates();
         }
         Manufacturer = ReadString(device[14]);
         Product = ReadString(device[15]);
@@ -511,7 +511,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     {
         var layout = DeviceLayout.ForActiveConfiguration(this);
         lock (_gate)
-            _layout = layout;
+            _active.Layout = layout;
     }
 
     /// <summary>Claims every interface of the active configuration, detaching the kernel driver bound to it first.</summary>
@@ -519,7 +519,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
     {
         DeviceLayout layout;
         lock (_gate)
-            layout = _layout;
+            layout = _active.Layout;
         foreach (var number in layout.Interfaces.Select(i => (int)i.Number).Distinct())
         {
             if (LibUsb.KernelDriverActive(Handle, number) == 1)

@@ -11,7 +11,10 @@ namespace UsbRedir.Devices.Local;
 public static class LocalUsbDeviceSource
 {
     /// <summary>A source that owns <paramref name="opened"/> (disposing it, which re-attaches its kernel drivers, when the export ends).</summary>
-    public static ReopeningUsbDeviceSource Create(LocalUsbDevice opened, LocalUsbDeviceOptions? options = null, UsbDeviceEnumerator? enumerator = null)
+    /// <param name="notice">Subscribed to <see cref="LocalUsbDevice.Notice"/> of every device re-opened here (the front end
+    /// has subscribed to <paramref name="opened"/>'s itself), so a re-attached device reports as the first one did.</param>
+    public static ReopeningUsbDeviceSource Create(LocalUsbDevice opened, LocalUsbDeviceOptions? options = null, UsbDeviceEnumerator? enumerator = null,
+        Action<string>? notice = null)
     {
         ArgumentNullException.ThrowIfNull(opened);
         var vendorId = opened.VendorId;
@@ -20,19 +23,17 @@ public static class LocalUsbDeviceSource
         var home = opened.PortPath;
         var identity = serial is null ? $"{vendorId:x4}:{productId:x4} at {home.BusId}" : $"{vendorId:x4}:{productId:x4} serial {serial}";
 
-        bool IsIt(UsbDeviceInfo d) =>
-            d.VendorId == vendorId && d.ProductId == productId && (serial is null || d.SerialNumber == serial);
-
         async Task<IUsbDevice?> ReopenAsync(CancellationToken cancellationToken)
         {
             var devices = (enumerator ?? UsbDeviceEnumerator.FromEnvironment()).GetDevices();
-            var match = devices.FirstOrDefault(d => d.PortPath.Equals(home) && IsIt(d))
-                ?? (serial is null ? null : devices.FirstOrDefault(IsIt));
-            if (match is null)
+            if (FindAgain(devices, home, vendorId, productId, serial) is not { } match)
                 return null;
             try
             {
-                return await LocalUsbDevice.OpenAsync(match.PortPath, options, cancellationToken);
+                var device = await LocalUsbDevice.OpenAsync(match.PortPath, options, cancellationToken);
+                if (notice is not null)
+                    device.Notice += notice;
+                return device;
             }
             catch (UsbRedirException e) when (e.ErrorId == "UsbDeviceNotFound")
             {
@@ -41,5 +42,44 @@ public static class LocalUsbDeviceSource
         }
 
         return new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened);
+    }
+
+    /// <summary>
+    /// Wakes <paramref name="source"/> whenever a USB device is plugged in (the kernel's uevents, <see cref="UsbDeviceWatcher"/>),
+    /// so a device that comes back is re-opened at once instead of at the source's next try. Dispose the result when the
+    /// export ends. Null when the uevents cannot be read: the source then finds the device at its next try all the same.
+    /// </summary>
+    public static IDisposable? WakeOnPlug(ReopeningUsbDeviceSource source, UsbDeviceEnumerator? enumerator = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var watcher = new UsbDeviceWatcher(enumerator);
+        watcher.DeviceChanged += (_, e) =>
+        {
+            if (e.Kind == UsbDeviceEventKind.Added)
+                source.NotifyChanged();
+        };
+        try
+        {
+            watcher.Start();
+            return watcher;
+        }
+        catch (UsbRedirException)
+        {
+            watcher.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The exported device among <paramref name="devices"/>: the one at <paramref name="home"/> with the same VID:PID (and
+    /// serial number, when it has one); else, for a device with a serial number, the same VID:PID and serial at any port
+    /// (it moved). Null when it is not there: another device in its old port is never taken for it.
+    /// </summary>
+    internal static UsbDeviceInfo? FindAgain(IEnumerable<UsbDeviceInfo> devices, UsbPortPath home, ushort vendorId, ushort productId, string? serial)
+    {
+        bool IsIt(UsbDeviceInfo d) =>
+            d.VendorId == vendorId && d.ProductId == productId && (serial is null || d.SerialNumber == serial);
+        var list = devices as IReadOnlyCollection<UsbDeviceInfo> ?? [.. devices];
+        return list.FirstOrDefault(d => d.PortPath.Equals(home) && IsIt(d)) ?? (serial is null ? null : list.FirstOrDefault(IsIt));
     }
 }

@@ -2,7 +2,7 @@ namespace UsbRedir.Sessions;
 
 /// <summary>
 /// Hands completed requests to their callers, many per hand-off, and lets what those callers send next (typically the
-/// next transfer) leave in one write.
+/// next transfer) leave in one write: the completion rounds and the watchdog of the batching machinery (<see cref="SendBatch"/>).
 /// <para>Why: completing each caller with its own thread-pool hop costs a wake-up and a socket write per transfer,
 /// which is most of the cost of a 16 KiB bulk transfer over loopback. Running the callers on the read loop while it
 /// reads would let user code hold the read loop: a caller that waited synchronously there for another transfer would
@@ -108,9 +108,8 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
                 }
             }
             // A lone result gains nothing from a batch: what its caller sends leaves at once, as it would anywhere.
-            var batch = round > 1;
-            var previous = batch ? _session.BeginSendBatch() : null;
-            try
+            // The batch's end writes what the round's callers sent, in one write.
+            using (round > 1 ? SendBatch.Begin(_session) : default)
             {
                 // Only what was queued when the round began: results keep arriving while callers run, and the
                 // requests those callers made must leave before the drainer looks at more.
@@ -130,11 +129,6 @@ internal sealed class CompletionDispatcher<T> : IThreadPoolWorkItem
                     }
                     Interlocked.Increment(ref _delivered);
                 }
-            }
-            finally
-            {
-                if (batch)
-                    _session.EndSendBatch(previous); // writes what the round's callers sent, in one write
             }
         }
     }

@@ -36,14 +36,8 @@ public sealed partial class UsbRedirGuestSession
     private interface IPendingRequest : IDispatchedCompletion<RequestReply>
     {
         ulong Id { get; }
-        UsbRedirPacketType AnswerType { get; }
         RemoteUsbDevice Device { get; }
-        Memory<byte> InBuffer { get; }
-        int OutLength { get; }
-        bool IsIn { get; }
-        /// <summary>Control, bulk or interrupt: the peer can be asked to cancel it.</summary>
-        bool IsDataPacket { get; }
-        TimeSpan? Timeout { get; }
+        RequestDescription Description { get; }
         UsbRedirGuestSession Session { get; }
         /// <summary>Completes when the request does.</summary>
         Task Completed { get; }
@@ -53,18 +47,12 @@ public sealed partial class UsbRedirGuestSession
     // runs the caller's continuation synchronously on a drainer thread. It completes with what the caller awaits
     // (TResult, converted by a static toResult): a transfer's caller gets its UsbTransferResult from here, with no
     // async method and no second task around the request.
-    private sealed class PendingRequest<TResult>(UsbRedirGuestSession session, ulong id, UsbRedirPacketType answerType,
-        RemoteUsbDevice device, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
+    private sealed class PendingRequest<TResult>(UsbRedirGuestSession session, ulong id, RemoteUsbDevice device, in RequestDescription description,
         Func<RequestReply, TResult> toResult) : TaskCompletionSource<TResult>, IPendingRequest
     {
         public ulong Id { get; } = id;
-        public UsbRedirPacketType AnswerType { get; } = answerType;
         public RemoteUsbDevice Device { get; } = device;
-        public Memory<byte> InBuffer { get; } = inBuffer;
-        public int OutLength { get; } = outLength;
-        public bool IsIn { get; } = isIn;
-        public bool IsDataPacket { get; } = isDataPacket;
-        public TimeSpan? Timeout { get; } = timeout;
+        public RequestDescription Description { get; } = description;
         public UsbRedirGuestSession Session { get; } = session;
         public Task Completed => Task;
         public Func<RequestReply, TResult> ToResult { get; } = toResult;
@@ -85,17 +73,12 @@ public sealed partial class UsbRedirGuestSession
     /// Sends a request and waits for its answer.
     /// </summary>
     /// <param name="send">Encodes the request under the given id; false when the codec refused it (our bug, already logged).</param>
-    /// <param name="answerType">The packet type that answers it.</param>
-    /// <param name="inBuffer">Where IN data goes (at most its length is accepted).</param>
-    /// <param name="outLength">Bytes of OUT data sent (the answer's length is clamped to it).</param>
-    /// <param name="isDataPacket">True for control/bulk/interrupt packets, which the peer can cancel.</param>
-    /// <param name="timeout">Give up after this long (null: wait as long as the transfer takes, as bulk does).</param>
-    internal Task<RequestReply> RequestAsync(RemoteUsbDevice device, Func<ulong, bool> send, UsbRedirPacketType answerType,
-        Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        RequestAsync(device, static (id, send) => send(id), send, AsReply, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken);
+    /// <param name="request">What answers it, where its data goes, whether it can be cancelled, how long to wait.</param>
+    internal Task<RequestReply> RequestAsync(RemoteUsbDevice device, Func<ulong, bool> send, in RequestDescription request, CancellationToken cancellationToken) =>
+        RequestAsync(device, static (id, send) => send(id), send, AsReply, request, cancellationToken);
 
     /// <summary>
-    /// <see cref="RequestAsync(RemoteUsbDevice, Func{ulong, bool}, UsbRedirPacketType, Memory{byte}, int, bool, bool, TimeSpan?, CancellationToken)"/>
+    /// <see cref="RequestAsync(RemoteUsbDevice, Func{ulong, bool}, in RequestDescription, CancellationToken)"/>
     /// with the request's fields passed as <paramref name="state"/> to a static <paramref name="send"/>: no closure and no
     /// delegate allocated per request; the answer reaches the caller as <paramref name="toResult"/> makes it (a static
     /// lambda), so the caller needs no async method of its own to convert it. When the send turn is free and the queue has room (the usual case) the request is
@@ -103,36 +86,34 @@ public sealed partial class UsbRedirGuestSession
     /// the request itself: no state machine is allocated either.
     /// </summary>
     internal Task<TResult> RequestAsync<TState, TResult>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
-        Func<RequestReply, TResult> toResult, UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
-        CancellationToken cancellationToken)
+        Func<RequestReply, TResult> toResult, in RequestDescription request, CancellationToken cancellationToken)
     {
         if (device.Gone.IsCancellationRequested)
             return Task.FromResult(toResult(new RequestReply(UsbStatus.IoError, 0, 0, false)));
         if (cancellationToken.IsCancellationRequested)
             return Task.FromResult(toResult(new RequestReply(UsbStatus.Cancelled, 0, 0, false)));
         if (!_sendTurn.Wait(0))
-            return RequestWhenSendableAsync(device, send, state, toResult, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken, haveTurn: false);
+            return RequestWhenSendableAsync(device, send, state, toResult, request, cancellationToken, haveTurn: false);
         if (Connection.Outgoing.IsFull)
-            return RequestWhenSendableAsync(device, send, state, toResult, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, cancellationToken, haveTurn: true);
-        PendingRequest<TResult>? request;
+            return RequestWhenSendableAsync(device, send, state, toResult, request, cancellationToken, haveTurn: true);
+        PendingRequest<TResult>? pending;
         RequestReply refused;
         try
         {
-            request = RegisterAndSend(device, send, state, toResult, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, out refused);
+            pending = RegisterAndSend(device, send, state, toResult, request, out refused);
         }
         finally
         {
             _sendTurn.Release();
         }
-        if (request is null)
+        if (pending is null)
             return Task.FromResult(toResult(refused));
-        return cancellationToken.CanBeCanceled || timeout is not null ? WatchAsync(request, cancellationToken) : request.Task;
+        return cancellationToken.CanBeCanceled || request.Timeout is not null ? WatchAsync(pending, cancellationToken) : pending.Task;
     }
 
     /// <summary>The slow path: waits for the send turn and for space in the send queue, then sends and waits.</summary>
     private async Task<TResult> RequestWhenSendableAsync<TState, TResult>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
-        Func<RequestReply, TResult> toResult, UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout,
-        CancellationToken cancellationToken, bool haveTurn)
+        Func<RequestReply, TResult> toResult, RequestDescription request, CancellationToken cancellationToken, bool haveTurn)
     {
         // One sender at a time checks for space and sends, so a peer that does not read holds callers back and the
         // send queue never exceeds its limit by more than one packet, however many callers there are.
@@ -147,7 +128,7 @@ public sealed partial class UsbRedirGuestSession
                 return toResult(new(UsbStatus.Cancelled, 0, 0, false));
             }
         }
-        PendingRequest<TResult>? request;
+        PendingRequest<TResult>? pending;
         RequestReply refused;
         try
         {
@@ -163,20 +144,20 @@ public sealed partial class UsbRedirGuestSession
                     return toResult(new(device.Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Cancelled, 0, 0, false));
                 }
             }
-            request = RegisterAndSend(device, send, state, toResult, answerType, inBuffer, outLength, isIn, isDataPacket, timeout, out refused);
+            pending = RegisterAndSend(device, send, state, toResult, request, out refused);
         }
         finally
         {
             _sendTurn.Release();
         }
-        if (request is null)
+        if (pending is null)
             return toResult(refused);
-        return await WatchAsync(request, cancellationToken);
+        return await WatchAsync(pending, cancellationToken);
     }
 
     /// <summary>Registers the request under a fresh id and sends it; null (with the local result) when it cannot be. Call holding the send turn.</summary>
     private PendingRequest<TResult>? RegisterAndSend<TState, TResult>(RemoteUsbDevice device, Func<ulong, TState, bool> send, TState state,
-        Func<RequestReply, TResult> toResult, UsbRedirPacketType answerType, Memory<byte> inBuffer, int outLength, bool isIn, bool isDataPacket, TimeSpan? timeout, out RequestReply refused)
+        Func<RequestReply, TResult> toResult, in RequestDescription description, out RequestReply refused)
     {
         PendingRequest<TResult> request;
         lock (_requests)
@@ -186,7 +167,7 @@ public sealed partial class UsbRedirGuestSession
                 refused = new(UsbStatus.IoError, 0, 0, false);
                 return null;
             }
-            request = new PendingRequest<TResult>(this, AllocateId(), answerType, device, inBuffer, outLength, isIn, isDataPacket, timeout, toResult);
+            request = new PendingRequest<TResult>(this, AllocateId(), device, description, toResult);
             _requests.Add(request.Id, request);
         }
         if (!send(request.Id, state))
@@ -208,7 +189,7 @@ public sealed partial class UsbRedirGuestSession
             : default;
         CancellationTokenSource? timer = null;
         CancellationTokenRegistration onTimeout = default;
-        if (request.Timeout is { } limit)
+        if (request.Description.Timeout is { } limit)
         {
             timer = new CancellationTokenSource(limit);
             onTimeout = timer.Token.Register(static r => ((IPendingRequest)r!).Session.OnTimedOut((IPendingRequest)r!), request);
@@ -242,7 +223,7 @@ public sealed partial class UsbRedirGuestSession
     {
         try
         {
-            if (request.IsDataPacket && IsPending(request))
+            if (request.Description.IsDataPacket && IsPending(request))
             {
                 // The host answers a cancel at once (cancelled, or the real result if it was already done).
                 WithCodec(c => c.SendCancelDataPacket(request.Id));
@@ -264,8 +245,8 @@ public sealed partial class UsbRedirGuestSession
         {
             if (!IsPending(request))
                 return;
-            Log.Warning($"the peer did not answer {PacketNames.Of(request.AnswerType)} request {request.Id} within {request.Timeout?.TotalSeconds:0.###} s");
-            if (request.AnswerType is UsbRedirPacketType.ControlPacket)
+            Log.Warning($"the peer did not answer {PacketNames.Of(request.Description.AnswerType)} request {request.Id} within {request.Description.Timeout?.TotalSeconds:0.###} s");
+            if (request.Description.AnswerType is UsbRedirPacketType.ControlPacket)
                 WithCodec(c => c.SendCancelDataPacket(request.Id));
         }
         catch (Exception e)
@@ -361,27 +342,28 @@ public sealed partial class UsbRedirGuestSession
                 return _abandoned.Remove(id); // a late answer to a request we gave up on: expected, dropped
         }
         // Removing it made this the only completion: the caller's buffer is ours until we complete.
-        if (request.AnswerType != type)
+        var asked = request.Description;
+        if (asked.AnswerType != type)
         {
-            Log.Error($"the peer answered {PacketNames.Of(request.AnswerType)} request {id} with {PacketNames.Of(type)}");
+            Log.Error($"the peer answered {PacketNames.Of(asked.AnswerType)} request {id} with {PacketNames.Of(type)}");
             Deliver(request, new(UsbStatus.IoError, 0, 0, true), later: true);
             return true;
         }
         int actual;
-        if (request.IsIn)
+        if (asked.IsIn)
         {
             actual = payload.Length;
-            if (actual > request.InBuffer.Length)
+            if (actual > asked.InBuffer.Length)
             {
-                Log.Error($"the peer sent {actual} bytes for request {id}, which asked for {request.InBuffer.Length}; the rest was dropped");
-                actual = request.InBuffer.Length;
+                Log.Error($"the peer sent {actual} bytes for request {id}, which asked for {asked.InBuffer.Length}; the rest was dropped");
+                actual = asked.InBuffer.Length;
                 status = UsbStatus.Babble;
             }
-            payload[..actual].CopyTo(request.InBuffer.Span);
+            payload[..actual].CopyTo(asked.InBuffer.Span);
         }
         else
         {
-            actual = Math.Clamp(length, 0, request.OutLength);
+            actual = Math.Clamp(length, 0, asked.OutLength);
         }
         Deliver(request, new(status, actual, value, true), later: true); // read loop: started at the end of the chunk
         return true;

@@ -15,16 +15,7 @@ public sealed partial class UsbRedirHostSession
     /// <summary>More queued packets than this (0.1 s of USB 2 microframes) and stream data is dropped, as in usbredirhost.</summary>
     private const int DropThresholdPackets = 800;
 
-    private readonly Dictionary<byte, ReceivingStream> _streams = new();
-
-    private sealed class ReceivingStream(byte endpoint, bool buffered, CancellationToken sessionEnded)
-    {
-        public byte Endpoint { get; } = endpoint;
-        public bool Buffered { get; } = buffered;
-        public CancellationTokenSource Stop { get; } = CancellationTokenSource.CreateLinkedTokenSource(sessionEnded);
-        public long NextId;
-        public bool DropWarned;
-    }
+    private readonly Dictionary<byte, HostReceivingStream> _streams = new();
 
     private void StartInterruptReceiving(ulong id, byte endpoint)
     {
@@ -70,12 +61,12 @@ public sealed partial class UsbRedirHostSession
             return UsbStatus.IoError;
         if (_layout.EndpointType[DeviceLayout.EndpointIndex(endpoint)] != expected || (endpoint & 0x80) == 0 || transferSize <= 0)
             return UsbStatus.Stall;
-        ReceivingStream stream;
+        HostReceivingStream stream;
         lock (_streams)
         {
             if (_streams.ContainsKey(endpoint))
                 return UsbStatus.Invalid;
-            stream = new ReceivingStream(endpoint, buffered, _sessionEnded.Token);
+            stream = new HostReceivingStream(endpoint, buffered, _sessionEnded.Token);
             _streams[endpoint] = stream;
         }
         _ = ReceiveLoopAsync(stream, transferSize, inFlight);
@@ -87,7 +78,7 @@ public sealed partial class UsbRedirHostSession
     /// order — the order the device produced it (a keyboard's key-down must never overtake its key-up) — resubmitting
     /// each as it completes.
     /// </summary>
-    private async Task ReceiveLoopAsync(ReceivingStream stream, int size, int inFlight)
+    private async Task ReceiveLoopAsync(HostReceivingStream stream, int size, int inFlight)
     {
         var queue = new Queue<(Task<UsbTransferResult> Transfer, byte[] Buffer)>();
         var recovered = false;
@@ -139,10 +130,10 @@ public sealed partial class UsbRedirHostSession
         }
     }
 
-    private (Task<UsbTransferResult>, byte[]) Submit(ReceivingStream stream, byte[] buffer) =>
+    private (Task<UsbTransferResult>, byte[]) Submit(HostReceivingStream stream, byte[] buffer) =>
         (Device.TransferAsync(stream.Endpoint, buffer, stream.Stop.Token), buffer);
 
-    private void Deliver(ReceivingStream stream, UsbStatus status, ReadOnlySpan<byte> data)
+    private void Deliver(HostReceivingStream stream, UsbStatus status, ReadOnlySpan<byte> data)
     {
         if (Connection.Outgoing.QueuedChunks > DropThresholdPackets)
         {
@@ -161,7 +152,7 @@ public sealed partial class UsbRedirHostSession
 
     private void StopStream(byte endpoint, bool reportStall)
     {
-        ReceivingStream? stream;
+        HostReceivingStream? stream;
         lock (_streams)
             if (!_streams.Remove(endpoint, out stream))
                 return;

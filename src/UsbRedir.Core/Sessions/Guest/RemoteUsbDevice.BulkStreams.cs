@@ -24,8 +24,8 @@ public sealed partial class RemoteUsbDevice
         // Like the xHCI driver, grant what the endpoints offer rather than fail: the host would answer ioerror for more.
         var granted = Math.Min(streams, offered);
         var header = new AllocBulkStreamsHeader(mask, (uint)granted);
-        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.BulkStreamsStatus,
-            default, 0, isIn: false, isDataPacket: false, RequestTimeout, cancellationToken);
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default),
+            RequestDescription.Status(UsbRedirPacketType.BulkStreamsStatus, RequestTimeout), cancellationToken);
         return reply.Status == UsbStatus.Success ? new(UsbStatus.Success, granted) : new(reply.Status, 0);
     }
 
@@ -40,8 +40,8 @@ public sealed partial class RemoteUsbDevice
             return UsbStatus.Invalid;
         }
         var header = new FreeBulkStreamsHeader(mask);
-        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.BulkStreamsStatus,
-            default, 0, isIn: false, isDataPacket: false, RequestTimeout, cancellationToken);
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default),
+            RequestDescription.Status(UsbRedirPacketType.BulkStreamsStatus, RequestTimeout), cancellationToken);
         return reply.Status;
     }
 

@@ -26,11 +26,11 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     private readonly UsbRedirGuestSession _session;
     private readonly CancellationTokenSource _gone = new();
     private readonly object _gate = new();
-    private readonly Dictionary<byte, byte> _alternates = new();
     private readonly Dictionary<byte, InterruptReceiver> _receivers = new();
     private readonly Dictionary<byte, GuestIsoStream> _isoStreams = new();
     private readonly HashSet<byte> _isoDropWarned = new();
-    private DeviceLayout _layout;
+    // Alternate settings and the active configuration's layout (from ep_info); under _gate.
+    private readonly ActiveSettings _active;
     private byte _configuration;
     private byte[] _deviceDescriptor = [];
     private IReadOnlyList<ReadOnlyMemory<byte>> _configurations = [];
@@ -40,7 +40,7 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     internal RemoteUsbDevice(UsbRedirGuestSession session, DeviceConnectHeader connect, DeviceLayout layout, UsbRedirFilterDevice filterDevice)
     {
         _session = session;
-        _layout = layout;
+        _active = new ActiveSettings(layout);
         Speed = connect.Speed;
         FilterDevice = filterDevice;
         _description = $"USB device {connect.VendorId:x4}:{connect.ProductId:x4} from {session.Connection.Peer}";
@@ -79,14 +79,14 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     public byte GetAlternateSetting(byte interfaceNumber)
     {
         lock (_gate)
-            return _alternates.TryGetValue(interfaceNumber, out var alt) ? alt : (byte)0;
+            return _active.AlternateOf(interfaceNumber);
     }
 
     /// <summary>The endpoint's type in the active configuration, as the peer announced it (ep_info).</summary>
     public UsbEndpointType GetEndpointType(byte endpoint)
     {
         lock (_gate)
-            return _layout.EndpointType[DeviceLayout.EndpointIndex(endpoint)];
+            return _active.EndpointTypeOf(endpoint);
     }
 
     public CancellationToken Gone => _gone.Token;
@@ -121,8 +121,9 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
             setup.Value, setup.Index, setup.Length);
         ReadOnlyMemory<byte> payload = isIn ? default : data[..setup.Length];
         return _session.RequestAsync(this, static (id, s) => s.Session.SendData(id, s.Header, s.Payload.Span),
-            (Session: _session, Header: header, Payload: payload), AsTransferResult, UsbRedirPacketType.ControlPacket,
-            isIn ? data[..setup.Length] : default, setup.Length, isIn, isDataPacket: true, RequestTimeout, cancellationToken);
+            (Session: _session, Header: header, Payload: payload), AsTransferResult,
+            RequestDescription.Data(UsbRedirPacketType.ControlPacket, isIn, isIn ? data[..setup.Length] : default, setup.Length, RequestTimeout),
+            cancellationToken);
     }
 
     private static async Task<UsbTransferResult> NoDataAsync(Task<UsbStatus> request) => new(await request, 0);
@@ -173,8 +174,8 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     {
         ReadOnlyMemory<byte> payload = isIn ? default : buffer;
         return _session.RequestAsync(this, static (id, s) => s.Session.SendData(id, s.Header, s.Payload.Span),
-            (Session: _session, Header: header, Payload: payload), AsTransferResult, type, isIn ? buffer : default, buffer.Length, isIn,
-            isDataPacket: true, timeout: null, cancellationToken);
+            (Session: _session, Header: header, Payload: payload), AsTransferResult,
+            RequestDescription.Data(type, isIn, isIn ? buffer : default, buffer.Length, timeout: null), cancellationToken);
     }
 
     public Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,
@@ -222,8 +223,8 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     private async Task<UsbStatus> StartInterruptReceivingAsync(byte endpoint)
     {
         var header = new StartInterruptReceivingHeader(endpoint);
-        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.InterruptReceivingStatus,
-            default, 0, isIn: false, isDataPacket: false, RequestTimeout, Gone);
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default),
+            RequestDescription.Status(UsbRedirPacketType.InterruptReceivingStatus, RequestTimeout), Gone);
         return reply.Status;
     }
 
@@ -241,14 +242,14 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     {
         StopReceivers(_ => true, UsbStatus.Cancelled); // the host stops every stream when the configuration changes
         var header = new SetConfigurationHeader(configurationValue);
-        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.ConfigurationStatus,
-            default, 0, isIn: false, isDataPacket: false, RequestTimeout, cancellationToken);
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default),
+            RequestDescription.Status(UsbRedirPacketType.ConfigurationStatus, RequestTimeout), cancellationToken);
         if (reply.Answered)
         {
             lock (_gate)
             {
                 _configuration = reply.Value; // the active value, whether or not the change worked
-                _alternates.Clear();
+                _active.ResetAlternates();
             }
         }
         return reply.Status;
@@ -259,11 +260,11 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         var layout = Snapshot();
         StopReceivers(ep => layout.EndpointInterface[DeviceLayout.EndpointIndex(ep)] == interfaceNumber, UsbStatus.Cancelled);
         var header = new SetAltSettingHeader(interfaceNumber, alternateSetting);
-        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.AltSettingStatus,
-            default, 0, isIn: false, isDataPacket: false, RequestTimeout, cancellationToken);
+        var reply = await _session.RequestAsync(this, id => _session.SendData(id, header, default),
+            RequestDescription.Status(UsbRedirPacketType.AltSettingStatus, RequestTimeout), cancellationToken);
         if (reply.Answered && reply.Value != 0xFF)
             lock (_gate)
-                _alternates[interfaceNumber] = reply.Value;
+                _active.SetAlternate(interfaceNumber, reply.Value);
         return reply.Status;
     }
 
@@ -286,9 +287,9 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         _session.AbandonAll(this, UsbStatus.Cancelled);
         _session.SendReset();
         lock (_gate)
-            _alternates.Clear();
-        var reply = await _session.RequestAsync(this, id => _session.SendGetConfiguration(id), UsbRedirPacketType.ConfigurationStatus,
-            default, 0, isIn: false, isDataPacket: false, RequestTimeout, cancellationToken);
+            _active.ResetAlternates();
+        var reply = await _session.RequestAsync(this, id => _session.SendGetConfiguration(id),
+            RequestDescription.Status(UsbRedirPacketType.ConfigurationStatus, RequestTimeout), cancellationToken);
         if (reply.Answered)
             lock (_gate)
                 _configuration = reply.Value;
@@ -319,8 +320,8 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
             _configurations = configurations.AsReadOnly();
         }
 
-        var config = await _session.RequestAsync(this, id => _session.SendGetConfiguration(id), UsbRedirPacketType.ConfigurationStatus,
-            default, 0, isIn: false, isDataPacket: false, RequestTimeout, Gone);
+        var config = await _session.RequestAsync(this, id => _session.SendGetConfiguration(id),
+            RequestDescription.Status(UsbRedirPacketType.ConfigurationStatus, RequestTimeout), Gone);
         if (config.Status != UsbStatus.Success)
             throw Unreadable($"get_configuration was answered {config.Status}");
         lock (_gate)
@@ -328,11 +329,11 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
         foreach (var iface in Snapshot().Interfaces)
         {
             var header = new GetAltSettingHeader(iface.Number);
-            var alt = await _session.RequestAsync(this, id => _session.SendData(id, header, default), UsbRedirPacketType.AltSettingStatus,
-                default, 0, isIn: false, isDataPacket: false, RequestTimeout, Gone);
+            var alt = await _session.RequestAsync(this, id => _session.SendData(id, header, default),
+                RequestDescription.Status(UsbRedirPacketType.AltSettingStatus, RequestTimeout), Gone);
             if (alt.Status == UsbStatus.Success)
                 lock (_gate)
-                    _alternates[iface.Number] = alt.Value;
+                    _active.SetAlternate(iface.Number, alt.Value);
         }
 
         Manufacturer = await TryGetStringAsync(device[14]);
@@ -392,14 +393,14 @@ public sealed partial class RemoteUsbDevice : IUsbDevice
     private DeviceLayout Snapshot()
     {
         lock (_gate)
-            return _layout;
+            return _active.Layout;
     }
 
     /// <summary>New interface_info/ep_info (read loop): the active configuration or an alternate setting changed.</summary>
     internal void UpdateLayout(DeviceLayout layout)
     {
         lock (_gate)
-            _layout = layout;
+            _active.Layout = layout;
     }
 
     internal void OnInterruptData(byte endpoint, UsbStatus status, ReadOnlySpan<byte> data)

@@ -45,7 +45,7 @@ public sealed class UsbRedirConnection
     // as DisconnectAsync ran could start a session nobody would ever close.
     private readonly object _sessionGate = new();
     // The list this connection is in (null: none); it leaves it when disconnected.
-    private readonly ConnectionRegistry? _registry;
+    private readonly ContextList<UsbRedirConnection>? _registry;
     private volatile UsbRedirHostSession? _session;
     private volatile IUsbDevice? _device;
     private int _reconnects;
@@ -80,7 +80,17 @@ public sealed class UsbRedirConnection
             _device = fixedSource.Device;
         Log = new SessionLog(logListener);
         _registry = context?.Connections;
-        Id = _registry?.Add(this) ?? 0;
+        Id = _registry?.Add(this, RefuseSecondExport) ?? 0;
+    }
+
+    /// <summary>One source is exported once per context: a running connection of the same source keeps this one out.</summary>
+    /// <exception cref="UsbRedirException">DeviceAlreadyConnected.</exception>
+    private void RefuseSecondExport(IEnumerable<UsbRedirConnection> listed)
+    {
+        if (listed.FirstOrDefault(c => c.Source.Equals(Source) && !c.Completion.IsCompleted) is { } existing)
+            throw new UsbRedirException("DeviceAlreadyConnected", UsbRedirErrorCategory.ResourceBusy,
+                $"{DeviceIdentity} is already connected to {existing.Target} (connection {existing.Id}).",
+                $"Disconnect connection {existing.Id} first, or stop the process that holds it.", Source);
     }
 
     /// <summary>
