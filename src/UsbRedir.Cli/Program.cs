@@ -8,12 +8,15 @@ internal static class Program
     /// <summary>Every subcommand, in the order `--help` lists them.</summary>
     internal static IReadOnlyList<ICliCommand> Commands { get; } =
     [
+        new Commands.ClientsCommand(),
         new Commands.ConnectCommand(),
         new Commands.FilterCommand(),
+        new Commands.IdentityCommand(),
         new Commands.ListCommand(),
         new Commands.PlugCommand(),
         new Commands.ServerCommand(),
         new Commands.TlsCommand(),
+        new Commands.TrustCommand(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -44,6 +44,9 @@ if (-not (Test-Path (Join-Path $module 'UsbRedir.psd1'))) {
 # The tests import this copy by path; putting its parent first on PSModulePath also makes Get-Help about_UsbRedir
 # and auto-loading find this copy rather than an installed one.
 $env:USBREDIR_MODULE_PATH = $module.Path
+# Keys and trust files the tests make (server and client identities, known_servers) go to a folder of this run, never
+# into the user's own ~/.config/usbredir.
+$env:XDG_CONFIG_HOME = (New-Item -ItemType Directory -Force -Path (Join-Path ([IO.Path]::GetTempPath()) "usbredir-pester-$PID")).FullName
 $env:PSModulePath = (Split-Path $module.Path) + [IO.Path]::PathSeparator + $env:PSModulePath
 
 $null = New-Item -ItemType Directory -Force -Path (Split-Path $OutputPath)

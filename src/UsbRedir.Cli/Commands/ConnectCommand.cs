@@ -1,6 +1,7 @@
 using UsbRedir.Devices.Local;
 using UsbRedir.Devices.Software.Hid;
 using UsbRedir.Devices.Sources;
+using UsbRedir.Security;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
 using UsbRedir.Transport.Tls;
@@ -55,7 +56,10 @@ internal sealed class ConnectCommand : ICliCommand
           --tls {{{TlsSettings.ModeWords}}}
                                 tls (the default with --tls-dir): TLS only; plaintext: plain usbredir only;
                                 auto: plain when the peer speaks first (QEMU's plain chardev), else TLS
-          --no-reconnect        end when the connection drops instead of retrying with backoff (--server only)
+          --insecure            use a plain (unencrypted, unauthenticated) usbredir server at an address
+                                that is not loopback (so does --tls plaintext). Without it such a server
+                                is refused: plain usbredir is used over loopback only
+        {{{SecurityArguments.ConfigDirUsage}}}  --no-reconnect        end when the connection drops instead of retrying with backoff (--server only)
           --reconnect-delay SEC first retry after SEC seconds, doubling each time (default 0.5)
           --max-reconnect-delay SEC
                                 longest wait between retries (default 30)
@@ -64,6 +68,14 @@ internal sealed class ConnectCommand : ICliCommand
           --keepalive IDLE,INTERVAL,COUNT
                                 TCP keepalive timings in seconds (default 30,10,3)
           --verbose             print every log line, not only warnings and errors
+
+        Secure by default (--server without --tls/--tls-dir): to a loopback address plain usbredir, as
+        before; elsewhere TLS unless the server speaks plain usbredir first (QEMU's plain chardev, then
+        refused unless --insecure), presenting this machine's own client key (made on first use; see
+        usbredir identity). The server's key is recorded on the first connection (known_servers, like
+        ssh) and must match afterwards: a changed key is refused with both fingerprints and the command
+        that forgets the old one (usbredir trust remove HOST:PORT). A UsbRedir server that does not
+        know this client yet refuses it, and the error names the command its owner runs to allow it.
 
         Runs until Ctrl+C or SIGTERM, which disconnects the device cleanly (the peer acknowledges).
         With --listen, a peer leaving is not an end: the next one is waited for.
@@ -78,8 +90,8 @@ internal sealed class ConnectCommand : ICliCommand
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
         var a = CliArguments.Parse(args,
-            [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "server", "listen", "tls-dir", "tls", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
-            [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose"]);
+            [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "server", "listen", "tls-dir", "tls", "config-dir", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
+            [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose", "insecure"]);
         // usbredir connect [ID [HOST:PORT]]: the original vhciclient's shape, the server also as --server.
         if (a.Positionals.Count > (a.Has("server") || a.Has("listen") ? 1 : 2))
             throw new CliUsageException($"unexpected argument '{a.Positionals[^1]}'");
@@ -108,7 +120,16 @@ internal sealed class ConnectCommand : ICliCommand
         UsbRedirConnection connection;
         if (server is not null)
         {
-            connection = await UsbRedirConnection.ConnectAsync(source, server, tlsClient, reconnect, keepAlive, Print, cancellationToken, context);
+            var security = ClientSecurity.Create(server, SecurityArguments.Folder(a), tlsClient, a.Has("insecure") || tlsMode == TlsMode.Plaintext,
+                note => console.Error.WriteLine($"usbredir: {note}"));
+            try
+            {
+                connection = await UsbRedirConnection.ConnectAsync(source, server, security.Tls, reconnect, keepAlive, Print, cancellationToken, context);
+            }
+            catch (UsbRedirException e)
+            {
+                throw security.Explain(e);
+            }
             console.Out.WriteLine($"connected: {device.Description} -> {server} (connection {connection.Id})");
         }
         else
@@ -155,8 +176,8 @@ internal sealed class ConnectCommand : ICliCommand
             throw new CliUsageException(a.Has("server") ? "give --server or --listen, not both" : "missing --server HOST:PORT (or --listen ADDRESS:PORT)");
         if (a.Has("server"))
             return (UsbRedirEndpoint.Parse(a.Required("server")), null);
-        if (new[] { "no-reconnect", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts" }.FirstOrDefault(a.Has) is { } option)
-            throw new CliUsageException($"--{option} applies to --server only: with --listen the peer reconnects to us");
+        if (new[] { "no-reconnect", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts", "insecure", "config-dir" }.FirstOrDefault(a.Has) is { } option)
+            throw new CliUsageException($"--{option} applies to --server only" + (option.Contains("reconnect") ? ": with --listen the peer reconnects to us" : ""));
         return (null, UsbRedirEndpoint.ParseListen(a.Required("listen")));
     }
 

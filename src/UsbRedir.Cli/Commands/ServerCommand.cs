@@ -2,6 +2,7 @@ using System.Net;
 using UsbRedir.Controllers;
 using UsbRedir.Devices;
 using UsbRedir.Filtering;
+using UsbRedir.Security;
 using UsbRedir.Server;
 using UsbRedir.Sessions;
 using UsbRedir.Transport.Tls;
@@ -37,12 +38,24 @@ internal sealed class ServerCommand : ICliCommand
                                 tls (the default with --tls-dir): TLS only, plain peers are refused;
                                 auto: each connection's first bytes decide (TLS ClientHello or a plain
                                 usbredir hello); plaintext: plain usbredir only
-          --ports N             ports of the controller, 1 to 31 (default 4): devices served at once
+          --insecure            accept everyone: plain (unencrypted, unauthenticated) peers from any
+                                address, and TLS clients nobody allowed. Anyone who reaches the port can
+                                then plug a device into this machine
+          --trust-new-clients   allow a TLS client the first time it connects, recording its key in
+                                authorized_clients (trust on first use, for a pairing window; off by default)
+        {SecurityArguments.ConfigDirUsage}  --ports N             ports of the controller, 1 to 31 (default 4): devices served at once
         {ControllerArguments.BackendUsage}
           --verbose             print every log line, not only plugs, warnings and errors
 
-        Without --tls-dir, usbredir has no authentication: anyone who reaches the port can plug a device
-        into this machine. Listen on a trusted network or 127.0.0.1 (VMs, ssh tunnels), and use --filter.
+        Secure by default: without --tls-dir the server makes its own key and certificate on first
+        start (server-cert.pem, server-key.pem in the configuration folder) and prints the key's
+        fingerprint; one port serves TLS and plain usbredir. Who may plug devices in:
+          - over loopback (127.0.0.0/8, ::1): every peer, plain ones too (QEMU, usbredirect, spice on
+            this machine, ssh tunnels);
+          - from elsewhere: TLS clients whose key is in authorized_clients (usbredir clients allow KEY;
+            a refused client is logged with that exact command), or signed by ca-cert.pem of --tls-dir.
+            Plain peers from elsewhere are refused unless --insecure.
+        A client's entry may carry its own filter (usbredir clients allow KEY --filter RULES).
         Needs root, or membership of the group the udev rule kernel/60-usbredir-vhci.rules names.
         Runs until Ctrl+C or SIGTERM, which unplugs every device, closes every connection and removes
         the controller. Exit codes: 0 stopped by you, 1 the controller failed, 2 bad arguments,
@@ -51,7 +64,7 @@ internal sealed class ServerCommand : ICliCommand
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CliConsole console, UsbRedirContext context, CancellationToken cancellationToken)
     {
-        var a = CliArguments.Parse(args, ["port", "address", "filter", "ports", "backend", "tls-dir", "tls"], ["verbose"]);
+        var a = CliArguments.Parse(args, ["port", "address", "filter", "ports", "backend", "tls-dir", "tls", "config-dir"], ["verbose", "insecure", "trust-new-clients"]);
         if (a.Positionals.Count > 0)
             throw new CliUsageException($"unexpected argument '{a.Positionals[0]}'");
         var port = a.Int("port", UsbRedirServerOptions.DefaultPort, 1, 65535);
@@ -60,7 +73,10 @@ internal sealed class ServerCommand : ICliCommand
         var ports = a.Int("ports", 4, 1, VirtualHostController.MaxPorts);
         var backend = ControllerArguments.Backend(a);
         var verbose = a.Has("verbose");
-        var tls = TlsSettings.ForServer(a.Value("tls") is { } modeText ? TlsSettings.ParseMode(modeText) : null, a.Value("tls-dir"), certificate: null);
+        var given = TlsSettings.ForServer(a.Value("tls") is { } modeText ? TlsSettings.ParseMode(modeText) : null, a.Value("tls-dir"), certificate: null);
+        var security = ServerSecurity.Create(SecurityArguments.Folder(a), given, a.Has("insecure"), a.Has("trust-new-clients"),
+            line => console.Error.WriteLine($"usbredir: {line}"));
+        var tls = security.Tls;
 
         var server = await UsbRedirServer.StartWithOwnControllerAsync(
             token => VirtualHostControllerFactory.Default.CreateAsync(ports, backend, token), new UsbRedirServerOptions
@@ -69,6 +85,7 @@ internal sealed class ServerCommand : ICliCommand
             Port = port,
             Filter = filter,
             Tls = tls,
+            ClientFilter = security.FilterFor,
             LogListener = entry =>
             {
                 if (verbose || entry.Level >= SessionLogLevel.Warning)
@@ -78,7 +95,10 @@ internal sealed class ServerCommand : ICliCommand
         var controller = server.OwnedController!; // removed by the server's stop
         console.Out.WriteLine($"listening: {server.LocalEndPoint}, {controller.PortCount} ports on {controller.Name} " +
             $"(backend {controller.Backend}, bus {controller.BusNumber})" + (filter is null ? "" : $", filter {UsbRedirFilter.Format(filter)}")
-            + (tls is null ? "" : $", {tls.Mode switch { TlsMode.Tls => "TLS only", TlsMode.Auto => "TLS or plaintext", _ => "plaintext" }}"));
+            + $", {tls.Mode switch { TlsMode.Tls => "TLS only", TlsMode.Auto => "TLS or plaintext", _ => "plaintext" }}");
+        console.Out.WriteLine($"security: {security.Describe()}; " + (a.Has("insecure")
+            ? "everyone may plug devices in (--insecure)"
+            : $"remote clients need authorized_clients ({security.Authorizer.Options.Folder.File(AuthorizedClients.FileName)}), plain peers loopback only"));
         using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, controller.Closed);
         try
         {

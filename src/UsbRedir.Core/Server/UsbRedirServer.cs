@@ -172,7 +172,8 @@ public sealed class UsbRedirServer : IAsyncDisposable
             }
             var id = ++_nextConnectionId;
             var log = new SessionLog(Options.LogListener is { } listen ? e => listen(e with { Message = $"connection {id}: {e.Message}" }) : null);
-            var session = new UsbRedirGuestSession(link, log, Options.GuestOptions);
+            var guest = Options.ClientFilter?.Invoke(link.Security) is { } own ? Options.GuestOptions with { ClientFilter = own } : Options.GuestOptions;
+            var session = new UsbRedirGuestSession(link, log, guest);
             connection = new UsbRedirServerConnection(id, this, session, Sink, _stop.Token);
             _connections.Add(connection);
         }

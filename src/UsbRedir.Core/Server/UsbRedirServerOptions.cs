@@ -33,6 +33,13 @@ public sealed record UsbRedirServerOptions
     /// </summary>
     public TlsServerOptions? Tls { get; init; }
 
+    /// <summary>
+    /// Per-client device policy: the extra filter rules for the client on an admitted link (from its security: who it is),
+    /// or null for none. A device must pass <see cref="Filter"/> and these; refused ones get filter_reject before anything
+    /// reaches the sink. <see cref="Security.ServerSecurity.FilterFor"/> gives each client its authorized_clients rules.
+    /// </summary>
+    public Func<ConnectionSecurity, IReadOnlyList<UsbRedirFilterRule>?>? ClientFilter { get; init; }
+
     /// <summary>Connections served at once; more are refused (closed at once, logged).</summary>
     public int MaxConnections { get; init; } = 64;
 

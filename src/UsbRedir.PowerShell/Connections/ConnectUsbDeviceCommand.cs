@@ -6,6 +6,7 @@ using UsbRedir.Devices.Local;
 using UsbRedir.Devices.Sources;
 using UsbRedir.PowerShell.Controllers;
 using UsbRedir.PowerShell.Devices;
+using UsbRedir.Security;
 using UsbRedir.Sessions;
 using UsbRedir.Transport;
 using UsbRedir.Transport.Tls;
@@ -44,6 +45,8 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     private UsbRedirEndpoint? _server;
     private IPEndPoint? _listen;
     private TlsClientOptions? _tlsClient;
+    private ClientSecurity? _security;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _notes = new();
     private TlsServerOptions? _tlsServer;
     private ReconnectPolicy? _reconnect;
     private TcpKeepAlive? _keepAlive;
@@ -159,6 +162,20 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     [Parameter(ParameterSetName = IdListenSet)]
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
 
+    /// <summary>
+    /// Use a plain (unencrypted, unauthenticated) usbredir server at an address that is not loopback (so does -Tls Plaintext);
+    /// without it such a server is refused.
+    /// </summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
+    public SwitchParameter AllowUnauthenticated { get; set; }
+
+    /// <summary>Where this client's key and known_servers are (default: $XDG_CONFIG_HOME/usbredir or ~/.config/usbredir).</summary>
+    [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = IdToServerSet)]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigFolder { get; set; }
+
     /// <summary>Return the connection as a job (Get-Job, Wait-Job, Receive-Job for its log, Stop-Job to disconnect).</summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
     [Parameter(ParameterSetName = IdToServerSet)]
@@ -188,7 +205,9 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
                 IsBound(nameof(MaxReconnectDelay)) ? MaxReconnectDelay : null,
                 IsBound(nameof(MaxReconnectAttempts)) ? MaxReconnectAttempts : null,
                 never: NoReconnect);
-            _tlsClient = TlsSettings.ForClient(tlsMode, tlsDirectory, Certificate);
+            _security = ClientSecurity.Create(_server, Security.SecurityParameters.Folder(this, ConfigFolder),
+                TlsSettings.ForClient(tlsMode, tlsDirectory, Certificate), AllowUnauthenticated || tlsMode == TlsMode.Plaintext, _notes.Enqueue);
+            _tlsClient = _security.Tls;
         }
         _keepAlive = TcpKeepAlive.Create(
             IsBound(nameof(KeepAliveIdle)) ? KeepAliveIdle : null,
@@ -247,10 +266,24 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
         // Returns once the first attempt has connected (or throws its error, e.g. ConnectionRefused); from then on
         // the connection runs on its own, guarded tasks and reports through its State, LastError and Log.
         var job = AsJob ? UsbRedirJob.Create(MyInvocation.Line, "UsbRedir connection") : null;
-        var connection = WaitWithProgress(
-            UsbRedirConnection.ConnectAsync(source, _server!, _tlsClient, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken,
-                UsbRedirModuleLifetime.Context),
-            $"Connecting {description} to {_server}");
+        UsbRedirConnection connection;
+        try
+        {
+            connection = WaitWithProgress(
+                UsbRedirConnection.ConnectAsync(source, _server!, _tlsClient, _reconnect, _keepAlive, job is null ? null : job.Collect, CancellationToken,
+                    UsbRedirModuleLifetime.Context),
+                $"Connecting {description} to {_server}");
+        }
+        catch (UsbRedirException e)
+        {
+            throw _security!.Explain(e);
+        }
+        finally
+        {
+            // What the security policy said meanwhile (a first connection's recorded key), on the pipeline thread.
+            while (_notes.TryDequeue(out var note))
+                WriteWarning(note);
+        }
         WriteVerbose($"Connection {connection.Id}: {description} -> {_server} ({connection.State}).");
         if (job is null)
         {

@@ -4,6 +4,7 @@ using UsbRedir.Controllers;
 using UsbRedir.Filtering;
 using UsbRedir.PowerShell.Controllers;
 using UsbRedir.PowerShell.Filtering;
+using UsbRedir.Security;
 using UsbRedir.Server;
 using UsbRedir.Transport.Tls;
 
@@ -60,6 +61,22 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
     [Parameter]
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
 
+    /// <summary>
+    /// Accept everyone: plain (unencrypted, unauthenticated) peers from any address and TLS clients nobody allowed. Anyone
+    /// who reaches the port can then plug a device into this machine.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter AllowUnauthenticated { get; set; }
+
+    /// <summary>Allow a TLS client the first time it connects, recording its key in authorized_clients (trust on first use).</summary>
+    [Parameter]
+    public SwitchParameter TrustNewClients { get; set; }
+
+    /// <summary>Where the server's key and authorized_clients are (default: $XDG_CONFIG_HOME/usbredir or ~/.config/usbredir).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigFolder { get; set; }
+
     /// <summary>Return the server as a job (Get-Job, Wait-Job, Receive-Job for its log and its connections', Stop-Job to stop it).</summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -68,12 +85,18 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
     {
         var job = AsJob ? UsbRedirJob.Create(MyInvocation.Line, "UsbRedir server") : null;
         var tls = TlsSettings.ForServer(IsBound(nameof(Tls)) ? Tls : null, TlsDirectory is null ? null : GetUnresolvedProviderPathFromPSPath(TlsDirectory), Certificate);
-        var options = new UsbRedirServerOptions { Address = Address, Port = Port, Filter = Filter, Tls = tls, LogListener = job is null ? null : job.Collect };
+        UsbRedirServer? started = null; // the security policy logs into the server's own log once it runs
+        var security = ServerSecurity.Create(Security.SecurityParameters.Folder(this, ConfigFolder), tls, AllowUnauthenticated, TrustNewClients,
+            line => started?.Log.Info(line));
+        var options = new UsbRedirServerOptions
+        {
+            Address = Address, Port = Port, Filter = Filter, Tls = security.Tls, ClientFilter = security.FilterFor, LogListener = job is null ? null : job.Collect,
+        };
         var where = Address.Equals(IPAddress.IPv6Any) ? $"port {Port} on every address" : $"{Address} port {Port}";
         if (ParameterSetName == ControllerSet)
         {
             if (ShouldProcess(where, $"Start a usbredir server plugging devices into {Controller!.Name}"))
-                Write(ServerLauncher.Start(Controller, options), job);
+                Write(started = ServerLauncher.Start(Controller, options), job, security);
             return;
         }
         if (!ShouldProcess(where, $"Create a {Ports}-port virtual host controller and start a usbredir server"))
@@ -81,11 +104,14 @@ public sealed class StartUsbRedirServerCommand : UsbRedirCmdlet
         var server = WaitWithProgress(ServerLauncher.StartWithOwnControllerAsync(Ports, Backend, options,
             (ports, backend, token) => VirtualHostControllerFactory.Default.CreateAsync(ports, backend, token), CancellationToken),
             $"Creating a {Ports}-port virtual host controller");
-        Write(server, job);
+        started = server;
+        Write(server, job, security);
     }
 
-    private void Write(UsbRedirServer server, UsbRedirJob? job)
+    private void Write(UsbRedirServer server, UsbRedirJob? job, ServerSecurity security)
     {
+        // Shown like Write-Host, so that the owner can compare the key clients record on their first connection.
+        WriteInformation(new HostInformationMessage { Message = $"UsbRedir server {server.Id}: {security.Describe()}" }, ["PSHOST"]);
         if (job is null)
         {
             WriteObject(server);

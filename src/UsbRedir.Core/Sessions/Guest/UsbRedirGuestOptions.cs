@@ -11,6 +11,13 @@ public sealed record UsbRedirGuestOptions
     /// </summary>
     public IReadOnlyList<UsbRedirFilterRule>? Filter { get; init; }
 
+    /// <summary>
+    /// More rules a device must also pass, for this peer only (a server's per-client device policy, from the client's
+    /// <c>authorized_clients</c> entry), or null. A device is accepted only when <see cref="Filter"/> and these both allow it;
+    /// otherwise it gets filter_reject like any refused device.
+    /// </summary>
+    public IReadOnlyList<UsbRedirFilterRule>? ClientFilter { get; init; }
+
     /// <summary>Flags for the filter check (e.g. DefaultAllow when no rule matching should mean yes).</summary>
     public UsbRedirFilterCheckFlags FilterFlags { get; init; }
 

@@ -50,7 +50,7 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
         Options = options ?? new UsbRedirGuestOptions();
         Options.Validate();
         _completions = new CompletionDispatcher<RequestReply>(this);
-        _filterText = Options.Filter is { } rules ? UsbRedirFilter.Format(rules) : null;
+        _filterText = (Options.Filter ?? Options.ClientFilter) is { } rules ? UsbRedirFilter.Format(rules) : null;
     }
 
     public UsbRedirGuestOptions Options { get; }
@@ -176,7 +176,7 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
             return;
         device.UpdateLayout(layout);
         // Like QEMU: a configuration change may bring interfaces the filter refuses.
-        if (interfacesChanged && !_rejected && Options.Filter is not null)
+        if (interfacesChanged && !_rejected && (Options.Filter is not null || Options.ClientFilter is not null))
         {
             var described = device.DescribedForFilter(layout);
             if (Refuses(described) is { } verdict)
@@ -211,11 +211,16 @@ public sealed partial class UsbRedirGuestSession : UsbRedirSession
         _ = Task.Run(() => AttachAsync(device));
     }
 
-    /// <summary>The filter's verdict when it refuses <paramref name="description"/>; null when allowed (or no filter).</summary>
+    /// <summary>
+    /// The verdict of the filter that refuses <paramref name="description"/>: the session's filter, then the peer's own
+    /// (<see cref="UsbRedirGuestOptions.ClientFilter"/>); null when both allow it (or there are none).
+    /// </summary>
     private string? Refuses(UsbRedirFilterDevice description) =>
         Options.Filter is { } rules && UsbRedirFilter.Check(rules, description, Options.FilterFlags) is { IsAllowed: false } verdict
             ? verdict.Message
-            : null;
+            : Options.ClientFilter is { } own && UsbRedirFilter.Check(own, description, Options.FilterFlags) is { IsAllowed: false } ownVerdict
+                ? $"{ownVerdict.Message} (this client's own rules)"
+                : null;
 
     private void Reject(UsbRedirFilterDevice description, string verdict)
     {
