@@ -26,6 +26,7 @@ internal static class FuzzTargets
             ["keyboard-script"] = (KeyboardScriptTarget.Run, "keyboard script parser (--keys)"),
             ["sysfs-descriptors"] = (SysfsDescriptorsTarget.Run, "enumeration engine's sysfs descriptors reader"),
             ["names"] = (NamesTarget.Run, "endpoints, device ids and busids, usb.ids, filter device descriptions"),
+            ["trust-files"] = (TrustFilesTarget.Run, "known_servers, authorized_clients and the TLS directory's PEM files"),
         };
 
     /// <summary>Targets that are not parsers (not listed by --list, not run by default): the pipeline's own check.</summary>

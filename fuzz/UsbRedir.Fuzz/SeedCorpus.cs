@@ -105,6 +105,22 @@ internal static class SeedCorpus
         for (var i = 0; i < names.Length; i++)
             Seed("names", $"text-{i}", Encoding.UTF8.GetBytes(names[i]));
 
+        var key = "SHA256:" + string.Concat(Enumerable.Range(0, 32).Select(i => (i * 37 % 256).ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+        Seed("trust-files", "known-servers", [0, .. Encoding.UTF8.GetBytes(
+            $"# usbredir known_servers\nbob:1138 {key}\n[::1]:4000 {key.ToLowerInvariant()}\n\nbob:1139 SHA256:not-a-key\r\n")]);
+        Seed("trust-files", "authorized-clients", [1, .. Encoding.UTF8.GetBytes(
+            $"{key} name=\"alice's laptop\" filter=0x08,-1,-1,-1,1|-1,-1,-1,-1,0\nsubject=\"CN=bob,O=Example\" name=bob\n# comment\nsubject=CN=carol filter=\"-1,-1,-1,-1,1\" extra\n")]);
+        // A self-signed certificate and its key, as the TLS tooling writes them (kept once written: a new key each time would only churn).
+        if (!File.Exists(Path.Combine(corpus, "trust-files", "client-cert-and-key")))
+        {
+            using var rsa = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=usbredir-fuzz", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            using var certificate = request.CreateSelfSigned(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2036, 1, 1, 0, 0, 0, TimeSpan.Zero));
+            var pem = certificate.ExportCertificatePem();
+            Seed("trust-files", "ca-cert", [2, .. Encoding.ASCII.GetBytes(pem)]);
+            Seed("trust-files", "client-cert-and-key", [3, .. Encoding.ASCII.GetBytes(pem), 0, .. Encoding.ASCII.GetBytes(rsa.ExportPkcs8PrivateKeyPem())]);
+        }
+
         foreach (var (name, configuration) in new[]
                  {
                      ("pci0000:00/0000:00:05.0/usb2/2-4", 1), ("pci0000:00/0000:00:05.0/usb1/1-1/1-1.3", 1),

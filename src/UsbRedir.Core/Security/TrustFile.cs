@@ -116,10 +116,14 @@ internal static class TrustFile
         }
     }
 
-    /// <summary>A word as <see cref="Split"/> reads it back: quoted when it holds blanks, quotes, a backslash or a leading #.</summary>
+    /// <summary>
+    /// A word as <see cref="Split"/> reads it back: quoted when it holds blanks, quotes, a backslash, a control character
+    /// (read only inside quotes: found by fuzz/run, a name with one was written bare and its entry skipped on the next
+    /// read) or a leading #.
+    /// </summary>
     public static string Quote(string word)
     {
-        if (word.Length > 0 && !word.Any(c => c is ' ' or '\t' or '"' or '\\') && word[0] != '#')
+        if (word.Length > 0 && !word.Any(c => c is ' ' or '\t' or '"' or '\\' || char.IsControl(c)) && word[0] != '#')
             return word;
         return "\"" + word.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
     }

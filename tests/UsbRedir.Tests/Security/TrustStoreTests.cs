@@ -78,6 +78,20 @@ public class TrustStoreTests
     }
 
     [Fact]
+    public void A_client_name_with_a_control_character_is_written_so_that_it_reads_back()
+    {
+        // Found by fuzz/run (target trust-files): the name was written bare, and the reader refuses control characters
+        // outside quotes, so the entry was skipped (and the client refused) on the next read.
+        using var temp = new TempConfigFolder();
+        temp.Write(AuthorizedClients.FileName, "");
+        var name = "desk\u0001\u007f";
+        AuthorizedClients.Load(temp.Folder).Add(new AuthorizedClient(Key(4), null, name, null, 0));
+        var again = AuthorizedClients.Load(temp.Folder);
+        Assert.Empty(again.Warnings);
+        Assert.Equal(name, Assert.Single(again.Entries).Name);
+    }
+
+    [Fact]
     public void Known_servers_add_and_remove_keep_every_other_line_as_it_was()
     {
         using var temp = new TempConfigFolder();
