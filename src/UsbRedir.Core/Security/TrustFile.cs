@@ -82,9 +82,10 @@ internal static class TrustFile
                     while (i < line.Length)
                     {
                         c = line[i++];
-                        if (c == '\\' && i < line.Length && line[i] is '"' or '\\')
+                        if (c == '\\' && i < line.Length && line[i] is '"' or '\\' or 'n' or 'r')
                         {
-                            word.Append(line[i++]);
+                            var escaped = line[i++];
+                            word.Append(escaped switch { 'n' => '\n', 'r' => '\r', _ => escaped });
                         }
                         else if (c == '"')
                         {
@@ -125,7 +126,9 @@ internal static class TrustFile
     {
         if (word.Length > 0 && !word.Any(c => c is ' ' or '\t' or '"' or '\\' || char.IsControl(c)) && word[0] != '#')
             return word;
-        return "\"" + word.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        // A line break inside quotes would still end the line: written as \n / \r, which Split reads back.
+        return "\"" + word.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
+            .Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal) + "\"";
     }
 
     /// <summary>A <c>key=value</c> word's value when its key is <paramref name="key"/> (ASCII case-insensitive), else null.</summary>

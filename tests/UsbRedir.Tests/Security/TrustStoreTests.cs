@@ -81,14 +81,16 @@ public class TrustStoreTests
     public void A_client_name_with_a_control_character_is_written_so_that_it_reads_back()
     {
         // Found by fuzz/run (target trust-files): the name was written bare, and the reader refuses control characters
-        // outside quotes, so the entry was skipped (and the client refused) on the next read.
+        // outside quotes, so the entry was skipped (and the client refused) on the next read. A line break, even quoted,
+        // would end the line: it is written as \n or \r, and a backslash before n stays a backslash.
         using var temp = new TempConfigFolder();
         temp.Write(AuthorizedClients.FileName, "");
-        var name = "desk\u0001\u007f";
+        var name = "desk\u0001\u007f\nsecond line\r\\n";
         AuthorizedClients.Load(temp.Folder).Add(new AuthorizedClient(Key(4), null, name, null, 0));
         var again = AuthorizedClients.Load(temp.Folder);
         Assert.Empty(again.Warnings);
         Assert.Equal(name, Assert.Single(again.Entries).Name);
+        Assert.Single(TrustFile.SplitLines(temp.Read(AuthorizedClients.FileName)));
     }
 
     [Fact]
