@@ -453,6 +453,13 @@ public sealed class UsbRedirConnection
             Log.Warning(Server is not null
                 ? $"connection to {Server} ended: {reason.Error?.Message ?? "closed by the peer"}"
                 : $"peer {reason.Peer} left ({reason.Error?.Message.TrimEnd('.') ?? "closed by the peer"}); waiting for the next");
+            // The next peer gets the device in its default state, as a freshly opened one (usbredirhost resets on every
+            // open): a peer that left mid-transfer can leave e.g. a mass-storage device mid-command. Done now, before the
+            // next peer's own reset during its enumeration, which then finds nothing to do; when that peer is this
+            // machine's kernel, a real reset inside its enumeration would wait for the enumeration (see LocalUsbDevice).
+            var reset = await device.ResetAsync(CancellationToken.None);
+            if (reset != UsbStatus.Success && !device.Gone.IsCancellationRequested)
+                Log.Warning($"resetting {device.Description} for the next peer failed ({reset})");
             retry = 1;
         }
     }
