@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using UsbRedir.Devices.Software;
 using UsbRedir.Sessions;
@@ -41,7 +40,7 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
             return Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-peer.sh"), shared], options));
         });
         var (diskPort, keyboardPort) = (ports[0], ports[1]);
-        using var cli = StartCli("connect", "--disk", image, "--server", $"127.0.0.1:{diskPort}", "--verbose");
+        using var cli = CliProcess.Start("connect", "--disk", image, "--server", $"127.0.0.1:{diskPort}", "--verbose");
         await using var keyboard = VirtualDevices.CreateKeyboard();
         var kbdConnection = await UsbRedirConnection.ConnectAsync(keyboard, new UsbRedirEndpoint("127.0.0.1", keyboardPort));
         var typing = Task.Run(async () =>
@@ -56,7 +55,7 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
         await typing;
         output.WriteLine(result.ToString());
         await kbdConnection.DisconnectAsync(TimeSpan.FromSeconds(2));
-        var cliOutput = await StopCliAsync(cli);
+        var cliOutput = await CliProcess.StopAsync(cli);
         output.WriteLine("--- usbredir connect ---\n" + cliOutput);
 
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -70,25 +69,5 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
         Assert.Equal("written by the guest through usb-redir\n", Ext2Image.ReadFile(image, "/from-guest.txt"));
         Assert.Contains("disconnected:", cliOutput);
         Directory.Delete(shared, recursive: true);
-    }
-
-    private static Process StartCli(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
-    }
-
-    /// <summary>Stops the CLI the way a service manager does (SIGTERM) and returns everything it printed.</summary>
-    private static async Task<string> StopCliAsync(Process cli)
-    {
-        var stdout = cli.StandardOutput.ReadToEndAsync();
-        var stderr = cli.StandardError.ReadToEndAsync();
-        if (!cli.HasExited)
-            Process.Start("kill", ["-TERM", cli.Id.ToString()])!.WaitForExit();
-        if (!cli.WaitForExit(15_000))
-            cli.Kill();
-        return await stdout + await stderr;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using UsbRedir.Devices.Software;
@@ -31,7 +30,7 @@ public sealed class QemuTlsTests(ITestOutputHelper output)
         var tlsDir = Path.Combine(shared, "tls");
         foreach (var step in new[] { new[] { "tls", "new-ca", "--tls-dir", tlsDir }, ["tls", "new-server", "--tls-dir", tlsDir, "--host", "127.0.0.1", "--host", "localhost"], ["tls", "new-client", "--tls-dir", tlsDir] })
         {
-            var (code, text) = await RunCliAsync(step);
+            var (code, text) = await CliProcess.RunAsync(step);
             Assert.True(code == 0, text);
         }
         var pushedContent = RandomNumberGenerator.GetBytes(150_000);
@@ -72,11 +71,11 @@ public sealed class QemuTlsTests(ITestOutputHelper output)
             Assert.Equal("TlsRejectedByPeer", refused.ErrorId);
             Assert.Contains("rejected by the peer's TLS authorization", refused.Message);
         }
-        using var cli = StartCli("connect", "--disk", pushedImage, "--server", server.ToString(), "--tls-dir", tlsDir, "--verbose");
+        using var cli = CliProcess.Start("connect", "--disk", pushedImage, "--server", server.ToString(), "--tls-dir", tlsDir, "--verbose");
 
         var result = await guest;
         output.WriteLine(result.ToString());
-        var cliOutput = await StopCliAsync(cli);
+        var cliOutput = await CliProcess.StopAsync(cli);
         output.WriteLine("--- usbredir connect ---\n" + cliOutput);
         await listening.DisconnectAsync(TimeSpan.FromSeconds(2));
 
@@ -92,33 +91,4 @@ public sealed class QemuTlsTests(ITestOutputHelper output)
     }
 
     private static string Md5(byte[] content) => Convert.ToHexString(MD5.HashData(content)).ToLowerInvariant();
-
-    private static async Task<(int Code, string Output)> RunCliAsync(params string[] args)
-    {
-        using var cli = StartCli(args);
-        var stdout = cli.StandardOutput.ReadToEndAsync();
-        var stderr = cli.StandardError.ReadToEndAsync();
-        await cli.WaitForExitAsync();
-        return (cli.ExitCode, await stdout + await stderr);
-    }
-
-    private static Process StartCli(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
-    }
-
-    /// <summary>Stops the CLI the way a service manager does (SIGTERM) and returns everything it printed.</summary>
-    private static async Task<string> StopCliAsync(Process cli)
-    {
-        var stdout = cli.StandardOutput.ReadToEndAsync();
-        var stderr = cli.StandardError.ReadToEndAsync();
-        if (!cli.HasExited)
-            Process.Start("kill", ["-TERM", cli.Id.ToString()])!.WaitForExit();
-        if (!cli.WaitForExit(15_000))
-            cli.Kill();
-        return await stdout + await stderr;
-    }
 }
