@@ -25,7 +25,8 @@ public static class GuestScenarioResults
     /// </summary>
     public static string? Problem(string stdout, string name)
     {
-        var results = Regex.Matches(stdout, $"^(PASS|FAIL) {Regex.Escape(name)}(?::.*)?$", RegexOptions.Multiline)
+        // A result line may carry the guest's uptime, as tests/vm/scenarios/checks.sh prints it: "PASS name (12.34 s)".
+        var results = Regex.Matches(stdout, $@"^(PASS|FAIL) {Regex.Escape(name)}(?: \([0-9.]+ s\))?(?::.*)?$", RegexOptions.Multiline)
             .Select(m => m.Value.TrimEnd('\r')).ToList();
         var fails = results.Where(r => r.StartsWith("FAIL ", StringComparison.Ordinal)).ToList();
         if (fails.Count > 0)

@@ -24,4 +24,13 @@ public sealed class GuestScenarioResultsTests
     [Fact]
     public void A_missing_name_fails_and_a_longer_name_is_not_it() =>
         Assert.Equal("a: no result (scenario did not run)", GuestScenarioResults.Problem("PASS ab\nFAIL ab: x\nPASS a.b\n", "a"));
+
+    [Fact]
+    public void The_guest_uptime_that_checks_sh_prints_is_part_of_the_line_not_of_the_name()
+    {
+        // tests/vm/scenarios/checks.sh: "PASS name (12.34 s)" / "FAIL name (12.34 s)".
+        Assert.Null(GuestScenarioResults.Problem("PASS peer-killed.reader-ends (46.41 s)\n", "peer-killed.reader-ends"));
+        Assert.StartsWith("FAIL a (3.5 s)", GuestScenarioResults.Problem("FAIL a (3.5 s)\n", "a"));
+        Assert.Equal("a: no result (scenario did not run)", GuestScenarioResults.Problem("PASS a (x) (1 s)\n", "a"));
+    }
 }
