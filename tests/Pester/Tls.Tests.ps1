@@ -39,6 +39,12 @@ BeforeAll {
         $Peer.Output.Result + $Peer.Errors.Result
     }
 
+    # Two sets that do not know each other: 'pester' (what our ends use) and 'stranger' (another CA, its server and client).
+    $script:tls = Join-Path $TestDrive 'shared-tls'
+    $script:other = Join-Path $TestDrive 'shared-other'
+    New-TlsSet $tls 'pester'
+    New-TlsSet $other 'stranger'
+
     # This machine's own LAN address: a connection to it is not loopback, even from here.
     $script:lan = [System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces() |
         Where-Object OperationalStatus -eq 'Up' | ForEach-Object { $_.GetIPProperties().UnicastAddresses.Address } |
@@ -91,13 +97,6 @@ Describe 'New-UsbRedirCertificate' {
 }
 
 Describe 'Connect-UsbDevice TLS parameters against openssl' {
-    BeforeAll {
-        $tls = Join-Path $TestDrive 'tls'
-        $other = Join-Path $TestDrive 'other'
-        New-TlsSet $tls 'pester'
-        New-TlsSet $other 'stranger'
-    }
-
     It 'fails with TlsCertificateUntrusted against a server of another CA, and -Certificate presents the given client certificate' {
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $listener.Start()
         $port = $listener.LocalEndpoint.Port; $listener.Stop()
@@ -116,10 +115,6 @@ Describe 'Connect-UsbDevice TLS parameters against openssl' {
 
 Describe 'Connect-UsbDevice -Listen: who gets the device' {
     BeforeAll {
-        $tls = Join-Path $TestDrive 'tls'
-        $other = Join-Path $TestDrive 'other'
-        New-TlsSet $tls 'pester'
-        New-TlsSet $other 'stranger'
         # openssl s_client as a remote usb-guest's TLS end: it checks our server certificate and presents its client's.
         function Start-Peer([string] $Set, [int] $Port) {
             Start-OpenSsl @('s_client', '-connect', "$($lan):$Port", '-cert', (Join-Path $Set 'client-cert.pem'), '-key', (Join-Path $Set 'client-key.pem'),
@@ -197,10 +192,6 @@ Describe 'Connect-UsbDevice -Listen: who gets the device' {
 # Tagged Kernel: the host run excludes it; Vm/PwshVmTests runs it in real pwsh in a guest with usbredir_vhci.ko loaded.
 Describe 'TLS between Start-UsbRedirServer and Connect-UsbDevice' -Tag Kernel {
     BeforeAll {
-        $tls = Join-Path $TestDrive 'tls'
-        $other = Join-Path $TestDrive 'other'
-        New-TlsSet $tls 'pester'
-        New-TlsSet $other 'stranger'
         # -Certificate overrides the directory's server-cert.pem: the same certificate, given as an object.
         $certificate = [System.Security.Cryptography.X509Certificates.X509Certificate2]::CreateFromPemFile(
             (Join-Path $tls 'server-cert.pem'), (Join-Path $tls 'server-key.pem'))
