@@ -9,7 +9,8 @@
  *   CHUNK: bytes per SSL_write; RECORD: most plaintext bytes per record (SSL_set_max_send_fragment).
  * The reader reads into a 256 KiB buffer, as UsbRedir's read loop does; OpenSSL reads ahead (several records per
  * socket read).
- * prints: bytes=B ns=N cpu_ns=C cipher=NAME   (C: CPU time of the whole process, both threads, while measuring)
+ * prints: bytes=B ns=N cpu_ns=C switches=S cipher=NAME   (C: CPU time of the whole process, both threads, while
+ * measuring; S: its voluntary context switches)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,10 +46,11 @@ static long long now_ns(void)
     return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static long long cpu_ns(void)
+static long long cpu_ns(long *voluntary_switches)
 {
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
+    *voluntary_switches = u.ru_nvcsw;
     return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000000LL + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1000LL;
 }
 
@@ -128,7 +130,8 @@ int main(int argc, char **argv)
             die("SSL_read failed");
         got += n;
     }
-    long long bytes = 0, start = now_ns(), cpu_start = cpu_ns(), end = start + (long long)(seconds * 1e9), t;
+    long switches_start, switches_end;
+    long long bytes = 0, start = now_ns(), cpu_start = cpu_ns(&switches_start), end = start + (long long)(seconds * 1e9), t;
     while ((t = now_ns()) < end)
     {
         int n = SSL_read(client, buffer, sizeof buffer);
@@ -136,8 +139,8 @@ int main(int argc, char **argv)
             die("SSL_read failed");
         bytes += n;
     }
-    long long cpu = cpu_ns() - cpu_start;
-    printf("bytes=%lld ns=%lld cpu_ns=%lld cipher=%s\n", bytes, t - start, cpu, SSL_get_cipher_name(client));
+    long long cpu = cpu_ns(&switches_end) - cpu_start;
+    printf("bytes=%lld ns=%lld cpu_ns=%lld switches=%ld cipher=%s\n", bytes, t - start, cpu, switches_end - switches_start, SSL_get_cipher_name(client));
     fflush(stdout);
     _exit(0); // the writer is blocked in SSL_write: do not wait for it
 }
