@@ -85,6 +85,13 @@ internal sealed class TlsStream : LayeredStream
     /// <summary>The most plaintext bytes per record written now.</summary>
     public int RecordSize => Volatile.Read(ref _recordSize);
 
+    /// <summary>
+    /// The most bytes handed to SslStream per write: the record size when records are limited; else all of a write, which
+    /// SslStream cuts into full records itself, encrypting two at a time (one OpenSSL call and one write under it per
+    /// 32 KiB instead of per 16 KiB).
+    /// </summary>
+    private int PieceSize => _recordSize >= TlsEndOptions.MaxRecordSize ? int.MaxValue : _recordSize;
+
     private void SeeHello(ReadOnlySpan<byte> received)
     {
         if (_hello is not { } hello)
@@ -96,7 +103,7 @@ internal sealed class TlsStream : LayeredStream
             return;
         var version = System.Text.Encoding.ASCII.GetString(hello, 12, hello.Length - 12);
         if (!version.StartsWith("qemu", StringComparison.OrdinalIgnoreCase))
-            Volatile.Write(ref _recordSize, 16 * 1024);
+            Volatile.Write(ref _recordSize, TlsEndOptions.MaxRecordSize);
         _hello = null;
     }
 
@@ -154,7 +161,7 @@ internal sealed class TlsStream : LayeredStream
         under?.BeginGathering();
         while (buffer.Length > 0)
         {
-            var piece = buffer[..Math.Min(buffer.Length, _recordSize)];
+            var piece = buffer[..Math.Min(buffer.Length, PieceSize)];
             buffer = buffer[piece.Length..];
             var write = Inner.WriteAsync(piece, cancellationToken);
             if (!write.IsCompletedSuccessfully)
@@ -170,7 +177,7 @@ internal sealed class TlsStream : LayeredStream
             await pending.ConfigureAwait(false);
             while (rest.Length > 0)
             {
-                var piece = rest[..Math.Min(rest.Length, _recordSize)];
+                var piece = rest[..Math.Min(rest.Length, PieceSize)];
                 rest = rest[piece.Length..];
                 await Inner.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
             }
@@ -186,7 +193,7 @@ internal sealed class TlsStream : LayeredStream
     {
         while (buffer.Length > 0)
         {
-            var piece = buffer[..Math.Min(buffer.Length, _recordSize)];
+            var piece = buffer[..Math.Min(buffer.Length, PieceSize)];
             Inner.Write(piece);
             buffer = buffer[piece.Length..];
         }
