@@ -55,15 +55,15 @@ internal abstract class LayeredStream(Stream inner) : Stream
 /// </summary>
 /// <remarks>
 /// SslStream hands each record to the stream under it as one write; one socket write per 4 KiB record would cost a system
-/// call and a wake-up of the peer each. So the records of one write are gathered by <paramref name="under"/> and leave in one
-/// socket write, as plaintext chunks do.
+/// call and a wake-up of the peer each. So the records of one write are gathered by the <see cref="UnderSslStream"/>
+/// under it and leave in one socket write, as plaintext chunks do.
 /// </remarks>
 internal sealed class TlsStream : LayeredStream
 {
     /// <summary>Bytes of the peer's first message looked at: a hello's 12-byte header and the start of its version text.</summary>
     private const int HelloBytes = 12 + 32;
 
-    private readonly UnderSslStream? under;
+    private readonly UnderSslStream? _under;
     private byte[]? _prefix;
     private int _prefixOffset, _prefixCount;
     // Until the peer's hello has been seen, every write keeps to maxRecordPlaintext; then a peer that is not QEMU gets
@@ -76,10 +76,10 @@ internal sealed class TlsStream : LayeredStream
     /// <param name="under">The stream under <paramref name="ssl"/>: it gathers the records of one write, and reads ahead from now on.</param>
     public TlsStream(Stream ssl, int maxRecordPlaintext, UnderSslStream? under = null, bool limitOnlyForQemu = false) : base(ssl)
     {
-        this.under = under;
+        _under = under;
         _recordSize = maxRecordPlaintext;
         _hello = limitOnlyForQemu ? new byte[HelloBytes] : null;
-        under?.StartReadingAhead();
+        _under?.StartReadingAhead();
     }
 
     /// <summary>The most plaintext bytes per record written now.</summary>
@@ -158,7 +158,7 @@ internal sealed class TlsStream : LayeredStream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        under?.BeginGathering();
+        _under?.BeginGathering();
         while (buffer.Length > 0)
         {
             var piece = buffer[..Math.Min(buffer.Length, PieceSize)];
@@ -167,7 +167,7 @@ internal sealed class TlsStream : LayeredStream
             if (!write.IsCompletedSuccessfully)
                 return WriteRestAsync(write, buffer, cancellationToken);
         }
-        return under?.EndGathering(cancellationToken) ?? ValueTask.CompletedTask;
+        return _under?.EndGathering(cancellationToken) ?? ValueTask.CompletedTask;
     }
 
     private async ValueTask WriteRestAsync(ValueTask pending, ReadOnlyMemory<byte> rest, CancellationToken cancellationToken)
@@ -184,8 +184,8 @@ internal sealed class TlsStream : LayeredStream
         }
         finally
         {
-            if (under is not null)
-                await under.EndGathering(cancellationToken).ConfigureAwait(false);
+            if (_under is not null)
+                await _under.EndGathering(cancellationToken).ConfigureAwait(false);
         }
     }
 
