@@ -5,9 +5,12 @@ namespace UsbRedir.Benchmarks;
 /// <param name="Rounds">Measured runs per figure; the best one is reported (least disturbed by other load).</param>
 internal sealed record BenchmarkOptions(double Seconds, int Rounds)
 {
+    /// <summary>"--only TEXT": only the rows whose name contains TEXT (benchmarks that honour it say so), e.g. to profile one.</summary>
+    public string? Only { get; init; }
+
     public static BenchmarkOptions Default { get; } = new(1.0, 3);
 
-    /// <summary>Parses "--seconds N" and "--rounds N"; anything else is an error naming the argument.</summary>
+    /// <summary>Parses "--seconds N", "--rounds N" and "--only TEXT"; anything else is an error naming the argument.</summary>
     public static BenchmarkOptions Parse(IReadOnlyList<string> args)
     {
         var o = Default;
@@ -24,8 +27,12 @@ internal sealed record BenchmarkOptions(double Seconds, int Rounds)
                     o = o with { Rounds = r };
                     i++;
                     break;
+                case "--only" when value is not null:
+                    o = o with { Only = value };
+                    i++;
+                    break;
                 default:
-                    throw new ArgumentException($"unknown or incomplete option '{args[i]}' (expected --seconds N, --rounds N)");
+                    throw new ArgumentException($"unknown or incomplete option '{args[i]}' (expected --seconds N, --rounds N, --only TEXT)");
             }
         }
         return o;

@@ -1,11 +1,11 @@
 using UsbRedir.Benchmarks;
 
 // Benchmarks are registered here, one class per file.
-IBenchmark[] benchmarks = [new CodecBenchmark(), new TransportBenchmark(), new EnumerationBenchmark()];
+IBenchmark[] benchmarks = [new CodecBenchmark(), new TransportBenchmark(), new TlsBenchmark(), new EnumerationBenchmark()];
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "list")
 {
-    Console.WriteLine("usage: dotnet run -c Release --project bench/UsbRedir.Benchmarks -- <name> [--seconds N] [--rounds N]");
+    Console.WriteLine("usage: dotnet run -c Release --project bench/UsbRedir.Benchmarks -- <name> [--seconds N] [--rounds N] [--only TEXT]");
     foreach (var b in benchmarks) Console.WriteLine($"  {b.Name,-10} {b.Description}");
     return args.Length == 0 ? 2 : 0;
 }

@@ -63,82 +63,17 @@ internal sealed class TransportBenchmark : IBenchmark
             if (r.Value < rawRtt.Value) rawRtt = r;
         }
         Console.WriteLine($"{"control round trip (us)",-38} {rtt.Value,12:0.0} {rawRtt.Value,12:0.0} {rtt.Value / rawRtt.Value,6:0.00}x {rtt.AllocatedPerOperation,6:0}   {$"{rtt.Cost} | {rawRtt.Cost}",-40}   {rtt.Memory} | {rawRtt.Memory}");
-        await TlsRowsAsync(options, seconds);
         return 0;
-    }
-
-    /// <summary>
-    /// The same workloads over TLS 1.3 (mutual certificates, as <see cref="SecureTransport"/> sets up a link) beside
-    /// plaintext usbredir, measured in turns in this process: with records of at most 4 KiB of plaintext (what UsbRedir
-    /// writes towards QEMU, for QEMU 7.2) and of 16 KiB (TLS's maximum, what UsbRedir writes to other peers), to show what
-    /// the 4 KiB pieces cost.
-    /// </summary>
-    private static async Task TlsRowsAsync(BenchmarkOptions options, TimeSpan seconds)
-    {
-        using var certificates = TlsBenchCertificates.Create();
-        Console.WriteLine();
-        Console.WriteLine($"{"workload (TLS 1.3 vs plaintext usbredir)",-38} {"TLS 4 KiB",12} {"TLS 16 KiB",12} {"plain",12} {"4K/plain",8} {"16K/plain",9}");
-        const int size = 64 * 1024, inFlight = 16;
-        await BulkInAsync(size, inFlight, seconds, certificates.Link(qemuRecords: true)); // warm-up
-        Measured tls4 = default, tls16 = default, plain = default;
-        for (var round = 0; round < options.Rounds; round++)
-        {
-            var a = await BulkInAsync(size, inFlight, seconds, certificates.Link(qemuRecords: true));
-            var b = await BulkInAsync(size, inFlight, seconds, certificates.Link(qemuRecords: false));
-            var c = await BulkInAsync(size, inFlight, seconds);
-            if (a.Value > tls4.Value) tls4 = a;
-            if (b.Value > tls16.Value) tls16 = b;
-            if (c.Value > plain.Value) plain = c;
-        }
-        Console.WriteLine($"{$"bulk IN {size / 1024} KiB, {inFlight} in flight (MB/s)",-38} {tls4.Value,12:0} {tls16.Value,12:0} {plain.Value,12:0} {tls4.Value / plain.Value,8:0%} {tls16.Value / plain.Value,9:0%}");
-
-        await ControlRoundTripAsync(seconds, certificates.Link(qemuRecords: true));
-        Measured rtt4 = new(double.MaxValue, null), rttPlain = new(double.MaxValue, null);
-        for (var round = 0; round < options.Rounds; round++)
-        {
-            var a = await ControlRoundTripAsync(seconds, certificates.Link(qemuRecords: true));
-            var c = await ControlRoundTripAsync(seconds);
-            if (a.Value < rtt4.Value) rtt4 = a;
-            if (c.Value < rttPlain.Value) rttPlain = c;
-        }
-        Console.WriteLine($"{"control round trip (us)",-38} {rtt4.Value,12:0.0} {"",12} {rttPlain.Value,12:0.0} {rtt4.Value / rttPlain.Value,7:0.00}x");
-    }
-
-    /// <summary>A CA, server and client certificate made by UsbRedir's tooling in a temporary directory (QEMU's layout).</summary>
-    private sealed class TlsBenchCertificates : IDisposable
-    {
-        private readonly string _directory;
-
-        private TlsBenchCertificates(string directory) => _directory = directory;
-
-        public static TlsBenchCertificates Create()
-        {
-            var dir = Directory.CreateTempSubdirectory("usbredir-bench-tls-").FullName;
-            TlsCertificateFactory.NewCa(dir);
-            TlsCertificateFactory.NewSigned(dir, TlsCertificateKind.Server, hosts: ["127.0.0.1"]);
-            TlsCertificateFactory.NewSigned(dir, TlsCertificateKind.Client);
-            return new TlsBenchCertificates(dir);
-        }
-
-        /// <summary>
-        /// Both ends' TLS settings, TLS 1.3: <paramref name="qemuRecords"/>: every record at most 4 KiB of plaintext (what
-        /// UsbRedir writes towards QEMU); else the default, which writes 16 KiB records to a peer that is not QEMU.
-        /// </summary>
-        public (TlsServerOptions Server, TlsClientOptions Client) Link(bool qemuRecords) => (
-            TlsServerOptions.FromDirectory(_directory) with { LimitRecordsOnlyForQemu = !qemuRecords, Protocols = System.Security.Authentication.SslProtocols.Tls13 },
-            TlsClientOptions.FromDirectory(_directory) with { LimitRecordsOnlyForQemu = !qemuRecords });
-
-        public void Dispose() => Directory.Delete(_directory, recursive: true);
     }
 
     /// <summary>A figure (MB/s or microseconds), the peak memory seen while it was measured, and managed bytes allocated per
     /// transfer or round trip (whole process: both roles, the loops and the workers; nothing else runs meanwhile).</summary>
-    private readonly record struct Measured(double Value, MemoryPeak? Memory, double AllocatedPerOperation = 0, ProcessCost Cost = default);
+    internal readonly record struct Measured(double Value, MemoryPeak? Memory, double AllocatedPerOperation = 0, ProcessCost Cost = default);
 
     private static double PerOperation(long allocatedBefore, long operations) =>
         operations == 0 ? 0 : (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)operations;
 
-    private static async Task<Measured> BulkInAsync(int size, int inFlight, TimeSpan duration, (TlsServerOptions, TlsClientOptions)? tls = null)
+    internal static async Task<Measured> BulkInAsync(int size, int inFlight, TimeSpan duration, (TlsServerOptions, TlsClientOptions)? tls = null)
     {
         await using var pair = await SessionPair.StartAsync(tls);
         using var memory = MemoryPeak.Sample();
@@ -164,12 +99,17 @@ internal sealed class TransportBenchmark : IBenchmark
         return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop(), PerOperation(allocated, bytes / size), cost.PerOperation(bytes / size));
     }
 
-    private static async Task<Measured> RawStreamAsync(int size, TimeSpan duration)
+    /// <summary>One end streams <paramref name="size"/>-byte writes, the other reads 256 KiB at a time, over a loopback pair.</summary>
+    /// <param name="wrap">Null: the sockets' own streams (raw TCP). Else the streams to use over the sender's and receiver's sockets (TLS).</param>
+    internal static async Task<Measured> RawStreamAsync(int size, TimeSpan duration, Func<Socket, Socket, Task<(Stream Sender, Stream Receiver)>>? wrap = null)
     {
         var (a, b) = await LoopbackSockets.PairAsync();
+        var (sendStream, receiveStream) = wrap is null
+            ? (new NetworkStream(a, ownsSocket: true), new NetworkStream(b, ownsSocket: true))
+            : await wrap(a, b);
         using var memory = MemoryPeak.Sample();
-        using var sender = new NetworkStream(a, ownsSocket: true);
-        using var receiver = new NetworkStream(b, ownsSocket: true);
+        await using var sender = sendStream;
+        await using var receiver = receiveStream;
         var stop = new CancellationTokenSource();
         var cost = ProcessCost.Start();
         var sw = Stopwatch.StartNew();
@@ -183,6 +123,7 @@ internal sealed class TransportBenchmark : IBenchmark
             }
             catch (OperationCanceledException) { }
             catch (IOException) when (stop.IsCancellationRequested) { } // the shutdown below can beat the cancellation
+            catch (ObjectDisposedException) when (stop.IsCancellationRequested) { }
         });
         long bytes = 0;
         var buffer = new byte[256 * 1024]; // the read size ByteStreamConnection uses
@@ -192,12 +133,16 @@ internal sealed class TransportBenchmark : IBenchmark
         var perChunk = cost.PerOperation(bytes / size);
         stop.Cancel();
         a.Shutdown(SocketShutdown.Both);
-        while (await receiver.ReadAsync(buffer) > 0) { }
+        try
+        {
+            while (await receiver.ReadAsync(buffer) > 0) { }
+        }
+        catch (IOException) when (wrap is not null) { } // TLS: the peer went without close_notify
         await send;
         return new Measured(bytes / elapsed.TotalSeconds / 1e6, memory.Stop(), Cost: perChunk);
     }
 
-    private static async Task<Measured> ControlRoundTripAsync(TimeSpan duration, (TlsServerOptions, TlsClientOptions)? tls = null)
+    internal static async Task<Measured> ControlRoundTripAsync(TimeSpan duration, (TlsServerOptions, TlsClientOptions)? tls = null)
     {
         await using var pair = await SessionPair.StartAsync(tls);
         using var memory = MemoryPeak.Sample();
@@ -217,12 +162,17 @@ internal sealed class TransportBenchmark : IBenchmark
         return new Measured(sw.Elapsed.TotalMicroseconds / count, memory.Stop(), PerOperation(allocated, count), cost.PerOperation(count));
     }
 
-    private static async Task<Measured> RawPingPongAsync(TimeSpan duration)
+    /// <summary>A ping-pong of the usbredir control request's and reply's sizes over a loopback pair.</summary>
+    /// <param name="wrap">Null: raw TCP. Else the streams to use over the client's and server's sockets (TLS).</param>
+    internal static async Task<Measured> RawPingPongAsync(TimeSpan duration, Func<Socket, Socket, Task<(Stream Client, Stream Server)>>? wrap = null)
     {
         var (a, b) = await LoopbackSockets.PairAsync();
+        var (clientStream, serverStream) = wrap is null
+            ? (new NetworkStream(a, ownsSocket: true), new NetworkStream(b, ownsSocket: true))
+            : await wrap(a, b);
         using var memory = MemoryPeak.Sample();
-        using var client = new NetworkStream(a, ownsSocket: true);
-        using var server = new NetworkStream(b, ownsSocket: true);
+        await using var client = clientStream;
+        await using var server = serverStream;
         var echo = Task.Run(async () =>
         {
             var request = new byte[PingSize];
@@ -262,7 +212,7 @@ internal sealed class TransportBenchmark : IBenchmark
     }
 
     /// <summary>Our host role exporting a fresh <see cref="SourceDevice"/> to our guest role.</summary>
-    private sealed class SessionPair : IAsyncDisposable
+    internal sealed class SessionPair : IAsyncDisposable
     {
         private readonly UsbRedirHostSession _host;
         private readonly UsbRedirGuestSession _guest;
@@ -275,6 +225,9 @@ internal sealed class TransportBenchmark : IBenchmark
         }
 
         public RemoteUsbDevice Remote { get; }
+
+        /// <summary>The TLS cipher suite of the link (null for plaintext), as the guest's end sees it.</summary>
+        public string? CipherSuite => _guest.Connection.Security.IsTls ? _guest.Connection.Security.CipherSuite : null;
 
         /// <param name="tls">Null: plaintext. Else the guest side is the TLS server, the host side the client, as with a UsbRedir server.</param>
         public static async Task<SessionPair> StartAsync((TlsServerOptions Server, TlsClientOptions Client)? tls = null)

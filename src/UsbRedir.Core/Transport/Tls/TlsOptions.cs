@@ -9,6 +9,9 @@ public abstract record TlsEndOptions
     /// <summary>Pieces of plaintext per TLS record written towards a peer: QEMU before 8.0 stalls on records above 4096.</summary>
     public const int QemuSafeRecordSize = 4096;
 
+    /// <summary>TLS's own limit of plaintext bytes per record (2^14).</summary>
+    public const int MaxRecordSize = 16384;
+
     /// <summary>Plaintext only, TLS only (the default), or decided per connection (see <see cref="TlsMode"/>).</summary>
     public TlsMode Mode { get; init; } = TlsMode.Tls;
 
@@ -51,9 +54,9 @@ public abstract record TlsEndOptions
 
     internal void ValidateCommon()
     {
-        if (MaxRecordPlaintext is < 512 or > 16384)
+        if (MaxRecordPlaintext is < 512 or > MaxRecordSize)
             throw new UsbRedirException("TlsRecordSizeInvalid", UsbRedirErrorCategory.InvalidArgument,
-                $"MaxRecordPlaintext must be from 512 to 16384, not {MaxRecordPlaintext}.", "Use 4096 (what QEMU 7.2 needs) or 16384.", MaxRecordPlaintext);
+                $"MaxRecordPlaintext must be from 512 to {MaxRecordSize}, not {MaxRecordPlaintext}.", $"Use {QemuSafeRecordSize} (what QEMU 7.2 needs) or {MaxRecordSize}.", MaxRecordPlaintext);
         if (HandshakeTimeout <= TimeSpan.Zero)
             throw new UsbRedirException("TlsHandshakeTimeoutInvalid", UsbRedirErrorCategory.InvalidArgument,
                 $"HandshakeTimeout must be positive, not {HandshakeTimeout}.", null, HandshakeTimeout);

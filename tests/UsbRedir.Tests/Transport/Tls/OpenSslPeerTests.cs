@@ -103,6 +103,41 @@ public class OpenSslPeerTests
         }
     }
 
+    [Theory]
+    // Our ends put AES-128-GCM first (SecureTransport's cipher policy); a peer that offers only another suite OpenSSL
+    // offers by default is still served with it.
+    [InlineData("TLS_AES_256_GCM_SHA384", "-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384")]
+    [InlineData("TLS_CHACHA20_POLY1305_SHA256", "-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256")]
+    [InlineData("TLS_AES_128_GCM_SHA256", "-tls1_3")]
+    [InlineData("TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA")]
+    [InlineData("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "-tls1_2")]
+    public async Task Our_server_prefers_aes_128_gcm_and_still_serves_every_suite_openssl_offers(string expected, params string[] clientArgs)
+    {
+        await using var listener = TcpServerListener.Start(IPAddress.Loopback, 0, null);
+        var accepted = new TaskCompletionSource<Socket>();
+        using var cts = new CancellationTokenSource(TestDeadline.Default);
+        _ = listener.AcceptLoopAsync((s, _) => { accepted.TrySetResult(s); return Task.CompletedTask; }, e => accepted.TrySetException(e), cts.Token);
+        using var client = Start(["s_client", "-connect", $"127.0.0.1:{listener.LocalEndPoint.Port}", "-quiet", "-verify_return_error",
+            "-CAfile", Pem(TlsDirectory.CaCertificate), "-cert", Pem(TlsDirectory.ClientCertificate), "-key", Pem(TlsDirectory.ClientKey), .. clientArgs]);
+        try
+        {
+            var stdout = new StringBuilder();
+            client.OutputDataReceived += (_, e) => { lock (stdout) stdout.AppendLine(e.Data); };
+            client.BeginOutputReadLine();
+            await using var server = await SecureTransport.ServerAsync(await accepted.Task.WaitAsync(cts.Token), Certs.ServerOptions(), CancellationToken.None);
+            Assert.Equal(expected, server.Security.CipherSuite);
+            server.Start(_ => ValueTask.CompletedTask);
+            server.Outgoing.Enqueue(Encoding.ASCII.GetBytes("over-" + expected + "\n"));
+            server.Flush();
+            await Eventually.TrueAsync(() => { lock (stdout) return stdout.ToString().Contains("over-" + expected); }, "s_client printed our line");
+        }
+        finally
+        {
+            if (!client.HasExited)
+                client.Kill();
+        }
+    }
+
     [Fact]
     public async Task Openssl_reads_the_set_as_qemu_needs_it()
     {
