@@ -300,6 +300,12 @@ public class HostSessionTests
         await host.DeviceReleased.WaitAsync(TestDeadline.Default);
         Assert.Equal(HostDeviceState.Rejected, host.DeviceState);
         Assert.Equal("0x08,-1,-1,-1,1|-1,-1,-1,-1,0", host.PeerFilter);
+        // libusbredirparser acknowledges that device_disconnect by itself: an ack of it, not an error.
+        guest.Do(c => c.SendDeviceDisconnectAck());
+        guest.Do(c => c.SendGetConfiguration(90));
+        Assert.Equal(90ul, (await guest.ExpectAsync(T.ConfigurationStatus)).Id); // answered after the ack was handled
+        Assert.Equal(HostDeviceState.Rejected, host.DeviceState);
+        Assert.Equal(0, host.Log.ErrorCount - 1); // the reject's own error only
     }
 
     [Fact]

@@ -208,6 +208,8 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
     {
         lock (_stateGate)
         {
+            if (_state == HostDeviceState.Rejected)
+                return; // the ack of the device_disconnect a filter_reject made us send (libusbredirparser sends it by itself)
             if (_state != HostDeviceState.Disconnecting)
             {
                 Log.Error("the peer sent device_disconnect_ack without a device_disconnect");
