@@ -77,7 +77,7 @@ public sealed class DeviceLayout
 
     /// <summary>
     /// Reads a configuration descriptor, taking for each interface the alternate setting <paramref name="alternateOf"/> names.
-    /// EP0's max packet size stays 0, as usbredirhost announces it (UsbHostEdgeVmTests compares): only endpoint
+    /// EP0's max packet size stays 0, as usbredirhost announces it (observed in a VM against libusbredirhost): only endpoint
     /// descriptors fill the field (bMaxPacketSize0 is not even in bytes on SuperSpeed: 9 there means 512).
     /// </summary>
     public static DeviceLayout FromConfiguration(ReadOnlySpan<byte> configuration, Func<byte, byte> alternateOf, UsbSpeed speed)

@@ -76,7 +76,7 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
                 StartIsoStream(packet.Id, packet.StartIsoStream);
                 break;
             case UsbRedirPacketType.StopIsoStream:
-                StopIsoStreamRequest(packet.Id, packet.StopIsoStream.Endpoint);
+                StopStreamRequest(packet.Id, packet.StopIsoStream.Endpoint);
                 break;
             case UsbRedirPacketType.IsoPacket:
                 ReceiveIsoPacket(packet);
@@ -85,13 +85,13 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
                 StartInterruptReceiving(packet.Id, packet.StartInterruptReceiving.Endpoint);
                 break;
             case UsbRedirPacketType.StopInterruptReceiving:
-                StopInterruptReceiving(packet.Id, packet.StopInterruptReceiving.Endpoint);
+                StopStreamRequest(packet.Id, packet.StopInterruptReceiving.Endpoint);
                 break;
             case UsbRedirPacketType.StartBulkReceiving:
                 StartBulkReceiving(packet.Id, packet.StartBulkReceiving);
                 break;
             case UsbRedirPacketType.StopBulkReceiving:
-                StopBulkReceiving(packet.Id, packet.StopBulkReceiving);
+                StopStreamRequest(packet.Id, packet.StopBulkReceiving.Endpoint);
                 break;
             case UsbRedirPacketType.AllocBulkStreams:
                 return AllocateBulkStreamsAsync(packet.Id, packet.AllocBulkStreams);
