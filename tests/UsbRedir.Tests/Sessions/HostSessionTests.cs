@@ -237,6 +237,22 @@ public class HostSessionTests
     }
 
     [Fact]
+    public async Task A_failed_alternate_setting_change_is_answered_without_a_new_layout()
+    {
+        var (host, guest, _) = await StartAsync();
+        await using var _h = host;
+        await using var _g = guest;
+        await ExpectAnnouncementAsync(guest);
+        await ConfigureAsync(guest);
+        // The status comes first and alone, as from libusbredirhost (observed in a VM); a success sends the layout first.
+        guest.Send(55, new SetAltSettingHeader(0, 9));
+        var answer = await guest.ExpectAsync(T.AltSettingStatus);
+        Assert.Equal(55ul, answer.Id);
+        Assert.NotEqual(UsbStatus.Success, answer.As<AltSettingStatusHeader>().Status);
+        Assert.Equal(0, answer.As<AltSettingStatusHeader>().Alt);
+    }
+
+    [Fact]
     public async Task A_control_transfer_the_device_never_finishes_times_out()
     {
         var (host, guest, device) = await StartAsync();
