@@ -1,4 +1,5 @@
 using UsbRedir.Controllers;
+using UsbRedir.Devices.Software;
 using UsbRedir.Server;
 using UsbRedir.Sessions;
 
@@ -34,9 +35,15 @@ public sealed class UsbRedirContext
     public ContextList<IVirtualHostController> Controllers { get; } = new();
 
     /// <summary>
+    /// The virtual devices made in this context (the PowerShell module lists what New-UsbVirtualDevice makes): stopping
+    /// the context unplugs them and closes their image files, last, after what they may be plugged into.
+    /// </summary>
+    public VirtualDeviceList VirtualDevices { get; } = new();
+
+    /// <summary>
     /// Stops everything listed, waiting up to <paramref name="timeout"/> for each step: servers first (they unplug what
     /// they accepted and remove their own controllers), then connections are disconnected (the peers are told), then the
-    /// remaining controllers leave the kernel. Never throws: it runs while a front end goes away; a step that fails or
+    /// remaining controllers leave the kernel, then the virtual devices are closed. Never throws: it runs while a front end goes away; a step that fails or
     /// hangs does not keep the others from running.
     /// </summary>
     public async Task StopAllAsync(TimeSpan timeout)
@@ -45,6 +52,8 @@ public sealed class UsbRedirContext
         await Task.WhenAll(Connections.All.Select(c => Guarded(() => c.DisconnectAsync(timeout), timeout + timeout))).ConfigureAwait(false);
         foreach (var controller in Controllers.TakeAll())
             await Guarded(() => controller.DisposeAsync().AsTask(), timeout).ConfigureAwait(false);
+        foreach (var device in VirtualDevices.TakeAll())
+            await Guarded(() => device.DisposeAsync().AsTask(), timeout).ConfigureAwait(false);
     }
 
     private static async Task Guarded(Func<Task> step, TimeSpan limit)

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using UsbRedir.PowerShell.Devices;
 
 namespace UsbRedir.PowerShell;
 
@@ -35,11 +34,10 @@ public sealed class UsbRedirModuleLifetime : IModuleAssemblyInitializer, IModule
     /// <summary>Never throws: it runs while PowerShell removes the module or the process exits.</summary>
     internal static void StopEverything(TimeSpan timeout)
     {
-        // The next import gets a context of its own; this one is stopped (servers, connections, controllers), then the devices.
+        // The next import gets a context of its own; this one is stopped (servers, connections, controllers, then the
+        // virtual devices).
         var ending = Interlocked.Exchange(ref _context, new UsbRedirContext());
-        Guarded(() => ending.StopAllAsync(timeout), 3 * (timeout + timeout));
-        foreach (var device in VirtualDeviceTracker.TakeAll())
-            Guarded(() => device.DisposeAsync().AsTask(), timeout);
+        Guarded(() => ending.StopAllAsync(timeout), 3 * (timeout + timeout) + timeout);
     }
 
     /// <summary>Runs one shutdown step; a step that fails or hangs must not keep the others from running.</summary>

@@ -41,13 +41,10 @@ public sealed class DeviceLayout
     public static DeviceLayout ForActiveConfiguration(IUsbDevice device)
     {
         var active = device.ActiveConfiguration;
-        var ep0 = device.DeviceDescriptor.Span[7];
         foreach (var config in device.ConfigurationDescriptors)
             if (config.Length > 5 && config.Span[5] == active)
-                return FromConfiguration(config.Span, device.GetAlternateSetting, device.Speed, ep0);
-        var unconfigured = new DeviceLayout();
-        unconfigured.EndpointMaxPacketSize[0] = unconfigured.EndpointMaxPacketSize[16] = ep0;
-        return unconfigured;
+                return FromConfiguration(config.Span, device.GetAlternateSetting, device.Speed);
+        return new DeviceLayout();
     }
 
     /// <summary>
@@ -80,12 +77,12 @@ public sealed class DeviceLayout
 
     /// <summary>
     /// Reads a configuration descriptor, taking for each interface the alternate setting <paramref name="alternateOf"/> names.
-    /// <paramref name="ep0MaxPacketSize"/> is bMaxPacketSize0 from the device descriptor.
+    /// EP0's max packet size stays 0, as usbredirhost announces it (observed in a VM against libusbredirhost): only endpoint
+    /// descriptors fill the field (bMaxPacketSize0 is not even in bytes on SuperSpeed: 9 there means 512).
     /// </summary>
-    public static DeviceLayout FromConfiguration(ReadOnlySpan<byte> configuration, Func<byte, byte> alternateOf, UsbSpeed speed, byte ep0MaxPacketSize)
+    public static DeviceLayout FromConfiguration(ReadOnlySpan<byte> configuration, Func<byte, byte> alternateOf, UsbSpeed speed)
     {
         var layout = new DeviceLayout();
-        layout.EndpointMaxPacketSize[0] = layout.EndpointMaxPacketSize[16] = ep0MaxPacketSize;
         var seen = new HashSet<byte>();
         var inSelectedAlt = false;
         byte currentInterface = 0;

@@ -49,12 +49,12 @@ public sealed class NewUsbVirtualDeviceCommand : UsbRedirCmdlet
         if (ParameterSetName == KeyboardSet)
         {
             if (ShouldProcess("virtual USB keyboard", "Create"))
-                WriteObject(VirtualDeviceFactory.CreateKeyboard(speed, Keys, IsBound(nameof(KeysDelay)) ? KeysDelay : null));
+                WriteObject(VirtualDeviceFactory.CreateKeyboard(UsbRedirModuleLifetime.Context, speed, Keys, IsBound(nameof(KeysDelay)) ? KeysDelay : null));
             return;
         }
         var path = ResolveImagePath(DiskImage);
         if (ShouldProcess(path, ReadOnly ? "Open as a read-only virtual USB disk" : "Open as a virtual USB disk"))
-            WriteObject(VirtualDeviceFactory.CreateDisk(path, ReadOnly, speed));
+            WriteObject(VirtualDeviceFactory.CreateDisk(UsbRedirModuleLifetime.Context, path, ReadOnly, speed));
     }
 
     /// <summary>The file system path of <paramref name="path"/> as PowerShell sees it (its location, its drives), not as the process does.</summary>

@@ -45,8 +45,8 @@ public class ModuleLifetimeTests
         ModuleInternals.Call("UsbRedir.PowerShell.Controllers.VhciControllerSelection", "Add", users);
 
         await using var listener = new GuestListener();
-        var keyboard = (BootKeyboard)ModuleInternals.Call("UsbRedir.PowerShell.Devices.VirtualDeviceFactory", "CreateKeyboard", null, null, null)!;
         var context = ModuleInternals.Context;
+        var keyboard = (BootKeyboard)ModuleInternals.Call("UsbRedir.PowerShell.Devices.VirtualDeviceFactory", "CreateKeyboard", context, null, null, null)!;
         var connection = await UsbRedirConnection.ConnectAsync(keyboard, UsbRedirEndpoint.Parse(listener.Address), context: context);
         var guest = await listener.NextGuestAsync();
         await guest.ExpectAnnouncementAsync();

@@ -14,11 +14,14 @@ public class VirtualDeviceFactoryTests
 {
     private const string Factory = "UsbRedir.PowerShell.Devices.VirtualDeviceFactory";
 
-    private static MassStorageDevice CreateDisk(string path, bool readOnly, UsbSpeed? speed) =>
-        (MassStorageDevice)ModuleInternals.Call(Factory, "CreateDisk", path, readOnly, speed)!;
+    /// <summary>The context the devices are listed in (the module passes its own: removing it closes them).</summary>
+    private readonly UsbRedirContext _context = new();
 
-    private static BootKeyboard CreateKeyboard(UsbSpeed? speed, string? keys, TimeSpan? delay) =>
-        (BootKeyboard)ModuleInternals.Call(Factory, "CreateKeyboard", speed, keys, delay)!;
+    private MassStorageDevice CreateDisk(string path, bool readOnly, UsbSpeed? speed) =>
+        (MassStorageDevice)ModuleInternals.Call(Factory, "CreateDisk", _context, path, readOnly, speed)!;
+
+    private BootKeyboard CreateKeyboard(UsbSpeed? speed, string? keys, TimeSpan? delay) =>
+        (BootKeyboard)ModuleInternals.Call(Factory, "CreateKeyboard", _context, speed, keys, delay)!;
 
     [Fact]
     public async Task Disks_default_to_high_speed_and_honour_read_only()
@@ -34,6 +37,7 @@ public class VirtualDeviceFactoryTests
         {
             Assert.Equal(UsbSpeed.Full, slow.Speed);
             Assert.True(slow.ReadOnly);
+            Assert.Contains(slow, _context.VirtualDevices.TakeAll()); // listed in the context given, for its stop to close
         }
         Assert.Equal("DiskSpeedUnsupported", Assert.Throws<UsbRedirException>(() => CreateDisk(image.Path, false, UsbSpeed.Low)).ErrorId);
         Assert.Equal("DiskImageNotFound", Assert.Throws<UsbRedirException>(() => CreateDisk(image.Path + ".missing", false, null)).ErrorId);

@@ -22,11 +22,11 @@ public class DeviceLayoutTests
     [Fact]
     public void Reads_interfaces_and_endpoints_of_the_selected_alternates()
     {
-        var layout = DeviceLayout.FromConfiguration(Config, _ => 0, UsbSpeed.High, 64);
+        var layout = DeviceLayout.FromConfiguration(Config, _ => 0, UsbSpeed.High);
         Assert.Equal([new(0, 0, 8, 6, 0x50), new(1, 0, 3, 1, 1)], layout.Interfaces);
         Assert.Equal(UsbEndpointType.Control, layout.EndpointType[0]);
         Assert.Equal(UsbEndpointType.Control, layout.EndpointType[16]);
-        Assert.Equal(64, layout.EndpointMaxPacketSize[16]);
+        Assert.Equal(0, layout.EndpointMaxPacketSize[16]); // EP0 has no size in ep_info, as libusbredirhost announces it (observed in a VM)
         Assert.Equal(UsbEndpointType.Bulk, layout.EndpointType[17]);
         Assert.Equal(UsbEndpointType.Bulk, layout.EndpointType[2]);
         Assert.Equal(512, layout.EndpointMaxPacketSize[2]);
@@ -40,12 +40,12 @@ public class DeviceLayoutTests
     [Fact]
     public void High_bandwidth_iso_counts_extra_transactions_at_high_speed_only()
     {
-        var high = DeviceLayout.FromConfiguration(Config, i => i == 0 ? (byte)1 : (byte)0, UsbSpeed.High, 64);
+        var high = DeviceLayout.FromConfiguration(Config, i => i == 0 ? (byte)1 : (byte)0, UsbSpeed.High);
         Assert.Equal(UsbEndpointType.Isochronous, high.EndpointType[19]);
         Assert.Equal(1024 * 3, high.EndpointMaxPacketSize[19]);
         Assert.Equal(UsbEndpointType.Invalid, high.EndpointType[17]);
         Assert.Equal(new DeviceLayout.InterfaceEntry(0, 1, 0xFF, 0, 0), high.Interfaces[0]);
-        var full = DeviceLayout.FromConfiguration(Config, i => i == 0 ? (byte)1 : (byte)0, UsbSpeed.Full, 64);
+        var full = DeviceLayout.FromConfiguration(Config, i => i == 0 ? (byte)1 : (byte)0, UsbSpeed.Full);
         Assert.Equal(1024, full.EndpointMaxPacketSize[19]);
     }
 
@@ -54,10 +54,10 @@ public class DeviceLayoutTests
     {
         var broken = Config.ToArray();
         broken[18 + 7] = 0; // endpoint 0x02's bLength = 0 → walk ends after 0x81
-        var layout = DeviceLayout.FromConfiguration(broken, _ => 0, UsbSpeed.High, 64);
+        var layout = DeviceLayout.FromConfiguration(broken, _ => 0, UsbSpeed.High);
         Assert.Equal(UsbEndpointType.Bulk, layout.EndpointType[17]);
         Assert.Equal(UsbEndpointType.Invalid, layout.EndpointType[2]);
-        var truncated = DeviceLayout.FromConfiguration(Config.AsSpan(0, 30), _ => 0, UsbSpeed.High, 64);
+        var truncated = DeviceLayout.FromConfiguration(Config.AsSpan(0, 30), _ => 0, UsbSpeed.High);
         Assert.Single(truncated.Interfaces);
     }
 
@@ -83,7 +83,7 @@ public class DeviceLayoutTests
             7, 5, 0x81, 2, 0x00, 0x04, 0,
             6, 0x30, 15, 4, 0, 0, // 2^4 = 16 streams
         ];
-        var layout = DeviceLayout.FromConfiguration(ss, _ => 0, UsbSpeed.Super, 9);
+        var layout = DeviceLayout.FromConfiguration(ss, _ => 0, UsbSpeed.Super);
         Assert.Equal(16u, layout.EndpointMaxStreams[17]);
         Assert.Equal(1024, layout.EndpointMaxPacketSize[17]);
     }

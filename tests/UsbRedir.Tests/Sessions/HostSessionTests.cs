@@ -206,8 +206,14 @@ public class HostSessionTests
         Assert.Equal(42ul, stopped.Id);
         Assert.Equal(UsbStatus.Success, stopped.As<InterruptReceivingStatusHeader>().Status);
 
-        guest.Send(43, new StartInterruptReceivingHeader(0x81)); // a bulk endpoint
-        Assert.Equal(UsbStatus.Stall, (await guest.ExpectAsync(T.InterruptReceivingStatus)).As<InterruptReceivingStatusHeader>().Status);
+        // A bulk endpoint answers with the status packet of its own type, and a control or absent one not at all: what
+        // the real usbredirhost does (observed against libusbredirhost in a VM; the hand copy had interrupt_receiving_status).
+        guest.Send(43, new StartInterruptReceivingHeader(0x81));
+        Assert.Equal(new BulkReceivingStatusHeader(0, 0x81, UsbStatus.Stall), (await guest.ExpectAsync(T.BulkReceivingStatus)).As<BulkReceivingStatusHeader>());
+        guest.Send(44, new StartInterruptReceivingHeader(0x80));
+        guest.Send(45, new StopBulkReceivingHeader(0, 0x83));
+        guest.Do(c => c.SendGetConfiguration(46));
+        Assert.Equal(46ul, (await guest.ExpectAsync(T.ConfigurationStatus)).Id); // nothing came for 44 and 45 before it
     }
 
     [Fact]
@@ -228,6 +234,22 @@ public class HostSessionTests
         Assert.Equal(UsbStatus.Success, (await guest.ExpectAsync(T.ControlPacket)).As<ControlPacketHeader>().Status);
         Assert.Equal(1, device.ClearHalts);
         Assert.DoesNotContain(device.ControlRequests, r => r.Request == 1);
+    }
+
+    [Fact]
+    public async Task A_failed_alternate_setting_change_is_answered_without_a_new_layout()
+    {
+        var (host, guest, _) = await StartAsync();
+        await using var _h = host;
+        await using var _g = guest;
+        await ExpectAnnouncementAsync(guest);
+        await ConfigureAsync(guest);
+        // The status comes first and alone, as from libusbredirhost (observed in a VM); a success sends the layout first.
+        guest.Send(55, new SetAltSettingHeader(0, 9));
+        var answer = await guest.ExpectAsync(T.AltSettingStatus);
+        Assert.Equal(55ul, answer.Id);
+        Assert.NotEqual(UsbStatus.Success, answer.As<AltSettingStatusHeader>().Status);
+        Assert.Equal(0, answer.As<AltSettingStatusHeader>().Alt);
     }
 
     [Fact]
@@ -300,6 +322,12 @@ public class HostSessionTests
         await host.DeviceReleased.WaitAsync(TestDeadline.Default);
         Assert.Equal(HostDeviceState.Rejected, host.DeviceState);
         Assert.Equal("0x08,-1,-1,-1,1|-1,-1,-1,-1,0", host.PeerFilter);
+        // libusbredirparser acknowledges that device_disconnect by itself: an ack of it, not an error.
+        guest.Do(c => c.SendDeviceDisconnectAck());
+        guest.Do(c => c.SendGetConfiguration(90));
+        Assert.Equal(90ul, (await guest.ExpectAsync(T.ConfigurationStatus)).Id); // answered after the ack was handled
+        Assert.Equal(HostDeviceState.Rejected, host.DeviceState);
+        Assert.Equal(0, host.Log.ErrorCount - 1); // the reject's own error only
     }
 
     [Fact]

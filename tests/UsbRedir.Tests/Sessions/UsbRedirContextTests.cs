@@ -1,5 +1,6 @@
 using System.Net;
 using UsbRedir.Controllers;
+using UsbRedir.Devices.Software;
 using UsbRedir.Server;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.PowerShell.Support;
@@ -87,5 +88,24 @@ public class UsbRedirContextTests
         await stoppingSecond.WaitAsync(TestDeadline.Default);
         Assert.True(controllers[1].Closed.IsCancellationRequested);
         Assert.Empty(second.Connections.All);
+    }
+
+    [Fact]
+    public async Task Stopping_a_context_unplugs_its_virtual_devices_and_no_other_context_s()
+    {
+        var first = new UsbRedirContext();
+        var second = new UsbRedirContext();
+        var mine = VirtualDevices.CreateKeyboard();
+        var theirs = VirtualDevices.CreateKeyboard();
+        first.VirtualDevices.Add(mine);
+        second.VirtualDevices.Add(theirs);
+
+        await first.StopAllAsync(TimeSpan.FromSeconds(5)).WaitAsync(TestDeadline.Default);
+        Assert.True(mine.Gone.IsCancellationRequested, "the first context's keyboard is unplugged");
+        Assert.False(theirs.Gone.IsCancellationRequested, "the second context's keyboard is not");
+        Assert.Empty(first.VirtualDevices.TakeAll());
+
+        await second.StopAllAsync(TimeSpan.FromSeconds(5)).WaitAsync(TestDeadline.Default);
+        Assert.True(theirs.Gone.IsCancellationRequested);
     }
 }

@@ -349,8 +349,10 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
                 return UsbStatus.Timeout;
             case LibUsb.ErrorOverflow:
                 return UsbStatus.Babble;
-            case LibUsb.ErrorInvalidParam or LibUsb.ErrorNotFound or LibUsb.ErrorNotSupported:
+            case LibUsb.ErrorInvalidParam:
                 return UsbStatus.Invalid;
+            // Everything else is an ioerror, as usbredirhost maps libusb's errors: LIBUSB_ERROR_NOT_FOUND for an alternate
+            // setting or configuration the device does not have answers ioerror there (observed in a VM).
             case LibUsb.ErrorNoDevice:
                 MarkGone("unplugged");
                 return UsbStatus.IoError;

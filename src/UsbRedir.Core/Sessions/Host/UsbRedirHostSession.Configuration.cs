@@ -45,7 +45,8 @@ public sealed partial class UsbRedirHostSession
         }
         CancelInterface(interfaceNumber);
         var status = await Device.SetAlternateSettingAsync(interfaceNumber, alt, _sessionEnded.Token);
-        RefreshLayout();
+        if (status == UsbStatus.Success)
+            RefreshLayout(); // a failed change sends no new layout, as from usbredirhost (a failed set_configuration does)
         TrySend(id, new AltSettingStatusHeader(status, interfaceNumber, Device.GetAlternateSetting(interfaceNumber)));
     }
 

@@ -66,11 +66,15 @@ public sealed partial class UsbRedirHostSession
         return UsbStatus.Success;
     }
 
-    private void StopIsoStreamRequest(ulong id, byte endpoint)
+    /// <summary>
+    /// stop_iso_stream, stop_interrupt_receiving and stop_bulk_receiving alike: usbredirhost stops whatever stream the
+    /// endpoint runs and answers with the status packet of its real type (none for control and absent endpoints);
+    /// observed against the real libusbredirhost in a VM (usb-kbd and usb-storage).
+    /// </summary>
+    private void StopStreamRequest(ulong id, byte endpoint)
     {
         if (!IsConnected)
             return; // usbredirhost sends no reply to a stop while disconnected
-        // usbredirhost stops whatever stream the endpoint runs and answers with the status packet of its real type.
         if (_layout.EndpointType[DeviceLayout.EndpointIndex(endpoint)] == UsbEndpointType.Isochronous)
             StopIsoStream(endpoint, reportStall: false);
         else

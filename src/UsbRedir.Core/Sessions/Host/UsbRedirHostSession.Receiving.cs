@@ -21,16 +21,12 @@ public sealed partial class UsbRedirHostSession
     {
         var index = DeviceLayout.EndpointIndex(endpoint);
         var status = StartStream(endpoint, buffered: false, UsbEndpointType.Interrupt, _layout.EndpointMaxPacketSize[index], InterruptTransfersInFlight);
-        if (status is { } s)
+        if (status is not { } s)
+            return;
+        if (IsConnected)
+            SendStreamStatus(id, endpoint, s); // a bulk endpoint answers bulk_receiving_status, as usbredirhost does
+        else
             TrySend(id, new InterruptReceivingStatusHeader(s, endpoint));
-    }
-
-    private void StopInterruptReceiving(ulong id, byte endpoint)
-    {
-        if (!IsConnected)
-            return; // usbredirhost sends no reply to a stop while disconnected
-        StopStream(endpoint, reportStall: false);
-        TrySend(id, new InterruptReceivingStatusHeader(UsbStatus.Success, endpoint));
     }
 
     private void StartBulkReceiving(ulong id, StartBulkReceivingHeader h)
@@ -42,16 +38,12 @@ public sealed partial class UsbRedirHostSession
             status = IsConnected ? UsbStatus.Stall : UsbStatus.IoError;
         else
             status = StartStream(h.Endpoint, buffered: true, UsbEndpointType.Bulk, (int)h.BytesPerTransfer, h.TransferCount);
-        if (status is { } s)
-            TrySend(id, new BulkReceivingStatusHeader(0, h.Endpoint, s));
-    }
-
-    private void StopBulkReceiving(ulong id, StopBulkReceivingHeader h)
-    {
-        if (!IsConnected)
+        if (status is not { } s)
             return;
-        StopStream(h.Endpoint, reportStall: false);
-        TrySend(id, new BulkReceivingStatusHeader(0, h.Endpoint, UsbStatus.Success));
+        if (IsConnected)
+            SendStreamStatus(id, h.Endpoint, s); // an interrupt endpoint answers interrupt_receiving_status, as usbredirhost does
+        else
+            TrySend(id, new BulkReceivingStatusHeader(0, h.Endpoint, s));
     }
 
     /// <summary>Returns the status to send now, or null when no reply is due.</summary>

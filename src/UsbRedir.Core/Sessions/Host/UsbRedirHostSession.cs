@@ -76,7 +76,7 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
                 StartIsoStream(packet.Id, packet.StartIsoStream);
                 break;
             case UsbRedirPacketType.StopIsoStream:
-                StopIsoStreamRequest(packet.Id, packet.StopIsoStream.Endpoint);
+                StopStreamRequest(packet.Id, packet.StopIsoStream.Endpoint);
                 break;
             case UsbRedirPacketType.IsoPacket:
                 ReceiveIsoPacket(packet);
@@ -85,13 +85,13 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
                 StartInterruptReceiving(packet.Id, packet.StartInterruptReceiving.Endpoint);
                 break;
             case UsbRedirPacketType.StopInterruptReceiving:
-                StopInterruptReceiving(packet.Id, packet.StopInterruptReceiving.Endpoint);
+                StopStreamRequest(packet.Id, packet.StopInterruptReceiving.Endpoint);
                 break;
             case UsbRedirPacketType.StartBulkReceiving:
                 StartBulkReceiving(packet.Id, packet.StartBulkReceiving);
                 break;
             case UsbRedirPacketType.StopBulkReceiving:
-                StopBulkReceiving(packet.Id, packet.StopBulkReceiving);
+                StopStreamRequest(packet.Id, packet.StopBulkReceiving.Endpoint);
                 break;
             case UsbRedirPacketType.AllocBulkStreams:
                 return AllocateBulkStreamsAsync(packet.Id, packet.AllocBulkStreams);
@@ -208,6 +208,8 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
     {
         lock (_stateGate)
         {
+            if (_state == HostDeviceState.Rejected)
+                return; // the ack of the device_disconnect a filter_reject made us send (libusbredirparser sends it by itself)
             if (_state != HostDeviceState.Disconnecting)
             {
                 Log.Error("the peer sent device_disconnect_ack without a device_disconnect");
