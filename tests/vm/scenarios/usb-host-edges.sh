@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Guest side of UsbHostEdgeVmTests: the same scripted usb-guest (tests/interop/usbredir_guest_peer.c, through Debian's
+# libusbredirparser) drives the real usbredirhost (tests/interop/usbredirhost_listen.c: Debian's libusbredirhost, the
+# library of usbredirect --as, whose g_error() logging would abort at the first refused request) and our exporter
+# (usbredir connect --listen) in turn, each exporting the same QEMU device of this guest: usb-kbd (0627:0001) with usb-host-edges/kbd.steps, then
+# usb-storage (46f4:0001) with storage.steps. The transcripts go to $shared/DEVICE.usbredirhost.txt and
+# DEVICE.ours.txt; the host test compares them.
+# $1 = shared directory, $2 = UsbRedir.Cli.dll, $3 = the built usbredir_guest_peer, $4 = the built usbredirhost_listen.
+set -uo pipefail
+shared=$1 cli=$2 peer=$3 reference=$4
+steps=$(dirname "$0")/usb-host-edges
+# poll SECONDS COMMAND...: retries every 0.1 s
+poll() { local left=$(( $1 * 10 )); shift; until "$@" >/dev/null 2>&1; do left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 0.1; done; }
+listening() { grep -q "^ *[0-9]*: 0100007F:$(printf %04X "$1") 00000000:0000 0A " /proc/net/tcp; }
+busid_of() { grep -lx "${1#*:}" /sys/bus/usb/devices/*/idProduct 2>/dev/null | xargs -r dirname | while read -r d; do [ "$(cat "$d/idVendor")" = "${1%:*}" ] && basename "$d"; done | head -n1; }
+# stop PID: SIGTERM, then SIGKILL after 20 s; the exit status is printed by the caller
+stop() { kill "$1" 2>/dev/null; for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -9 "$1" 2>/dev/null; wait "$1"; }
+
+status=0
+run() { # run DEVICE VID:PID
+  local dev=$1 vidpid=$2 busid pid
+  poll 60 test -n "$(busid_of "$vidpid")" || { echo "FAIL $dev: $vidpid did not enumerate"; status=1; return; }
+  busid=$(busid_of "$vidpid")
+  echo "INFO $dev is $busid ($vidpid)"
+
+  "$reference" "$vidpid" 47950 > "$shared/$dev.usbredirhost.log" 2>&1 &
+  pid=$!
+  poll 60 listening 47950 || { echo "FAIL $dev: usbredirhost_listen never listened"; status=1; }
+  "$peer" 47950 "$steps/$dev.steps" > "$shared/$dev.usbredirhost.txt" 2> "$shared/$dev.usbredirhost.err"
+  echo "INFO $dev peer against usbredirhost rc=$? $(tr '\n' ' ' < "$shared/$dev.usbredirhost.err")"
+  stop $pid; echo "INFO usbredirhost_listen ($dev) rc=$?"
+
+  # The kernel driver is back (usbredirhost re-attaches it) before our exporter takes the device.
+  sleep 1
+  dotnet "$cli" connect "$busid" --listen 127.0.0.1:47951 --verbose > "$shared/$dev.ours.log" 2>&1 &
+  pid=$!
+  poll 120 listening 47951 || { echo "FAIL $dev: our exporter never listened"; status=1; }
+  "$peer" 47951 "$steps/$dev.steps" > "$shared/$dev.ours.txt" 2> "$shared/$dev.ours.err"
+  echo "INFO $dev peer against ours rc=$? $(tr '\n' ' ' < "$shared/$dev.ours.err")"
+  stop $pid; echo "INFO ours ($dev) rc=$?"
+}
+run kbd 0627:0001
+run storage 46f4:0001
+exit $status
