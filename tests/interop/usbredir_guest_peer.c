@@ -20,7 +20,11 @@
  *   alloc EPMASK N   free EPMASK   startbulk EP BYTES N   stopbulk EP   cancel K (the id of this step's command K)
  *   cancelid ID   reset   reject   wait MS (pump the connection for MS ms before the next command)
  *
- * Each data packet waits for its answer (up to 20 s) before the barrier, so a later step can rely on it.
+ * Each data packet, setconf and setalt waits for its answer (up to 20 s) before the barrier, so a later step can rely
+ * on it, and so the interface_info and ep_info a configuration or alternate setting change sends before its status
+ * land under its step even when the usb-host answers the barrier before the change is done (usbredirhost handles
+ * requests in order; our exporter answers get_configuration at once). The other status requests are not waited for:
+ * some are answered by neither host (start_iso_stream on a control endpoint), and their answers carry the step's id.
  *
  * Output: "STEP | LINE" lines, in step order; the announcement is step "announce"; a connection the host closed
  * prints "closed"; a barrier not answered within 20 s prints "barrier timeout" and ends the script.
@@ -50,9 +54,11 @@ static int connected;
 static int current_step; /* 0 = announce */
 static char step_names[MAX_STEPS][64];
 static int barrier_done;
-/* Data packets of the running step not answered yet (ctrl, bulk and intr are answered exactly once). */
+/* Data packets, setconf and setalt of the running step not answered yet (each is answered exactly once). */
 static uint64_t outstanding[16];
 static int outstanding_count, all_answered = 1;
+/* Set when libusbredirparser refused to send the running command (logged an error): nothing will answer it. */
+static int send_refused;
 static struct {
     int step;
     int order; /* 0: the host's own packets and notes; else the id within the step (99 = the barrier) */
@@ -123,13 +129,17 @@ static const char *status_name(uint8_t s)
     return other;
 }
 
+static void answered(uint64_t id);
+
 /* ---- callbacks: each received packet becomes one line ---- */
 
 static void on_log(void *priv, int level, const char *msg)
 {
     (void)priv;
-    if (level <= usbredirparser_error)
+    if (level <= usbredirparser_error) {
         add_line(current_step, "parser error: %s", msg);
+        send_refused = 1;
+    }
 }
 
 static void on_hello(void *priv, struct usb_redir_hello_header *h)
@@ -192,6 +202,7 @@ static void on_configuration_status(void *priv, uint64_t id, struct usb_redir_co
     char rel[24];
     int step = step_of(id, rel, sizeof(rel));
     (void)priv;
+    answered(id);
     add_line(step, "configuration_status %s %s config=%u", rel, status_name(h->status), h->configuration);
     if (id == (uint64_t)current_step * 100 + 99)
         barrier_done = 1;
@@ -201,6 +212,7 @@ static void on_alt_setting_status(void *priv, uint64_t id, struct usb_redir_alt_
 {
     char rel[24];
     (void)priv;
+    answered(id);
     add_line(step_of(id, rel, sizeof(rel)), "alt_setting_status %s %s if=%u alt=%u", rel, status_name(h->status),
              h->interface, h->alt);
 }
@@ -209,6 +221,7 @@ static void on_iso_stream_status(void *priv, uint64_t id, struct usb_redir_iso_s
 {
     char rel[24];
     (void)priv;
+    answered(id);
     add_line(step_of(id, rel, sizeof(rel)), "iso_stream_status %s %s ep=%02x", rel, status_name(h->status), h->endpoint);
 }
 
@@ -216,6 +229,7 @@ static void on_interrupt_receiving_status(void *priv, uint64_t id, struct usb_re
 {
     char rel[24];
     (void)priv;
+    answered(id);
     add_line(step_of(id, rel, sizeof(rel)), "interrupt_receiving_status %s %s ep=%02x", rel, status_name(h->status),
              h->endpoint);
 }
@@ -224,6 +238,7 @@ static void on_bulk_streams_status(void *priv, uint64_t id, struct usb_redir_bul
 {
     char rel[24];
     (void)priv;
+    answered(id);
     add_line(step_of(id, rel, sizeof(rel)), "bulk_streams_status %s %s eps=%08x streams=%u", rel,
              status_name(h->status), h->endpoints, h->no_streams);
 }
@@ -232,6 +247,7 @@ static void on_bulk_receiving_status(void *priv, uint64_t id, struct usb_redir_b
 {
     char rel[24];
     (void)priv;
+    answered(id);
     add_line(step_of(id, rel, sizeof(rel)), "bulk_receiving_status %s %s ep=%02x stream=%u", rel,
              status_name(h->status), h->endpoint, h->stream_id);
 }
@@ -372,6 +388,8 @@ static int hexdata(char **save, uint8_t **out)
 
 static void expect_answer(uint64_t id)
 {
+    if (send_refused) /* e.g. alloc_bulk_streams to a host without the bulk_streams capability */
+        return;
     if (outstanding_count == (int)(sizeof(outstanding) / sizeof(outstanding[0])))
         die("too many data packets in one step");
     outstanding[outstanding_count++] = id;
@@ -384,6 +402,7 @@ static void run_command(char *cmd, uint64_t id)
     uint8_t *data;
     int n;
     snprintf(copy, sizeof(copy), "%s", cmd);
+    send_refused = 0;
     op = strtok_r(copy, " \t", &save);
     if (!op)
         return;
@@ -428,6 +447,7 @@ static void run_command(char *cmd, uint64_t id)
     } else if (!strcmp(op, "setconf")) {
         struct usb_redir_set_configuration_header h = { (uint8_t)num(&save, "N", cmd) };
         usbredirparser_send_set_configuration(parser, id, &h);
+        expect_answer(id);
     } else if (!strcmp(op, "getconf")) {
         usbredirparser_send_get_configuration(parser, id);
     } else if (!strcmp(op, "setalt")) {
@@ -435,6 +455,7 @@ static void run_command(char *cmd, uint64_t id)
         h.interface = (uint8_t)num(&save, "IF", cmd);
         h.alt = (uint8_t)num(&save, "ALT", cmd);
         usbredirparser_send_set_alt_setting(parser, id, &h);
+        expect_answer(id);
     } else if (!strcmp(op, "getalt")) {
         struct usb_redir_get_alt_setting_header h = { (uint8_t)num(&save, "IF", cmd) };
         usbredirparser_send_get_alt_setting(parser, id, &h);
