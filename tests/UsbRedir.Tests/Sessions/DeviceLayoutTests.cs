@@ -26,7 +26,7 @@ public class DeviceLayoutTests
         Assert.Equal([new(0, 0, 8, 6, 0x50), new(1, 0, 3, 1, 1)], layout.Interfaces);
         Assert.Equal(UsbEndpointType.Control, layout.EndpointType[0]);
         Assert.Equal(UsbEndpointType.Control, layout.EndpointType[16]);
-        Assert.Equal(0, layout.EndpointMaxPacketSize[16]); // EP0 has no size in ep_info, as libusbredirhost announces it (observed in a VM)
+        Assert.Equal(0, layout.EndpointMaxPacketSize[16]); // EP0 has no size in ep_info, as libusbredirhost announces it (UsbHostEdgeVmTests)
         Assert.Equal(UsbEndpointType.Bulk, layout.EndpointType[17]);
         Assert.Equal(UsbEndpointType.Bulk, layout.EndpointType[2]);
         Assert.Equal(512, layout.EndpointMaxPacketSize[2]);

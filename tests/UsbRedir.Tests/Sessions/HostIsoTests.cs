@@ -160,7 +160,8 @@ public class HostIsoTests
         r.Guest.Send(18, new StopIsoStreamHeader(In)); // stopping a stopped stream succeeds too
         Assert.Equal((18ul, new IsoStreamStatusHeader(UsbStatus.Success, In)), await StatusOf(r.Guest.ExpectAsync(T.IsoStreamStatus)));
 
-        // Control and absent endpoints get no reply at all, as from usbredirhost.
+        // Control and absent endpoints get no reply at all, as from usbredirhost: UsbHostEdgeVmTests observes it against
+        // libusbredirhost (usb-kbd steps start-iso-on-control-endpoint, start-iso-on-absent-endpoint).
         r.Guest.Send(20, new StartIsoStreamHeader(0x80, 4, 2));
         r.Guest.Send(21, new StartIsoStreamHeader(0x83, 4, 2));
         Assert.True(await r.Guest.NothingWithinAsync(TimeSpan.FromMilliseconds(200)));
@@ -189,12 +190,15 @@ public class HostIsoTests
         await guest.ExpectAnnouncementAsync();
         await HostSessionTests.ConfigureAsync(guest);
 
+        // The answers' types are those libusbredirhost sends (UsbHostEdgeVmTests: usb-storage start-iso-on-bulk-endpoint,
+        // usb-kbd start-iso-on-interrupt-endpoint).
         guest.Send(30, new StartIsoStreamHeader(0x81, 4, 2)); // bulk IN
         Assert.Equal(new BulkReceivingStatusHeader(0, 0x81, UsbStatus.Stall), (await guest.ExpectAsync(T.BulkReceivingStatus)).As<BulkReceivingStatusHeader>());
         guest.Send(31, new StartIsoStreamHeader(0x82, 4, 2)); // interrupt IN
         Assert.Equal(new InterruptReceivingStatusHeader(UsbStatus.Stall, 0x82), (await guest.ExpectAsync(T.InterruptReceivingStatus)).As<InterruptReceivingStatusHeader>());
 
-        // stop_iso_stream stops whatever stream the endpoint runs, like usbredirhost.
+        // stop_iso_stream stops whatever stream the endpoint runs, like usbredirhost (from its source; UsbHostEdgeVmTests
+        // observes the answer's type on an idle interrupt endpoint, usb-kbd step stop-iso-on-interrupt-endpoint).
         guest.Send(32, new StartInterruptReceivingHeader(0x82));
         Assert.Equal(UsbStatus.Success, (await guest.ExpectAsync(T.InterruptReceivingStatus)).As<InterruptReceivingStatusHeader>().Status);
         guest.Send(33, new StopIsoStreamHeader(0x82));

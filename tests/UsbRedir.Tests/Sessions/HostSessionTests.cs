@@ -207,7 +207,8 @@ public class HostSessionTests
         Assert.Equal(UsbStatus.Success, stopped.As<InterruptReceivingStatusHeader>().Status);
 
         // A bulk endpoint answers with the status packet of its own type, and a control or absent one not at all: what
-        // the real usbredirhost does (observed against libusbredirhost in a VM; the hand copy had interrupt_receiving_status).
+        // the real usbredirhost does (UsbHostEdgeVmTests observes it against libusbredirhost: usb-storage step
+        // start-interrupt-receiving-on-bulk, usb-kbd start-interrupt-receiving-control; the hand copy had interrupt_receiving_status).
         guest.Send(43, new StartInterruptReceivingHeader(0x81));
         Assert.Equal(new BulkReceivingStatusHeader(0, 0x81, UsbStatus.Stall), (await guest.ExpectAsync(T.BulkReceivingStatus)).As<BulkReceivingStatusHeader>());
         guest.Send(44, new StartInterruptReceivingHeader(0x80));
@@ -244,7 +245,8 @@ public class HostSessionTests
         await using var _g = guest;
         await ExpectAnnouncementAsync(guest);
         await ConfigureAsync(guest);
-        // The status comes first and alone, as from libusbredirhost (observed in a VM); a success sends the layout first.
+        // The status comes first and alone, as from libusbredirhost (UsbHostEdgeVmTests, step set-alt-setting-absent-alt);
+        // a success sends the layout first.
         guest.Send(55, new SetAltSettingHeader(0, 9));
         var answer = await guest.ExpectAsync(T.AltSettingStatus);
         Assert.Equal(55ul, answer.Id);
