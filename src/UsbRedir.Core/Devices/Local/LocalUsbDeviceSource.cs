@@ -6,7 +6,7 @@ namespace UsbRedir.Devices.Local;
 /// The device source of an export of a local device, shared by both front ends: it yields the device opened first, and
 /// when that one is unplugged, re-opens it as it comes back: at the same busid, or, for a device with a serial number,
 /// wherever a device with the same VID:PID and serial appears (it moved port). A different device in the old port is
-/// never taken for it.
+/// never taken for it. While it waits, a hot-plug watcher wakes it when any USB device is plugged in.
 /// </summary>
 public static class LocalUsbDeviceSource
 {
@@ -41,22 +41,22 @@ public static class LocalUsbDeviceSource
             }
         }
 
-        return new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened);
+        // While the device is away a plug wakes the source: the re-attach follows the plug instead of the next try.
+        return new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened, watch: changed => WatchPlugs(changed, enumerator));
     }
 
     /// <summary>
-    /// Wakes <paramref name="source"/> whenever a USB device is plugged in (the kernel's uevents, <see cref="UsbDeviceWatcher"/>),
-    /// so a device that comes back is re-opened at once instead of at the source's next try. Dispose the result when the
-    /// export ends. Null when the uevents cannot be read: the source then finds the device at its next try all the same.
+    /// Watches for USB devices being plugged in (the kernel's uevents, <see cref="UsbDeviceWatcher"/>) and calls
+    /// <paramref name="changed"/> for each, so a device that comes back is re-opened at once instead of at the source's next
+    /// try. Null when the uevents cannot be read: the source then finds the device at its next try all the same.
     /// </summary>
-    public static IDisposable? WakeOnPlug(ReopeningUsbDeviceSource source, UsbDeviceEnumerator? enumerator = null)
+    private static UsbDeviceWatcher? WatchPlugs(Action changed, UsbDeviceEnumerator? enumerator)
     {
-        ArgumentNullException.ThrowIfNull(source);
         var watcher = new UsbDeviceWatcher(enumerator);
         watcher.DeviceChanged += (_, e) =>
         {
             if (e.Kind == UsbDeviceEventKind.Added)
-                source.NotifyChanged();
+                changed();
         };
         try
         {
