@@ -94,6 +94,9 @@ public class ReattachAndListenTests
         Assert.NotSame(firstDevice, replug.Current);
         Assert.Same(replug.Current, connection.Device);
         Assert.Contains(connection.Log.Entries, e => e.Message.Contains("waiting for test 1234:5678 serial 1"));
+        // What the source says while it waits is in the connection's log, as a warning.
+        replug.Source.Report("waiting for test 1234:5678 serial 1: 1234:5678 at 1-2 has serial number 2, not 1: another device, not taken");
+        Assert.Contains(connection.Log.Entries, e => e.Level == SessionLogLevel.Warning && e.Message.Contains("at 1-2 has serial number 2"));
 
         var disconnect = connection.DisconnectAsync(TimeSpan.FromSeconds(5));
         await second.ExpectAsync(T.DeviceDisconnect);

@@ -23,11 +23,18 @@ public static class LocalUsbDeviceSource
         var home = opened.PortPath;
         var identity = serial is null ? $"{vendorId:x4}:{productId:x4} at {home.BusId}" : $"{vendorId:x4}:{productId:x4} serial {serial}";
 
+        ReopeningUsbDeviceSource? source = null;
+        var told = new HashSet<string>(); // devices of its kind already reported as not taken, each once
         async Task<IUsbDevice?> ReopenAsync(CancellationToken cancellationToken)
         {
             var devices = (enumerator ?? UsbDeviceEnumerator.FromEnvironment()).GetDevices();
             if (FindAgain(devices, home, vendorId, productId, serial) is not { } match)
+            {
+                foreach (var (busId, why) in WhyNotTaken(devices, home, vendorId, productId, serial))
+                    if (told.Add(busId + "\n" + why))
+                        source!.Report($"waiting for {identity}: {why}");
                 return null;
+            }
             try
             {
                 var device = await LocalUsbDevice.OpenAsync(match.PortPath, options, cancellationToken);
@@ -42,7 +49,8 @@ public static class LocalUsbDeviceSource
         }
 
         // While the device is away a plug wakes the source: the re-attach follows the plug instead of the next try.
-        return new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened, watch: changed => WatchPlugs(changed, enumerator));
+        source = new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened, watch: changed => WatchPlugs(changed, enumerator));
+        return source;
     }
 
     /// <summary>
@@ -67,6 +75,25 @@ public static class LocalUsbDeviceSource
         {
             watcher.Dispose();
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Why each device of the exported one's kind (same VID:PID) among <paramref name="devices"/> is not taken for it while
+    /// it is away: another serial number (QEMU's emulated devices make theirs from their port, so one re-added at another
+    /// port is another device), or no serial number at another port. Busid and reason, for the connection's log, so a user
+    /// whose re-plugged device stays unexported sees why.
+    /// </summary>
+    internal static IEnumerable<(string BusId, string Why)> WhyNotTaken(IEnumerable<UsbDeviceInfo> devices, UsbPortPath home, ushort vendorId,
+        ushort productId, string? serial)
+    {
+        foreach (var d in devices.Where(d => d.VendorId == vendorId && d.ProductId == productId))
+        {
+            var here = $"{d.VidPid} at {d.BusId}";
+            if (serial is not null && d.SerialNumber != serial)
+                yield return (d.BusId, $"{here} has serial number {d.SerialNumber ?? "(none)"}, not {serial}: another device, not taken");
+            else if (serial is null && !d.PortPath.Equals(home))
+                yield return (d.BusId, $"{here} has no serial number to tell it from another {d.VidPid}: taken only at {home.BusId}, where it was");
         }
     }
 

@@ -49,6 +49,15 @@ public sealed class ReopeningUsbDeviceSource : IUsbDeviceSource
 
     public string Identity { get; }
 
+    /// <summary>
+    /// Something the source wants the user to know while it waits (a device of the kind it waits for that it does not take,
+    /// and why); the connection over this source logs it as a warning. Raised on the thread that tries to open the device.
+    /// </summary>
+    public event Action<string>? Notice;
+
+    /// <summary>Raises <see cref="Notice"/> (the open function calls it).</summary>
+    public void Report(string message) => Notice?.Invoke(message);
+
     /// <summary>Tries since the last success (0 while the device is there), for display.</summary>
     public int FailedTries { get; private set; }
 
