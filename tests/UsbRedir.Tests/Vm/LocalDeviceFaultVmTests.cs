@@ -111,11 +111,11 @@ public sealed class LocalDeviceFaultVmTests(ITestOutputHelper output)
     /// <summary>
     /// QMP device_add of the disk without a port while the export waits: QEMU puts it at the next free port with a serial
     /// number made from that port, so it is another device (another busid, another serial) and the export leaves it to
-    /// usb-storage, as it would a stranger's stick plugged in meanwhile.
+    /// usb-storage, as it would a stranger's stick plugged in meanwhile, and its log says why.
     /// </summary>
     [LibusbVmFact]
     public void A_device_added_at_another_port_with_another_serial_is_not_taken() =>
-        AssertPassed("elsewhere.another-port-and-serial", "elsewhere.not-taken", "elsewhere.gone");
+        AssertPassed("elsewhere.another-port-and-serial", "elsewhere.not-taken", "elsewhere.export-says-why", "elsewhere.gone");
 
     /// <summary>
     /// QMP device_add of the same disk at its port: the export comes back by itself within 5 s of the guest seeing the device (the

@@ -103,6 +103,7 @@ echo "INFO elsewhere: $elsewhere serial $(serial_of "$elsewhere") at $(cut -d' '
 check elsewhere.another-port-and-serial eval '[ "$elsewhere" != "$orig" ] && [ "$(serial_of "$elsewhere")" != "$serial" ]'
 sleep 5
 check elsewhere.not-taken eval '[ "$(plugs /tmp/server2.txt)" -eq 1 ] && [ "$(basename "$(readlink "/sys/bus/usb/devices/$elsewhere:1.0/driver")")" = usb-storage ]'
+check elsewhere.export-says-why grep -q "at $elsewhere has serial number $(serial_of "$elsewhere"), not $serial: another device, not taken" /tmp/export.txt
 touch "$shared/unplug-elsewhere"
 check elsewhere.gone poll 60 eval '! orig_present'
 # The same device back at its port (device_add port=1): the export re-opens it by itself.
