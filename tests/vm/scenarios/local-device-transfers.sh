@@ -50,7 +50,10 @@ echo "INFO originals: usb-storage $hs ($(cat /sys/bus/usb/devices/$hs/speed) Mb/
 
 # 1. The high-speed disk on EHCI, forwarded locally into usbredir_vhci.
 orig=$hs
-check hs.high-speed-on-ehci eval '[ "$(cat /sys/bus/usb/devices/$hs/speed)" = 480 ] && readlink -f /sys/bus/usb/devices/$hs | grep -q ehci'
+# the driver of the host controller a root-port device $1 is on (its root hub's parent)
+hcd_of() { basename "$(readlink -f "/sys/bus/usb/devices/$1/../../driver")"; }
+echo "INFO usb-storage $hs is on $(hcd_of "$hs"), usb-uas $uas on $(hcd_of "$uas")"
+check hs.high-speed-on-ehci eval '[ "$(cat /sys/bus/usb/devices/$hs/speed)" = 480 ] && [ "$(hcd_of "$hs")" = ehci-pci ]'
 check hs.storage-bound poll 120 storage_bound
 echo "INFO md5.hs-direct $(disk_md5 "$(orig_disk)")"
 insmod "$module" && poll 10 test -c /dev/vhci-ctrl
