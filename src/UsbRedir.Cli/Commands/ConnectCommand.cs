@@ -45,20 +45,24 @@ internal sealed class ConnectCommand : ICliCommand
                                 host='127.0.0.1' service='4000'><reconnect enabled='yes' timeout='1'/>
                                 </source></redirdev>. One peer at a time: one that connects meanwhile
                                 waits its turn; when the peer leaves, the next one gets the device.
-                                0.0.0.0:4000 or [::]:4000 listen on every address: anyone who can reach
-                                the port gets the device.
+                                0.0.0.0:4000 or [::]:4000 listen on every address; who gets the device
+                                there is below (listening securely)
           --tls-dir DIR         TLS with the files of DIR, QEMU's layout (the same directory serves QEMU's
                                 tls-creds-x509 and libvirt): with --server, ca-cert.pem (the CA the server's
                                 certificate must chain to) and client-cert.pem/client-key.pem (presented
                                 when the server asks: QEMU's verify-peer=on does); with --listen, we are the
-                                TLS server: server-cert.pem/server-key.pem, and clients must present a
-                                certificate signed by ca-cert.pem. Make a set with usbredir tls.
+                                TLS server: server-cert.pem/server-key.pem, and a remote peer whose
+                                certificate ca-cert.pem signed is admitted. Make a set with usbredir tls.
           --tls {{{TlsSettings.ModeWords}}}
                                 tls (the default with --tls-dir): TLS only; plaintext: plain usbredir only;
                                 auto: plain when the peer speaks first (QEMU's plain chardev), else TLS
           --insecure            use a plain (unencrypted, unauthenticated) usbredir server at an address
                                 that is not loopback (so does --tls plaintext). Without it such a server
-                                is refused: plain usbredir is used over loopback only
+                                is refused: plain usbredir is used over loopback only. With --listen:
+                                hand the device to everyone who reaches the port, plain peers from any
+                                address and TLS peers nobody allowed
+          --trust-new-clients   with --listen: admit a remote TLS peer the first time it connects,
+                                recording its key in authorized_clients (trust on first use; off by default)
         {{{SecurityArguments.ConfigDirUsage}}}  --no-reconnect        end when the connection drops instead of retrying with backoff (--server only)
           --reconnect-delay SEC first retry after SEC seconds, doubling each time (default 0.5)
           --max-reconnect-delay SEC
@@ -77,6 +81,18 @@ internal sealed class ConnectCommand : ICliCommand
         that forgets the old one (usbredir trust remove HOST:PORT). A UsbRedir server that does not
         know this client yet refuses it, and the error names the command its owner runs to allow it.
 
+        Listening securely (--listen, the same policy as usbredir server): one port serves TLS and plain
+        usbredir (the peer's first bytes decide; --tls-dir or --tls tls: TLS only). Without --tls-dir
+        the TLS certificate is this machine's own server key (made on first use, as usbredir server
+        makes it; usbredir identity shows it). Who gets the device:
+          - over loopback (127.0.0.0/8, ::1): every peer, plain ones too (QEMU's usb-redir with a
+            client chardev on this machine, plain or TLS);
+          - from elsewhere: TLS peers only, and only those whose key is in authorized_clients
+            (usbredir clients allow KEY; a refused peer is printed with that exact command), whose
+            certificate ca-cert.pem of --tls-dir signed, or any with --trust-new-clients (recorded on
+            first use). Plain peers from elsewhere, and TLS peers without a certificate, are refused
+            unless --insecure. A refused peer is dropped and the next one waited for.
+
         Runs until Ctrl+C or SIGTERM, which disconnects the device cleanly (the peer acknowledges).
         With --listen, a peer leaving is not an end: the next one is waited for.
         Each change of state is printed as it happens: "state: Connected (PEER)", Reconnecting,
@@ -91,7 +107,7 @@ internal sealed class ConnectCommand : ICliCommand
     {
         var a = CliArguments.Parse(args,
             [.. DeviceArguments.ValueOptions, .. DeviceArguments.TypingOptions, "server", "listen", "tls-dir", "tls", "config-dir", "keepalive", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts"],
-            [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose", "insecure"]);
+            [.. DeviceArguments.SwitchOptions, "no-reconnect", "verbose", "insecure", "trust-new-clients"]);
         // usbredir connect [ID [HOST:PORT]]: the original vhciclient's shape, the server also as --server.
         if (a.Positionals.Count > (a.Has("server") || a.Has("listen") ? 1 : 2))
             throw new CliUsageException($"unexpected argument '{a.Positionals[^1]}'");
@@ -134,8 +150,12 @@ internal sealed class ConnectCommand : ICliCommand
         }
         else
         {
-            connection = await UsbRedirConnection.ListenAsync(source, listen!, tlsServer, keepAlive, Print, context);
+            // The server's policy (ServerSecurity): loopback peers admitted, remote ones only over TLS and only when authorized.
+            var security = ServerSecurity.Create(SecurityArguments.Folder(a), tlsServer, a.Has("insecure"), a.Has("trust-new-clients"),
+                line => { if (verbose) console.Error.WriteLine($"usbredir: {line}"); }, AdmittingEnd.Listener);
+            connection = await UsbRedirConnection.ListenAsync(source, listen!, security.Tls, keepAlive, Print, context, security.FilterFor);
             console.Out.WriteLine($"listening: {device.Description} on {connection.ListenEndPoint} (connection {connection.Id})");
+            console.Out.WriteLine($"security: {security.Describe()}; {security.DescribeAdmission()}");
         }
         // From now on every change shows: Connected (with the peer), Reconnecting, Listening, WaitingForDevice, the end.
         connection.StateChanged += (c, state) =>
@@ -167,17 +187,22 @@ internal sealed class ConnectCommand : ICliCommand
         return ExitCode.Failure;
     }
 
-    /// <summary>--server or --listen, exactly one; the reconnect settings belong to --server (with --listen the peer reconnects).</summary>
+    /// <summary>
+    /// --server or --listen, exactly one; the reconnect settings belong to --server (with --listen the peer reconnects),
+    /// --trust-new-clients to --listen (it admits peers).
+    /// </summary>
     private static (UsbRedirEndpoint? Server, System.Net.IPEndPoint? Listen) ParsePeer(CliArguments a, string? positionalServer)
     {
+        if (a.Has("trust-new-clients") && !a.Has("listen"))
+            throw new CliUsageException("--trust-new-clients applies to --listen only: a server's key is trusted on first use anyway (known_servers)");
         if (positionalServer is not null)
             return (UsbRedirEndpoint.Parse(positionalServer), null);
         if (a.Has("server") == a.Has("listen"))
             throw new CliUsageException(a.Has("server") ? "give --server or --listen, not both" : "missing --server HOST:PORT (or --listen ADDRESS:PORT)");
         if (a.Has("server"))
             return (UsbRedirEndpoint.Parse(a.Required("server")), null);
-        if (new[] { "no-reconnect", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts", "insecure", "config-dir" }.FirstOrDefault(a.Has) is { } option)
-            throw new CliUsageException($"--{option} applies to --server only" + (option.Contains("reconnect") ? ": with --listen the peer reconnects to us" : ""));
+        if (new[] { "no-reconnect", "reconnect-delay", "max-reconnect-delay", "max-reconnect-attempts" }.FirstOrDefault(a.Has) is { } option)
+            throw new CliUsageException($"--{option} applies to --server only: with --listen the peer reconnects to us");
         return (null, UsbRedirEndpoint.ParseListen(a.Required("listen")));
     }
 

@@ -96,9 +96,7 @@ internal sealed class ServerCommand : ICliCommand
         console.Out.WriteLine($"listening: {server.LocalEndPoint}, {controller.PortCount} ports on {controller.Name} " +
             $"(backend {controller.Backend}, bus {controller.BusNumber})" + (filter is null ? "" : $", filter {UsbRedirFilter.Format(filter)}")
             + $", {tls.Mode switch { TlsMode.Tls => "TLS only", TlsMode.Auto => "TLS or plaintext", _ => "plaintext" }}");
-        console.Out.WriteLine($"security: {security.Describe()}; " + (a.Has("insecure")
-            ? "everyone may plug devices in (--insecure)"
-            : $"remote clients need authorized_clients ({security.Authorizer.Options.Folder.File(AuthorizedClients.FileName)}), plain peers loopback only"));
+        console.Out.WriteLine($"security: {security.Describe()}; {security.DescribeAdmission()}");
         using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, controller.Closed);
         try
         {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using UsbRedir.Devices;
 using UsbRedir.Devices.Sources;
+using UsbRedir.Filtering;
 using UsbRedir.Transport;
 using UsbRedir.Transport.Tls;
 
@@ -38,6 +39,8 @@ public sealed class UsbRedirConnection
     // TLS towards the server we connect to, or for the peers that connect to our listener (null: plaintext).
     private readonly TlsClientOptions? _tlsClient;
     private readonly TlsServerOptions? _tlsServer;
+    // Listen mode: the rules each admitted peer is held to (its authorized_clients entry's filter), or null.
+    private Func<ConnectionSecurity, IReadOnlyList<UsbRedirFilterRule>?>? _peerFilter;
     // Listen mode: the peer accepted while none is served, waiting for the exporter to take it (one at a time).
     private readonly Channel<Socket>? _waitingPeer;
     // Publishing a new session and stopping are atomic under it: either the opener sees the stop and closes its fresh
@@ -198,8 +201,10 @@ public sealed class UsbRedirConnection
     /// peers as <paramref name="tls"/> says (null: plaintext): we are the TLS server (QEMU connects with
     /// <c>tls-creds-x509,endpoint=client</c>). A peer that fails the handshake or is refused is logged and the next one waited for.
     /// </summary>
+    /// <param name="peerFilter">The rules an admitted peer is held to (its authorized_clients entry's filter,
+    /// <see cref="Security.ServerSecurity.FilterFor"/>), or null: a peer whose rules refuse the device is dropped before it sees it.</param>
     public static Task<UsbRedirConnection> ListenAsync(IUsbDeviceSource source, IPEndPoint listen, TlsServerOptions? tls, TcpKeepAlive? keepAlive = null,
-        Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null)
+        Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null, Func<ConnectionSecurity, IReadOnlyList<UsbRedirFilterRule>?>? peerFilter = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(listen);
@@ -209,7 +214,10 @@ public sealed class UsbRedirConnection
         UsbRedirConnection connection;
         try
         {
-            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null, context, tlsServer: tls);
+            connection = new UsbRedirConnection(source, server: null, listener, ReconnectPolicy.Default, keepAlive, logListener, connect: null, context, tlsServer: tls)
+            {
+                _peerFilter = peerFilter,
+            };
         }
         catch
         {
@@ -485,6 +493,13 @@ public sealed class UsbRedirConnection
                 catch (UsbRedirException e)
                 {
                     Log.Warning($"refused {remote}: {e.Message}");
+                    continue;
+                }
+                if (_peerFilter?.Invoke(link.Security) is { } rules
+                    && UsbRedirFilterDevice.InEveryConfiguration(device).Select(d => UsbRedirFilter.Check(rules, d)).FirstOrDefault(v => !v.IsAllowed) is { } verdict)
+                {
+                    Log.Warning($"refused {remote}: {verdict.Message}: its authorized_clients entry's rules do not allow {device.Description}");
+                    await link.DisposeAsync();
                     continue;
                 }
                 var session = OpenSession(device, link, isReconnect: retry > 0, cancellationToken);

@@ -98,4 +98,21 @@ public sealed class UsbRedirFilterDevice
             && c.Span[5] == device.ActiveConfiguration);
         return FromDescriptors(device.DeviceDescriptor.Span, active.Span);
     }
+
+    /// <summary>
+    /// The description of <paramref name="device"/> in each of its configurations (the device alone when it has none): what
+    /// a peer could make of it whichever configuration it sets. A check that must hold for the device whatever happens to
+    /// it later (a listening exporter's per-peer rules) passes only when it passes for all of them.
+    /// </summary>
+    public static IEnumerable<UsbRedirFilterDevice> InEveryConfiguration(IUsbDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.ConfigurationDescriptors.Count == 0)
+        {
+            yield return FromDescriptors(device.DeviceDescriptor.Span, default);
+            yield break;
+        }
+        foreach (var configuration in device.ConfigurationDescriptors)
+            yield return FromDescriptors(device.DeviceDescriptor.Span, configuration.Span);
+    }
 }

@@ -30,9 +30,25 @@ public static class LoopbackAddress
     }
 }
 
-/// <summary>How a server decides which peers may plug devices into this machine (see <see cref="ClientAuthorizer"/>).</summary>
+/// <summary>Which end admits peers: what a refused peer would get, and so what a refusal says and which option it names.</summary>
+public enum AdmittingEnd
+{
+    /// <summary>A server (usbredir server, Start-UsbRedirServer): its peers plug devices into this machine.</summary>
+    Server,
+
+    /// <summary>
+    /// The exporting side's listen mode (usbredir connect --listen, Connect-UsbDevice -Listen): its peer gets this machine's
+    /// device (a keyboard, a disk, a security key).
+    /// </summary>
+    Listener,
+}
+
+/// <summary>How a server, or a listening exporter, decides which peers it serves (see <see cref="ClientAuthorizer"/>).</summary>
 public sealed record ClientAuthorizationOptions
 {
+    /// <summary>Who decides: the refusals name what the peer would get and the options of that end's commands.</summary>
+    public AdmittingEnd End { get; init; } = AdmittingEnd.Server;
+
     /// <summary>Where <c>authorized_clients</c> is (the server's configuration folder).</summary>
     public required UsbRedirConfigFolder Folder { get; init; }
 
@@ -138,22 +154,34 @@ public sealed class ClientAuthorizer(ClientAuthorizationOptions options)
     /// <summary>The same for PowerShell.</summary>
     public string AllowCmdlet(KeyFingerprint key) => $"Grant-UsbRedirClient {key}" + (Options.Folder.IsDefault ? "" : $" -ConfigFolder {TrustFile.Quote(Options.Folder.Path)}");
 
+    private bool Listener => Options.End == AdmittingEnd.Listener;
+
+    /// <summary>What an admitted peer gets from this end, for the refusals.</summary>
+    private string WhatItGets => Listener ? "have this machine's device" : "plug devices into this machine";
+
+    /// <summary>The options that accept every peer, as this end's commands spell them.</summary>
+    private string InsecureOptions => Listener
+        ? "listen with --insecure (usbredir connect --listen) or -AllowUnauthenticated (Connect-UsbDevice -Listen)"
+        : "start the server with --insecure (usbredir server) or -AllowUnauthenticated (Start-UsbRedirServer)";
+
     private UsbRedirException UnknownClient(ClientCredentials peer) => new("ClientNotAuthorized", UsbRedirErrorCategory.PermissionDenied,
         $"Refused the client {peer.Remote} with key {peer.Key}" + (peer.Subject is { Length: > 0 } s ? $" ({s})" : "") +
-        ": it is not in authorized_clients, so it may not plug devices into this machine.",
-        $"If you know this client, allow it (as the server's user): {AllowCommand(peer.Key)}   (PowerShell: {AllowCmdlet(peer.Key)}); it can then connect again.",
+        $": it is not in authorized_clients, so it may not {WhatItGets}.",
+        $"If you know this client, allow it (as the {(Listener ? "exporting side's" : "server's")} user): {AllowCommand(peer.Key)}   (PowerShell: {AllowCmdlet(peer.Key)}); it can then connect again.",
         peer.Key.ToString());
 
-    private static UsbRedirException NoCertificate(ClientCredentials peer) => new("ClientCertificateMissing", UsbRedirErrorCategory.PermissionDenied,
+    private UsbRedirException NoCertificate(ClientCredentials peer) => new("ClientCertificateMissing", UsbRedirErrorCategory.PermissionDenied,
         $"Refused the TLS client {peer.Remote}: it presented no client certificate, so it cannot be authorized.",
-        "Connect with a client certificate (UsbRedir clients present their own), or start the server with --insecure / -AllowUnauthenticated to accept anyone.",
+        $"Connect with a client certificate (UsbRedir clients present their own; QEMU: client-cert.pem in its tls-creds-x509 dir), or {InsecureOptions} to accept anyone.",
         peer.Remote.ToString());
 
     private UsbRedirException Plaintext(ClientCredentials peer) => new("PlaintextPeerRefused", UsbRedirErrorCategory.PermissionDenied,
         $"Refused the plaintext (unencrypted, unauthenticated) usbredir peer {peer.Remote}: plaintext peers are accepted " +
         (Options.TrustLoopback ? "from loopback only." : "only with --insecure."),
-        "Connect over TLS (UsbRedir clients do by default), or, to accept plaintext peers such as usbredirect, spice or QEMU from anywhere, " +
-        "start the server with --insecure (usbredir server) or -AllowUnauthenticated (Start-UsbRedirServer): anyone who reaches the port can then plug in devices.",
+        (Listener
+            ? "Connect over TLS (QEMU: tls-creds-x509,endpoint=client on its chardev, with a certificate this side knows), or, to accept plaintext peers from anywhere, "
+            : "Connect over TLS (UsbRedir clients do by default), or, to accept plaintext peers such as usbredirect, spice or QEMU from anywhere, ") +
+        $"{InsecureOptions}: anyone who reaches the port can then {(Listener ? "have the device" : "plug in devices")}.",
         peer.Remote.ToString());
 
     private static string NameFor(ClientCredentials peer) => $"first seen from {peer.Remote} on {DateTimeOffset.Now:yyyy-MM-dd}";

@@ -7,7 +7,8 @@ using UsbRedir.Transport.Tls;
 namespace UsbRedir.Security;
 
 /// <summary>
-/// A server's security as the plain commands get it (<c>usbredir server</c>, <c>Start-UsbRedirServer</c>): one port serves
+/// A server's security as the plain commands get it (<c>usbredir server</c>, <c>Start-UsbRedirServer</c>, and the exporting
+/// side's listen mode, <c>usbredir connect --listen</c>, <c>Connect-UsbDevice -Listen</c>, see <see cref="AdmittingEnd"/>): one port serves
 /// TLS and plaintext (the first bytes decide, <see cref="TlsMode.Auto"/>), TLS with this machine's own server identity
 /// (created on first start, see <see cref="LocalIdentity"/>) unless a certificate is given, and every peer, TLS or
 /// plaintext, admitted by a <see cref="ClientAuthorizer"/> before it may announce a device. A TLS client's certificate is
@@ -20,6 +21,8 @@ public sealed class ServerSecurity
     // The verdict for each admitted link, found again by the server when it creates the link's session.
     private readonly ConditionalWeakTable<ConnectionSecurity, ClientAuthorization> _verdicts = new();
     private readonly Action<string>? _log;
+    // The TLS settings given to the constructor, for WithLog.
+    private readonly TlsServerOptions? _given;
 
     /// <param name="authorizer">Who may connect.</param>
     /// <param name="tls">The TLS settings to extend: null for the default (Auto, with <paramref name="identity"/>'s certificate).
@@ -32,6 +35,7 @@ public sealed class ServerSecurity
         Authorizer = authorizer ?? throw new ArgumentNullException(nameof(authorizer));
         Identity = identity;
         _log = log;
+        _given = tls;
         var baseOptions = tls ?? new TlsServerOptions { Mode = TlsMode.Auto, ServerCertificate = identity?.Certificate };
         TrustedRoots = tls?.TrustedRoots;
         Tls = baseOptions with
@@ -48,9 +52,12 @@ public sealed class ServerSecurity
     /// The default: this user's configuration folder (or <paramref name="folder"/>), the server identity there (created if
     /// missing) unless <paramref name="tls"/> brings a certificate, and the authorization options given.
     /// </summary>
+    /// <param name="end">Who admits the peers: a server, or the exporting side's listen mode (usbredir connect --listen,
+    /// Connect-UsbDevice -Listen), which is the TLS server towards its peer and applies the same policy; the refusals then
+    /// name that end's options.</param>
     /// <exception cref="UsbRedirException">The identity cannot be read or created.</exception>
     public static ServerSecurity Create(UsbRedirConfigFolder? folder, TlsServerOptions? tls, bool allowUnauthenticated, bool trustClientsOnFirstUse,
-        Action<string>? log = null)
+        Action<string>? log = null, AdmittingEnd end = AdmittingEnd.Server)
     {
         folder ??= UsbRedirConfigFolder.Default;
         var identity = tls is { ServerCertificate: not null } || tls?.Mode == TlsMode.Plaintext ? null : LocalIdentity.LoadOrCreate(folder, IdentityRole.Server);
@@ -59,6 +66,7 @@ public sealed class ServerSecurity
         var authorizer = new ClientAuthorizer(new ClientAuthorizationOptions
         {
             Folder = folder,
+            End = end,
             AllowUnauthenticated = allowUnauthenticated,
             TrustClientsOnFirstUse = trustClientsOnFirstUse,
         });
@@ -66,6 +74,9 @@ public sealed class ServerSecurity
     }
 
     public ClientAuthorizer Authorizer { get; }
+
+    /// <summary>The same security with its log lines going to <paramref name="log"/> (one per connection that uses it).</summary>
+    public ServerSecurity WithLog(Action<string>? log) => new(Authorizer, _given, Identity, log);
 
     /// <summary>The server's own identity when it uses one (no certificate was given), else null.</summary>
     public LocalIdentity? Identity { get; }
@@ -83,6 +94,22 @@ public sealed class ServerSecurity
     public string Describe() => Fingerprint.IsEmpty
         ? "plaintext only (no TLS)"
         : $"server key {Fingerprint}" + (Identity is { } id ? $" ({id.CertificatePath}{(id.Created ? ", created now" : "")})" : "");
+
+    /// <summary>
+    /// Who is admitted, as the commands print it at start: everyone (--insecure), or remote peers only when authorized
+    /// (naming the allow-list) and plaintext ones over loopback only.
+    /// </summary>
+    public string DescribeAdmission()
+    {
+        var options = Authorizer.Options;
+        var listener = options.End == AdmittingEnd.Listener;
+        if (options.AllowUnauthenticated)
+            return listener ? "everyone who reaches the port may have the device (--insecure)" : "everyone may plug devices in (--insecure)";
+        return $"remote {(listener ? "peers" : "clients")} need authorized_clients ({options.Folder.File(AuthorizedClients.FileName)})" +
+            (TrustedRoots is null ? "" : " or a certificate signed by the tls-dir's CA") +
+            (options.TrustClientsOnFirstUse ? ", new ones are recorded on first use (--trust-new-clients)" : "") +
+            ", plain peers loopback only";
+    }
 
     /// <summary>
     /// The per-client rules of the client on <paramref name="security"/> (its authorized_clients entry's filter), or null:

@@ -47,7 +47,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     private TlsClientOptions? _tlsClient;
     private ClientSecurity? _security;
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _notes = new();
-    private TlsServerOptions? _tlsServer;
+    private ServerSecurity? _listenSecurity;
     private ReconnectPolicy? _reconnect;
     private TcpKeepAlive? _keepAlive;
 
@@ -163,16 +163,29 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
 
     /// <summary>
-    /// Use a plain (unencrypted, unauthenticated) usbredir server at an address that is not loopback (so does -Tls Plaintext);
-    /// without it such a server is refused.
+    /// -Server: use a plain (unencrypted, unauthenticated) usbredir server at an address that is not loopback (so does -Tls
+    /// Plaintext); without it such a server is refused. -Listen: hand the device to everyone who reaches the port, plain
+    /// peers from any address and TLS peers nobody allowed.
     /// </summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = DeviceListenSet)]
     [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
     public SwitchParameter AllowUnauthenticated { get; set; }
 
-    /// <summary>Where this client's key and known_servers are (default: $XDG_CONFIG_HOME/usbredir or ~/.config/usbredir).</summary>
+    /// <summary>-Listen: admit a remote TLS peer the first time it connects, recording its key in authorized_clients (trust on first use).</summary>
+    [Parameter(ParameterSetName = DeviceListenSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
+    public SwitchParameter TrustNewClients { get; set; }
+
+    /// <summary>
+    /// Where this machine's keys and trust files are (default: $XDG_CONFIG_HOME/usbredir or ~/.config/usbredir): -Server,
+    /// the client key and known_servers; -Listen, the server key and authorized_clients.
+    /// </summary>
     [Parameter(ParameterSetName = DeviceToServerSet)]
+    [Parameter(ParameterSetName = DeviceListenSet)]
     [Parameter(ParameterSetName = IdToServerSet)]
+    [Parameter(ParameterSetName = IdListenSet)]
     [ValidateNotNullOrEmpty]
     public string? ConfigFolder { get; set; }
 
@@ -195,7 +208,9 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
         if (ToListen)
         {
             _listen = UsbRedirEndpoint.ParseListen(Listen);
-            _tlsServer = TlsSettings.ForServer(tlsMode, tlsDirectory, Certificate);
+            // The server's policy (ServerSecurity): loopback peers admitted, remote ones only over TLS and only when authorized.
+            _listenSecurity = ServerSecurity.Create(Security.SecurityParameters.Folder(this, ConfigFolder), TlsSettings.ForServer(tlsMode, tlsDirectory, Certificate),
+                AllowUnauthenticated, TrustNewClients, log: null, AdmittingEnd.Listener);
         }
         else
         {
@@ -297,8 +312,13 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
     private void ListenForPeer(IUsbDeviceSource source, string description)
     {
         // Returns once the port is bound (or throws: port in use, not a local address); the peer comes in the background.
-        var connection = UsbRedirConnection.ListenAsync(source, _listen!, _tlsServer, _keepAlive, context: UsbRedirModuleLifetime.Context).GetAwaiter().GetResult();
-        WriteVerbose($"Connection {connection.Id}: {description} waits for a peer on {connection.ListenEndPoint}.");
+        // Who was admitted, and why, goes to this connection's log (Get-UsbRedirConnection ... | Select-Object -ExpandProperty Log).
+        UsbRedirConnection? connection = null;
+        var security = _listenSecurity!.WithLog(line => connection?.Log.Info(line));
+        connection = UsbRedirConnection.ListenAsync(source, _listen!, security.Tls, _keepAlive, context: UsbRedirModuleLifetime.Context, peerFilter: security.FilterFor)
+            .GetAwaiter().GetResult();
+        WriteVerbose($"Connection {connection.Id}: {description} waits for a peer on {connection.ListenEndPoint}; " +
+            $"{_listenSecurity!.Describe()}; {_listenSecurity.DescribeAdmission()}.");
         WriteObject(connection);
     }
 

@@ -138,6 +138,7 @@ public sealed class ConnectCommandTests
     [InlineData(new[] { "--keyboard", "--keys", "{NOSUCHKEY}" }, "{NOSUCHKEY} is not a key name")]
     [InlineData(new[] { "--keyboard", "--keys", "a", "--type", "b" }, "not both")]
     [InlineData(new[] { "--keyboard", "--listen", "127.0.0.1:0" }, "give --server or --listen, not both")]
+    [InlineData(new[] { "--keyboard", "--trust-new-clients" }, "--trust-new-clients applies to --listen only")]
     public async Task Bad_settings_fail_before_connecting_and_name_the_cause(string[] args, string message)
     {
         // The port is closed: reaching the connect step would fail with ConnectionRefused instead.
@@ -214,7 +215,8 @@ public sealed class ConnectCommandTests
     {
         var usage = new UsbRedir.Cli.Commands.ConnectCommand().Usage;
         foreach (var option in new[] { "--disk", "--read-only", "--keyboard", "--keys", "--keys-delay", "--speed", "--server", "--listen", "--no-reconnect",
-                     "--reconnect-delay", "--max-reconnect-delay", "--max-reconnect-attempts", "--keepalive" })
+                     "--reconnect-delay", "--max-reconnect-delay", "--max-reconnect-attempts", "--keepalive", "--insecure", "--trust-new-clients", "--config-dir",
+                     "--tls-dir", "--tls" })
             Assert.Contains(option + " ", usage);
     }
 

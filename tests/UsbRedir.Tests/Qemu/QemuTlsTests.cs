@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using UsbRedir.Devices.Software;
+using UsbRedir.Security;
 using UsbRedir.Sessions;
 using UsbRedir.Tests.Support;
 using UsbRedir.Tests.Vm;
@@ -38,10 +39,16 @@ public sealed class QemuTlsTests(ITestOutputHelper output)
         var pushedImage = Ext2Image.Create(shared, "pushed.img", "8M", ("known.bin", pushedContent));
         var listenedImage = Ext2Image.Create(shared, "listened.img", "8M", ("known.bin", listenedContent));
 
-        // (b): the listening exporter, TLS server with the set's server certificate, clients checked against its CA.
+        // (b): the listening exporter as usbredir connect --listen --tls-dir makes it: TLS only with the set's server
+        // certificate, and the listen mode's admission policy (ServerSecurity for a listener), which lets QEMU on this
+        // machine in over loopback with its CA-signed client certificate.
         await using var listenedDisk = VirtualDevices.CreateDisk(listenedImage);
-        var listening = await UsbRedirConnection.ListenAsync(listenedDisk, new IPEndPoint(IPAddress.Loopback, 0),
-            TlsServerOptions.FromDirectory(tlsDir), logListener: e => output.WriteLine($"listen: {e}"));
+        var admissions = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var listenSecurity = ServerSecurity.Create(new UsbRedirConfigFolder(Path.Combine(shared, "config")), TlsSettings.ForServer(null, tlsDir, null),
+            allowUnauthenticated: false, trustClientsOnFirstUse: false, line => { admissions.Enqueue(line); output.WriteLine($"listen policy: {line}"); },
+            AdmittingEnd.Listener);
+        var listening = await UsbRedirConnection.ListenAsync(new UsbRedir.Devices.Sources.FixedUsbDeviceSource(listenedDisk), new IPEndPoint(IPAddress.Loopback, 0),
+            listenSecurity.Tls, logListener: e => output.WriteLine($"listen: {e}"), peerFilter: listenSecurity.FilterFor);
 
         var (guest, ports) = await QemuChardevGuest.StartAsync((FirstPort, LastPort), 1, (ports, tag) =>
         {
@@ -85,6 +92,7 @@ public sealed class QemuTlsTests(ITestOutputHelper output)
         Assert.Contains($"disk: {Md5(listenedContent)}", result.Stdout);
         Assert.Contains("TLS 1.3", cliOutput);
         Assert.Contains(listening.Log.Entries, e => e.Message.Contains("connected over TLS", StringComparison.Ordinal));
+        Assert.Contains(admissions, line => line.Contains("is signed by the trusted CA", StringComparison.Ordinal)); // the policy let QEMU in
         Assert.Equal("written by the guest over TLS\n", Ext2Image.ReadFile(pushedImage, "/from-guest.txt"));
         Assert.Equal("written by the guest over TLS\n", Ext2Image.ReadFile(listenedImage, "/from-guest.txt"));
         Directory.Delete(shared, recursive: true);

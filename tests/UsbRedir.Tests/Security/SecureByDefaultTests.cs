@@ -169,7 +169,7 @@ public sealed class SecureByDefaultTests : IDisposable
     /// An address of this machine that is not loopback (its LAN address): a connection to it is not loopback even from
     /// this machine, which is what the policy must treat as remote.
     /// </summary>
-    private static IPAddress NonLoopbackAddress() =>
+    internal static IPAddress NonLoopbackAddress() =>
         NetworkInterface.GetAllNetworkInterfaces()
             .Where(i => i.OperationalStatus == OperationalStatus.Up)
             .SelectMany(i => i.GetIPProperties().UnicastAddresses)

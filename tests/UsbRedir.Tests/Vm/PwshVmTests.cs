@@ -10,7 +10,8 @@ namespace UsbRedir.Tests.Vm;
 /// The Pester tests tagged Kernel, in real pwsh 7.6 as root inside a Debian 6.1 guest, one boot
 /// (tests/vm/scenarios/pwsh-pester.sh): the controller and server cmdlets with usbredir_vhci.ko loaded
 /// (tests/Pester/Controllers.Tests.ps1), and the module's used-by lines on a QEMU-emulated usb-storage disk
-/// (tests/Pester/UsedBy.Tests.ps1), and the README's server example (tests/Pester/Readme.Tests.ps1). pwsh comes from the
+/// (tests/Pester/UsedBy.Tests.ps1), the README's server example (tests/Pester/Readme.Tests.ps1), and a TLS link between
+/// Start-UsbRedirServer and Connect-UsbDevice (tests/Pester/Tls.Tests.ps1). pwsh comes from the
 /// repository's .tools (tests/install-pwsh; its precompiled copy, see <see cref="Pwsh.ReadyToRunPath"/>) through the host
 /// root share; each fact reads its tests' results from Pester's JUnit XML.
 /// </summary>
@@ -69,6 +70,10 @@ public sealed class PwshVmTests(ITestOutputHelper output)
 
     [VmFact]
     public void Readme_server_example_runs_as_written_in_real_pwsh() => AssertPassed("README server example", 1);
+
+    [VmFact]
+    public void Start_UsbRedirServer_and_Connect_UsbDevice_link_over_TLS_in_real_pwsh() =>
+        AssertPassed("TLS between Start-UsbRedirServer and Connect-UsbDevice", 2);
 
     [UsedByFact]
     public void Used_by_lines_push_a_real_usb_disk_through_a_server_into_a_controller() =>

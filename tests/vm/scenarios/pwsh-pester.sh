@@ -15,7 +15,7 @@ t=$(ms)
 pester=$(cd "$here/../../Pester" && pwd)
 USBREDIR_TEST_DISK_IMAGE=$image "$pwsh" -NoProfile -NonInteractive -Command "& '$pester/Invoke-UsbRedirPester.ps1' \
   -ModulePath '$module' -OutputPath '$shared/pester-vm.xml' -Tag Kernel \
-  -Path '$pester/Readme.Tests.ps1', '$pester/Controllers.Tests.ps1', '$pester/UsedBy.Tests.ps1'; exit \$LASTEXITCODE"
+  -Path '$pester/Readme.Tests.ps1', '$pester/Controllers.Tests.ps1', '$pester/UsedBy.Tests.ps1', '$pester/Tls.Tests.ps1'; exit \$LASTEXITCODE"
 rc=$?
 echo "INFO pester.run $(( $(ms) - t )) ms, exit $rc"
 exit $rc
