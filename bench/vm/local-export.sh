@@ -9,7 +9,10 @@
 # Run in a guest with tests/vm/run-vm (see docs/benchmarks.md). $1 = UsbRedir.Cli.dll, $2 = MiB to read (default 32),
 # $3 = usbredir_vhci.ko (optional; without it the vhci-ctrl row is skipped). Environment: ROUNDS (default 2) rounds of
 # the (c)/(d) rows, alternating, so one boot shows their spread; WARM_READS (default 512) reads of 4 KiB before each
-# measured read, to let the .NET processes compile their hot code first.
+# measured read, to let the .NET processes compile their hot code first. OTHERS: more exporters of ours, rows of their
+# own beside ours-usbip (e.g. the baseline build of a change, to compare in the same boot), space-separated specs
+# NAME=DLL or NAME=VAR=VALUE,...:DLL (environment for that exporter). A round runs its rows in order, the next round in
+# reverse (ABBA), so a drift of the host's load over the boot does not favour one row.
 set -uo pipefail
 cli=$1 mib=${2:-32} module=${3:-}
 echo 0 > /sys/module/usb_storage/parameters/delay_use
@@ -85,13 +88,23 @@ export_with() { # export_with NAME BACKEND COMMAND...: serves BACKEND, exports t
   poll 30 eval '! disk_where not_orig'
   poll 60 disk_where is_orig || echo "$name: usb-storage did not bind to the original again" >&2
 }
-declare -A cpu rss
+declare -A cpu rss mean
 warm=${WARM_READS:-512}
 rows=()
+# exporter NAME ROUND: exports with the exporter NAME (ours-usbip, usbredirect, or a NAME of OTHERS)
+exporter() { local name=$1 round=$2 spec envs dll
+  case $name in
+    ours-usbip) export_with "$name#$round" usbip dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect ;;
+    usbredirect) export_with "$name#$round" usbip usbredirect --device 46f4:0001 --to 127.0.0.1:4000 ;;
+    *) for spec in ${OTHERS:-}; do [ "${spec%%=*}" = "$name" ] || continue; dll=${spec#*=} envs=
+         case $dll in *:*) envs=${dll%%:*} dll=${dll#*:} ;; esac
+         export_with "$name#$round" usbip env ${envs//,/ } dotnet "$dll" connect "$orig" 127.0.0.1:4000 --no-reconnect; done ;;
+  esac
+  rows+=("$name#$round"); }
+order=(ours-usbip usbredirect); for spec in ${OTHERS:-}; do order+=("${spec%%=*}"); done
 for round in $(seq "${ROUNDS:-2}"); do
-  export_with "ours-usbip#$round" usbip dotnet "$cli" connect "$orig" 127.0.0.1:4000 --no-reconnect
-  export_with "usbredirect#$round" usbip usbredirect --device 46f4:0001 --to 127.0.0.1:4000
-  rows+=("ours-usbip#$round" "usbredirect#$round")
+  if [ $((round % 2)) = 1 ]; then for n in "${order[@]}"; do exporter "$n" "$round"; done
+  else for ((i = ${#order[@]} - 1; i >= 0; i--)); do exporter "${order[i]}" "$round"; done; fi
   # usbredir_vhci is a USB 2.0 controller: only a disk below SuperSpeed can go through it.
   if [ -n "$module" ] && [ "$(cat "/sys/bus/usb/devices/$orig/speed")" -lt 5000 ]; then
     [ -c /dev/vhci-ctrl ] || { insmod "$module" && poll 10 test -c /dev/vhci-ctrl; }
@@ -108,3 +121,9 @@ for k in "${rows[@]}"; do
   printf 'bench %-18s %8s MB/s %6s x usbip %6s x usbredirect  CPU s %s, RSS/anon peak %s KiB\n' "$k" "${mbs[$k]:-none}" \
     "$(ratio "${mbs[$k]:-0}" "${mbs[usbip]}")" "$(ratio "${mbs[$k]:-0}" "${mbs[usbredirect#${k#*#}]:-0}")" "${cpu[$k]:-?}" "${rss[$k]:-?}"
 done
+# The same, summed over the rounds: each exporter's MB/s as the mean of its rounds, and against usbredirect's mean.
+for n in "${order[@]}" ours-vhci-ctrl; do
+  sum=0 k=0; for r in $(seq "${ROUNDS:-2}"); do v=${mbs[$n#$r]:-}; [ -n "$v" ] && sum=$(awk -v a="$sum" -v b="$v" 'BEGIN { print a + b }') && k=$((k + 1)); done
+  [ "$k" -gt 0 ] && mean[$n]=$(awk -v a="$sum" -v k="$k" 'BEGIN { printf "%.2f", a / k }')
+done 2>/dev/null
+for n in "${!mean[@]}"; do printf 'mean %-18s %8s MB/s %6s x usbredirect\n' "$n" "${mean[$n]}" "$(ratio "${mean[$n]}" "${mean[usbredirect]:-0}")"; done

@@ -34,6 +34,16 @@ Describe 'Get-UsbDevice' {
         (Get-UsbDevice -VendorId 0x0781 -ProductId 0x5567).Product | Should -Be 'Cruzer Blade'
     }
 
+    It 'takes vendor and product ids in hex as lsusb shows them, typed or as strings' {
+        # PowerShell alone reads 0781 as the decimal 781 and cannot make a number of 5567 with letters; lsusb's ids are hex.
+        (Get-UsbDevice -VendorId 0781 -ProductId 5567).Product | Should -Be 'Cruzer Blade'
+        (Get-UsbDevice -VendorId '0781', 'ffff').BusId | Should -Be (Get-UsbDevice -VendorId 0x0781).BusId
+        $device = Get-UsbDevice -VendorId 0781
+        (Get-UsbDevice -VendorId $device.VendorId -ProductId ([uint16]0x5567)).VidPid | Should -Be '0781:5567'
+        { Get-UsbDevice -VendorId 07811 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentTransformationError*'
+        { Get-UsbDevice -VendorId 'sandisk' -ErrorAction Stop } | Should -Throw '*not a USB vendor or product id*0x0781*'
+    }
+
     It 'reports an id with no device as UsbDeviceNotFound and still gets the others' {
         $found = Get-UsbDevice 1.0.0, 1.0.6 -ErrorVariable err -ErrorAction SilentlyContinue
         $found.BusId | Should -Be '1-1.1'

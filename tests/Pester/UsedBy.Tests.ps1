@@ -72,3 +72,82 @@ Describe 'The used-by lines on a real USB disk' -Tag Kernel {
         Get-Sha256 $pushed $length | Should -Be (Get-Sha256 $image $length)
     }
 }
+
+Describe 'The issue''s pipeline on a real USB disk' -Tag Kernel {
+    BeforeAll {
+        # The host (PwshVmTests) removes the disk (QMP device_del) and adds it again at the same port (device_add) when
+        # asked through a file in the shared folder.
+        function Request-HostAction([string] $Name) { New-Item -ItemType File (Join-Path $env:USBREDIR_TEST_SHARED $Name) | Out-Null }
+
+        function Wait-Until([scriptblock] $Condition, [int] $Seconds, [string] $What) {
+            $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+            while (-not (& $Condition)) {
+                if ([DateTime]::UtcNow -gt $deadline) { throw "waited $Seconds s for $What" }
+                Start-Sleep -Milliseconds 100
+            }
+        }
+
+        # The disk of the original device (usb-storage bound to it again), or $null.
+        function Get-OriginalDisk([string] $BusId) {
+            foreach ($block in Get-ChildItem /sys/block -Filter 'sd*' -ErrorAction Ignore) {
+                if ((Get-Item $block.FullName).ResolvedTarget -match "/$([regex]::Escape($BusId))/$([regex]::Escape($BusId)):1\.0/") { return "/dev/$($block.Name)" }
+            }
+        }
+
+        function Get-PushedDisk { (Get-VhciController).BusNumber | ForEach-Object { Get-DiskBehind $_ } | Select-Object -First 1 }
+    }
+
+    AfterAll {
+        Get-EventSubscriber -SourceIdentifier UsbRedirStates -ErrorAction Ignore | Unregister-Event
+        Get-UsbRedirConnection | Disconnect-UsbDevice -Timeout 2
+        Get-UsbRedirServer | Stop-UsbRedirServer -Timeout 5
+        Get-VhciController | Remove-VhciController -Confirm:$false
+    }
+
+    It 'Get-UsbDevice -VendorId 46f4 | Connect-UsbDevice -Server pushes the disk, re-attaches it when it is re-plugged, and gives it back to usb-storage' -Skip:$waiting {
+        $image = $env:USBREDIR_TEST_DISK_IMAGE
+        $length = (Get-Item $image).Length
+        $imageSha = Get-Sha256 $image $length
+        # The test before this one gave the disk back: usb-storage holds it again.
+        Wait-Until { (Get-UsbDevice -VendorId 46f4).Driver -eq 'usb-storage' } 60 'usb-storage on the original disk'
+        $original = Get-UsbDevice -VendorId 46f4
+        @($original).Count | Should -Be 1
+
+        $server = Start-UsbRedirServer -Port 47850 -Address 127.0.0.1
+        $connection = Get-UsbDevice -VendorId 46f4 | Connect-UsbDevice -Server 127.0.0.1:47850
+        @($connection).Count | Should -Be 1
+        $connection.State | Should -Be 'Connected'
+        $connection.DeviceIdentity | Should -BeLike "46f4:0001*"
+        (Get-UsbDevice -Id $original.Id).InUseByUsbRedir | Should -BeTrue
+        Wait-Until { Get-PushedDisk } 60 "the pushed disk behind a virtual controller (server log: $($server.Log.Entries -join ' | '))"
+        Get-Sha256 (Get-PushedDisk) $length | Should -Be $imageSha
+
+        # Removed and added again at the same port: the connection waits for it and exports it again by itself.
+        $states = [System.Collections.Concurrent.ConcurrentQueue[string]]::new()
+        $null = Register-ObjectEvent -InputObject $connection -EventName StateChanged -SourceIdentifier UsbRedirStates -MessageData $states `
+            -Action { $Event.MessageData.Enqueue([string]$Event.SourceArgs[1]) }
+        $seen = [System.Collections.Generic.List[string]]::new()
+        $poll = { $s = [string](Get-UsbRedirConnection -Id $connection.Id).State; if ($seen.Count -eq 0 -or $seen[-1] -ne $s) { $seen.Add($s) } }
+        Request-HostAction 'unplug'
+        Wait-Until { & $poll; $seen -contains 'WaitingForDevice' } 60 "Get-UsbRedirConnection showing WaitingForDevice (seen: $seen)"
+        (Get-UsbRedirConnection -State WaitingForDevice).Id | Should -Be $connection.Id
+        Get-UsbRedirConnection | Out-String -Width 120 | Should -Match 'WaitingForDevice.*46f4:0001'
+        Wait-Until { -not (Get-PushedDisk) } 60 'the pushed disk to go away'
+        Request-HostAction 'plug-in'
+        Wait-Until { & $poll; $seen[-1] -eq 'Connected' } 60 "Get-UsbRedirConnection showing Connected again (seen: $seen; log: $($connection.Log.Entries -join ' | '))"
+        Wait-Until { $states.Count -ge 3 } 10 "the StateChanged events (got: $($states.ToArray()))"
+        $states.ToArray() | Should -Be @('WaitingForDevice', 'Connecting', 'Connected')
+        $seen[0] | Should -Be 'Connected'
+        $seen | Should -Contain 'WaitingForDevice'
+        $connection.Reattachments | Should -Be 1
+        Wait-Until { Get-PushedDisk } 60 'the pushed disk to come back'
+        Get-Sha256 (Get-PushedDisk) $length | Should -Be $imageSha
+
+        # The end gives the disk back to usb-storage on this machine.
+        $connection | Disconnect-UsbDevice -Timeout 5
+        $server | Stop-UsbRedirServer -Timeout 5
+        Wait-Until { (Get-UsbDevice -Id $original.Id).Driver -eq 'usb-storage' -and (Get-OriginalDisk $original.BusId) } 60 'usb-storage on the original again'
+        (Get-UsbDevice -Id $original.Id).InUseByUsbRedir | Should -BeFalse
+        Get-Sha256 (Get-OriginalDisk $original.BusId) $length | Should -Be $imageSha
+    }
+}

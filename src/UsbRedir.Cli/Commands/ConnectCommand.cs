@@ -131,8 +131,6 @@ internal sealed class ConnectCommand : ICliCommand
         }
         // A local device that goes away is waited for and exported again when it comes back; a software device is exported as it is.
         var source = DeviceArguments.SourceOf(device, a, console);
-        // A plugged-in device wakes the source at once: the re-attach follows the plug instead of the next try.
-        using var wake = source is ReopeningUsbDeviceSource reopening ? LocalUsbDeviceSource.WakeOnPlug(reopening) : null;
         UsbRedirConnection connection;
         if (server is not null)
         {

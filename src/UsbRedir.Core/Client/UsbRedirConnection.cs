@@ -82,6 +82,9 @@ public sealed class UsbRedirConnection
         if (source is FixedUsbDeviceSource fixedSource)
             _device = fixedSource.Device;
         Log = new SessionLog(logListener);
+        // What a re-opening source says while it waits (e.g. a device of the kind it waits for that it does not take).
+        if (source is ReopeningUsbDeviceSource reopening)
+            reopening.Notice += message => Log.Warning(message);
         _registry = context?.Connections;
         Id = _registry?.Add(this, RefuseSecondExport) ?? 0;
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Reflection;
 using UsbRedir.Transport.Tls;
 
 namespace UsbRedir.Transport;
@@ -86,6 +87,32 @@ public sealed class ByteStreamConnection : IAsyncDisposable
             }
             return onReceived(chunk);
         };
+    }
+
+    // Socket.PreferInlineCompletions (internal, Unix): when set, the socket engine's epoll thread runs the socket's
+    // completions itself instead of queueing them to the thread pool. Null on a runtime without it.
+    private static readonly PropertyInfo? InlineCompletions =
+        OperatingSystem.IsWindows() ? null : typeof(Socket).GetProperty("PreferInlineCompletions", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    /// <summary>
+    /// Lets the read loop and the completions of writes run on the socket engine's own thread (the one that learns the
+    /// socket is ready) instead of a thread-pool thread it would wake for each: one thread wake-up less per received
+    /// chunk and per write the socket buffer held back. For a side whose chunk handlers never block (the usbredir host
+    /// role: a handler submits transfers and answers). Only a plaintext socket stream (a TLS stream hides its socket)
+    /// on Unix; elsewhere, or on a runtime without the switch, nothing changes. Call before <see cref="Start"/>.
+    /// </summary>
+    public void PreferInlineCompletions()
+    {
+        if (InlineCompletions is null || _stream is not NetworkStream { Socket: var socket })
+            return;
+        try
+        {
+            InlineCompletions.SetValue(socket, true);
+        }
+        catch (Exception e) when (e is TargetInvocationException or ArgumentException or MethodAccessException)
+        {
+            // A runtime that changed the switch: completions go through the thread pool, as without it.
+        }
     }
 
     /// <summary>Ends the connection; queued bytes are still written first when <paramref name="reason"/> is null.</summary>

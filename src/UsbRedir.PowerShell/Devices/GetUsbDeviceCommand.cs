@@ -25,10 +25,14 @@ public sealed class GetUsbDeviceCommand : UsbRedirCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? BusId { get; set; }
 
+    /// <summary>Vendor ids in hex, as lsusb shows them: 0781, 46f4 or 0x0781 (see UsbIdInput).</summary>
     [Parameter]
+    [UsbIdTransformation]
     public ushort[]? VendorId { get; set; }
 
+    /// <summary>Product ids in hex, as lsusb shows them: 5567 or 0x5567.</summary>
     [Parameter]
+    [UsbIdTransformation]
     public ushort[]? ProductId { get; set; }
 
     /// <summary>The effective class (8 = mass storage, 3 = HID, 1 = audio, ...): see UsbDeviceInfo.Class.</summary>

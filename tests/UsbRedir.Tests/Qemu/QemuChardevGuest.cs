@@ -61,9 +61,10 @@ internal static class QemuChardevGuest
     /// <summary>Waits, without connecting (a probe connection would be taken as the usb-redir peer), until qemu listens.</summary>
     private static async Task<bool> QemuListensAsync(int[] ports, string tag, Task<GuestRunResult> guest)
     {
-        // The guest task ends by itself (run-vm's timeout) if qemu never comes up; this only guards against a hang.
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(30);
-        while (!guest.IsCompleted && DateTime.UtcNow < deadline)
+        // No deadline of its own: the guest task ends by itself if qemu never comes up (run-vm's timeout, and GuestVm.Run's
+        // bound on the whole run, lock wait included). A shorter one here gave up while other helpers' guests held the lock
+        // for over 30 minutes, and the guest then booted for nobody.
+        while (!guest.IsCompleted)
         {
             if (QemuSocketInodes(tag) is { } sockets)
             {

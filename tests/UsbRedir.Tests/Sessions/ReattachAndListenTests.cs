@@ -94,6 +94,9 @@ public class ReattachAndListenTests
         Assert.NotSame(firstDevice, replug.Current);
         Assert.Same(replug.Current, connection.Device);
         Assert.Contains(connection.Log.Entries, e => e.Message.Contains("waiting for test 1234:5678 serial 1"));
+        // What the source says while it waits is in the connection's log, as a warning.
+        replug.Source.Report("waiting for test 1234:5678 serial 1: 1234:5678 at 1-2 has serial number 2, not 1: another device, not taken");
+        Assert.Contains(connection.Log.Entries, e => e.Level == SessionLogLevel.Warning && e.Message.Contains("at 1-2 has serial number 2"));
 
         var disconnect = connection.DisconnectAsync(TimeSpan.FromSeconds(5));
         await second.ExpectAsync(T.DeviceDisconnect);
@@ -168,6 +171,67 @@ public class ReattachAndListenTests
         await Eventually.TrueAsync(() => Volatile.Read(ref tries) == 3, "the next try");
         stop.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TestDeadline.Default));
+    }
+
+    /// <summary>A watch function as a hot-plug watcher: records its starts and ends, and lets the test raise a plug.</summary>
+    private sealed class FakeWatcher
+    {
+        private Action? _changed;
+        public int Started, Disposed;
+
+        public IDisposable? Start(Action changed)
+        {
+            Interlocked.Increment(ref Started);
+            Volatile.Write(ref _changed, changed);
+            return new End(this);
+        }
+
+        public void Plug() => Volatile.Read(ref _changed)!();
+
+        private sealed class End(FakeWatcher owner) : IDisposable
+        {
+            public void Dispose() => Interlocked.Increment(ref owner.Disposed);
+        }
+    }
+
+    [Fact]
+    public async Task A_reopening_source_runs_its_watcher_while_it_waits_and_a_plug_brings_the_next_try_at_once()
+    {
+        var present = false;
+        var tries = 0;
+        var watcher = new FakeWatcher();
+        var initial = new LoopbackTestDevice();
+        var source = new ReopeningUsbDeviceSource("watched", _ =>
+        {
+            Interlocked.Increment(ref tries);
+            return Task.FromResult<IUsbDevice?>(Volatile.Read(ref present) ? new LoopbackTestDevice() : null);
+        }, new ReconnectPolicy(TimeSpan.FromHours(1), TimeSpan.FromHours(1), null), initial, watcher.Start);
+
+        // The device opened first needs no watching.
+        Assert.Same(initial, await source.AcquireAsync(CancellationToken.None));
+        Assert.Equal(0, watcher.Started);
+
+        // Gone: the watcher runs while the source waits (an hour between tries: only its plug brings the next one).
+        var acquiring = source.AcquireAsync(CancellationToken.None);
+        await Eventually.TrueAsync(() => Volatile.Read(ref tries) == 1, "the first try");
+        Assert.Equal(1, watcher.Started);
+        Volatile.Write(ref present, true);
+        watcher.Plug();
+        var device = await acquiring.WaitAsync(TestDeadline.Default);
+        Assert.NotNull(device);
+        Assert.Equal(2, tries);
+        await Eventually.TrueAsync(() => Volatile.Read(ref watcher.Disposed) == 1, "the watcher ends once the device is back");
+        await source.ReleaseAsync(device);
+
+        // Stopped while waiting: the watcher ends too.
+        Volatile.Write(ref present, false);
+        using var stop = new CancellationTokenSource();
+        var waiting = source.AcquireAsync(stop.Token);
+        await Eventually.TrueAsync(() => Volatile.Read(ref tries) == 3, "the next try");
+        Assert.Equal(2, watcher.Started);
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TestDeadline.Default));
+        await Eventually.TrueAsync(() => Volatile.Read(ref watcher.Disposed) == 2, "the watcher ends with the wait");
     }
 
     /// <summary>Exports <paramref name="device"/> from <paramref name="source"/>, unplugs it once announced, acknowledges the peer's device_disconnect, and waits for the connection to end.</summary>

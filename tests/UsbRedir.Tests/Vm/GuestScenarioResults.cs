@@ -39,6 +39,14 @@ public static class GuestScenarioResults
         };
     }
 
+    /// <summary>The md5 a scenario printed as "INFO md5.PATH HEX" (a disk read through one path); fails when there is none.</summary>
+    public static string Md5(string stdout, string path)
+    {
+        var m = Regex.Match(stdout, $@"^INFO md5\.{Regex.Escape(path)} ([0-9a-f]{{32}})$", RegexOptions.Multiline);
+        Assert.True(m.Success, $"no md5 for {path}:\n{stdout}");
+        return m.Groups[1].Value;
+    }
+
     /// <summary>The guest run as a whole: no kernel problem in its log, no timeout, exit status 0 (its wall time goes to the output).</summary>
     public static void AssertSucceededCleanly(GuestRunResult run, ITestOutputHelper output)
     {

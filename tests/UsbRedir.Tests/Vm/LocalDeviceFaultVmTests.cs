@@ -12,7 +12,8 @@ namespace UsbRedir.Tests.Vm;
 /// same guest (usbip backend, the kernel's vhci_hcd drives the forwarded disk). A libusb program on the forwarded disk
 /// sends control transfers with odd lengths and provokes a control stall and a bulk stall with its clear-halt; the server
 /// is killed mid-read and a new one started; the host removes the original mid-read (QMP device_del) and the export waits
-/// for it (as <c>usbredir connect ID</c> does through LocalUsbDeviceSource).
+/// for it; a disk added at another port (another device) is not taken; the disk added back at its port is exported again
+/// by itself within 5 s (auto re-attach, as <c>usbredir connect ID</c> does through LocalUsbDeviceSource).
 /// </summary>
 public sealed class LocalDeviceFaultVmTests(ITestOutputHelper output)
 {
@@ -32,7 +33,7 @@ public sealed class LocalDeviceFaultVmTests(ITestOutputHelper output)
             "-device", "qemu-xhci,id=xhci,p2=4,p3=4",
             // -blockdev, not -drive: a -drive's backend is deleted with its device, and the host adds the disk again.
             "-blockdev", $"driver=raw,node-name=stick,file.driver=file,file.filename={image}",
-            "-device", "usb-storage,bus=xhci.0,drive=stick,id=stick-dev",
+            "-device", "usb-storage,bus=xhci.0,drive=stick,id=stick-dev,port=1",
             .. QmpClient.QemuArgs(qmpPath),
         ]);
         string[] command = ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "local-device-faults.sh"), shared,
@@ -45,17 +46,24 @@ public sealed class LocalDeviceFaultVmTests(ITestOutputHelper output)
 
     /// <summary>
     /// What the host does to the guest's hardware when the scenario asks (a file in the shared folder): removes the original
-    /// usb-storage with device_del. Returns INFO lines for the run's output.
+    /// usb-storage with device_del; adds the disk again without a port (QEMU takes the next free port and makes the serial
+    /// number from it: another device) and removes it; then adds it back at its own port. Returns INFO lines for the run's output.
     /// </summary>
     private static async Task<string> UnplugAndPlugInAsync(string shared, string qmpPath, Task guest)
     {
         var log = new System.Text.StringBuilder();
         await using var qmp = await QmpClient.ConnectAsync(qmpPath, guest);
-        if (await LocalDeviceVmTests.WaitForFileAsync(shared, "unplug", guest))
+        async Task OnRequestAsync(string file, string command, object arguments)
         {
-            await qmp.ExecuteAsync("device_del", new { id = "stick-dev" });
-            log.AppendLine("INFO host: device_del stick-dev");
+            if (!await LocalDeviceVmTests.WaitForFileAsync(shared, file, guest))
+                return;
+            await qmp.ExecuteAsync(command, arguments);
+            log.AppendLine($"INFO host: {command} {System.Text.Json.JsonSerializer.Serialize(arguments)}");
         }
+        await OnRequestAsync("unplug", "device_del", new { id = "stick-dev" });
+        await OnRequestAsync("plug-elsewhere", "device_add", new { driver = "usb-storage", bus = "xhci.0", drive = "stick", id = "stick-dev" });
+        await OnRequestAsync("unplug-elsewhere", "device_del", new { id = "stick-dev" });
+        await OnRequestAsync("plug-in", "device_add", new { driver = "usb-storage", bus = "xhci.0", drive = "stick", id = "stick-dev", port = "1" });
         return log.ToString();
     }
 
@@ -99,6 +107,28 @@ public sealed class LocalDeviceFaultVmTests(ITestOutputHelper output)
         AssertPassed("unplug.reader-ends", "unplug.original-gone", "unplug.redirected-disk-gone", "unplug.peer-gets-device-disconnect",
             "unplug.exporter-waits-for-the-device", "unplug.exporter-still-running", "unplug.every-transfer-completed",
             "end.exporter-stops-cleanly", "end.every-transfer-completed", "end.disk-gone");
+
+    /// <summary>
+    /// QMP device_add of the disk without a port while the export waits: QEMU puts it at the next free port with a serial
+    /// number made from that port, so it is another device (another busid, another serial) and the export leaves it to
+    /// usb-storage, as it would a stranger's stick plugged in meanwhile, and its log says why.
+    /// </summary>
+    [LibusbVmFact]
+    public void A_device_added_at_another_port_with_another_serial_is_not_taken() =>
+        AssertPassed("elsewhere.another-port-and-serial", "elsewhere.not-taken", "elsewhere.export-says-why", "elsewhere.gone");
+
+    /// <summary>
+    /// QMP device_add of the same disk at its port: the export comes back by itself within 5 s of the guest seeing the device (the
+    /// server plugs it again), with the same bytes; SIGTERM then ends the exporter cleanly and usb-storage binds to the
+    /// original again.
+    /// </summary>
+    [LibusbVmFact]
+    public void Device_add_again_re_attaches_the_export_within_5_seconds_and_the_end_gives_the_disk_back()
+    {
+        AssertPassed("reattach.plugged-again", "reattach.within-5-s", "reattach.disk-appears", "end.exporter-stops-cleanly",
+            "end.every-transfer-completed", "end.disk-gone", "end.storage-reattached");
+        Assert.Equal(Md5("direct"), Md5("reattached"));
+    }
 
     /// <summary>No hung task (hung_task_timeout_secs is 10 in the guest), no kernel problem, every check passed.</summary>
     [LibusbVmFact]

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Text.RegularExpressions;
 using UsbRedir.Tests.Qemu;
 using UsbRedir.Tests.Support;
 using UsbRedir.Tests.Usbredirect;
@@ -180,13 +179,13 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
     {
         AssertPassed("export.disk-appears", "plug.usbip.disk-appears", "usbredirect.disk-appears");
         var stdout = GuestRun.Value.Result.Stdout;
-        var before = Md5(stdout, "direct");
-        Assert.Equal(before, Md5(stdout, "usb-redir"));
+        var before = GuestScenarioResults.Md5(stdout, "direct");
+        Assert.Equal(before, GuestScenarioResults.Md5(stdout, "usb-redir"));
         // usb-redir wrote a file; everything read afterwards sees it.
-        var after = Md5(stdout, "direct-after");
+        var after = GuestScenarioResults.Md5(stdout, "direct-after");
         Assert.NotEqual(before, after);
-        Assert.Equal(after, Md5(stdout, "usbip"));
-        Assert.Equal(after, Md5(stdout, "usbredirect"));
+        Assert.Equal(after, GuestScenarioResults.Md5(stdout, "usbip"));
+        Assert.Equal(after, GuestScenarioResults.Md5(stdout, "usbredirect"));
     }
 
     [UsbredirectVmFact]
@@ -210,11 +209,4 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
     [UsbredirectVmFact]
     public void The_whole_guest_run_succeeds_with_a_clean_kernel_log() =>
         GuestScenarioResults.AssertWholeRunPassed(GuestRun.Value.Result, output);
-
-    private static string Md5(string stdout, string path)
-    {
-        var m = Regex.Match(stdout, $@"^INFO md5\.{Regex.Escape(path)} ([0-9a-f]{{32}})$", RegexOptions.Multiline);
-        Assert.True(m.Success, $"no md5 for {path}:\n{stdout}");
-        return m.Groups[1].Value;
-    }
 }

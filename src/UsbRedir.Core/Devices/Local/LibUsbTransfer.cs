@@ -159,15 +159,15 @@ internal interface ILibUsbTransferOwner
 /// <summary>A control, bulk, interrupt or bulk-stream transfer.</summary>
 internal sealed unsafe class LibUsbDataTransfer : LibUsbTransfer
 {
-    private readonly TaskCompletionSource<UsbTransferResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<UsbTransferResult> _done;
     private MemoryHandle _pin;
     private byte* _control; // control transfers: setup + data in one native buffer
     private Memory<byte> _controlData;
     private bool _controlIn;
 
-    private LibUsbDataTransfer(ILibUsbTransferOwner owner) : base(owner)
-    {
-    }
+    /// <param name="inline">True: the task's continuations run on the completing thread (see <see cref="IInlineCompletingDevice"/>).</param>
+    private LibUsbDataTransfer(ILibUsbTransferOwner owner, bool inline = false) : base(owner) =>
+        _done = new(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Task<UsbTransferResult> Task => _done.Task;
 
@@ -190,9 +190,9 @@ internal sealed unsafe class LibUsbDataTransfer : LibUsbTransfer
 
     /// <summary>A bulk, interrupt or (streamId &gt; 0) bulk-stream transfer straight into or out of the caller's buffer.</summary>
     public static Task<UsbTransferResult> Data(ILibUsbTransferOwner owner, LibUsbDeviceHandle device, byte endpoint, byte type, uint streamId,
-        Memory<byte> buffer, CancellationToken cancellationToken)
+        Memory<byte> buffer, bool inline, CancellationToken cancellationToken)
     {
-        var t = new LibUsbDataTransfer(owner);
+        var t = new LibUsbDataTransfer(owner, inline);
         t._pin = buffer.Pin();
         t.Allocate(device, endpoint, streamId != 0 ? LibUsb.TransferTypeBulkStream : type, 0, (byte*)t._pin.Pointer, buffer.Length);
         if (streamId != 0)

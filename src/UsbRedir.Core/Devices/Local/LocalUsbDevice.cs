@@ -21,7 +21,7 @@ public sealed record LocalUsbDeviceOptions
 /// asynchronous transfer completed on the context's event thread; the synchronous libusb calls run on its worker thread.
 /// The device is <see cref="Gone"/> once libusb reports it missing or its node under /dev/bus/usb disappears.
 /// </remarks>
-public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
+public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice, ILibUsbTransferOwner
 {
     private const uint DescriptorTimeoutMs = 5000;
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
@@ -187,22 +187,28 @@ public sealed partial class LocalUsbDevice : IUsbDevice, ILibUsbTransferOwner
         return LibUsbDataTransfer.Control(this, Handle, setup, data, cancellationToken);
     }
 
-    public Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        Touched();
-        return GetEndpointType(endpoint) switch
-        {
-            UsbEndpointType.Bulk => LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeBulk, 0, buffer, cancellationToken),
-            UsbEndpointType.Interrupt => LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeInterrupt, 0, buffer, cancellationToken),
-            _ => Task.FromResult(UsbTransferResult.Failed(Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Invalid)),
-        };
-    }
+    public Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        DataTransfer(endpoint, 0, buffer, inline: false, cancellationToken);
 
     public Task<UsbTransferResult> StreamTransferAsync(byte endpoint, uint streamId, Memory<byte> buffer, CancellationToken cancellationToken) =>
-        streamId == 0 || !Touched() ? TransferAsync(endpoint, buffer, cancellationToken)
-        : GetEndpointType(endpoint) == UsbEndpointType.Bulk
-            ? LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeBulk, streamId, buffer, cancellationToken)
-            : Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid));
+        DataTransfer(endpoint, streamId, buffer, inline: false, cancellationToken);
+
+    Task<UsbTransferResult> IInlineCompletingDevice.TransferCompletingInlineAsync(byte endpoint, uint streamId, Memory<byte> buffer,
+        CancellationToken cancellationToken) =>
+        DataTransfer(endpoint, streamId, buffer, inline: true, cancellationToken);
+
+    /// <summary>A bulk or interrupt transfer, or (<paramref name="streamId"/> &gt; 0) a bulk-stream transfer; <paramref name="inline"/>: see <see cref="IInlineCompletingDevice"/>.</summary>
+    private Task<UsbTransferResult> DataTransfer(byte endpoint, uint streamId, Memory<byte> buffer, bool inline, CancellationToken cancellationToken)
+    {
+        Touched();
+        return (GetEndpointType(endpoint), streamId) switch
+        {
+            (UsbEndpointType.Bulk, _) => LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeBulk, streamId, buffer, inline, cancellationToken),
+            (UsbEndpointType.Interrupt, 0) => LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeInterrupt, 0, buffer, inline, cancellationToken),
+            (_, 0) => Task.FromResult(UsbTransferResult.Failed(Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Invalid)),
+            _ => Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid)),
+        };
+    }
 
     public Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,
         CancellationToken cancellationToken) =>

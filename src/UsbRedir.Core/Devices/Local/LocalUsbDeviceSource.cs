@@ -6,7 +6,7 @@ namespace UsbRedir.Devices.Local;
 /// The device source of an export of a local device, shared by both front ends: it yields the device opened first, and
 /// when that one is unplugged, re-opens it as it comes back: at the same busid, or, for a device with a serial number,
 /// wherever a device with the same VID:PID and serial appears (it moved port). A different device in the old port is
-/// never taken for it.
+/// never taken for it. While it waits, a hot-plug watcher wakes it when any USB device is plugged in.
 /// </summary>
 public static class LocalUsbDeviceSource
 {
@@ -23,11 +23,18 @@ public static class LocalUsbDeviceSource
         var home = opened.PortPath;
         var identity = serial is null ? $"{vendorId:x4}:{productId:x4} at {home.BusId}" : $"{vendorId:x4}:{productId:x4} serial {serial}";
 
+        ReopeningUsbDeviceSource? source = null;
+        var told = new HashSet<string>(); // devices of its kind already reported as not taken, each once
         async Task<IUsbDevice?> ReopenAsync(CancellationToken cancellationToken)
         {
             var devices = (enumerator ?? UsbDeviceEnumerator.FromEnvironment()).GetDevices();
             if (FindAgain(devices, home, vendorId, productId, serial) is not { } match)
+            {
+                foreach (var (busId, why) in WhyNotTaken(devices, home, vendorId, productId, serial))
+                    if (told.Add(busId + "\n" + why))
+                        source!.Report($"waiting for {identity}: {why}");
                 return null;
+            }
             try
             {
                 var device = await LocalUsbDevice.OpenAsync(match.PortPath, options, cancellationToken);
@@ -41,22 +48,23 @@ public static class LocalUsbDeviceSource
             }
         }
 
-        return new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened);
+        // While the device is away a plug wakes the source: the re-attach follows the plug instead of the next try.
+        source = new ReopeningUsbDeviceSource(identity, ReopenAsync, initial: opened, watch: changed => WatchPlugs(changed, enumerator));
+        return source;
     }
 
     /// <summary>
-    /// Wakes <paramref name="source"/> whenever a USB device is plugged in (the kernel's uevents, <see cref="UsbDeviceWatcher"/>),
-    /// so a device that comes back is re-opened at once instead of at the source's next try. Dispose the result when the
-    /// export ends. Null when the uevents cannot be read: the source then finds the device at its next try all the same.
+    /// Watches for USB devices being plugged in (the kernel's uevents, <see cref="UsbDeviceWatcher"/>) and calls
+    /// <paramref name="changed"/> for each, so a device that comes back is re-opened at once instead of at the source's next
+    /// try. Null when the uevents cannot be read: the source then finds the device at its next try all the same.
     /// </summary>
-    public static IDisposable? WakeOnPlug(ReopeningUsbDeviceSource source, UsbDeviceEnumerator? enumerator = null)
+    private static UsbDeviceWatcher? WatchPlugs(Action changed, UsbDeviceEnumerator? enumerator)
     {
-        ArgumentNullException.ThrowIfNull(source);
         var watcher = new UsbDeviceWatcher(enumerator);
         watcher.DeviceChanged += (_, e) =>
         {
             if (e.Kind == UsbDeviceEventKind.Added)
-                source.NotifyChanged();
+                changed();
         };
         try
         {
@@ -67,6 +75,25 @@ public static class LocalUsbDeviceSource
         {
             watcher.Dispose();
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Why each device of the exported one's kind (same VID:PID) among <paramref name="devices"/> is not taken for it while
+    /// it is away: another serial number (QEMU's emulated devices make theirs from their port, so one re-added at another
+    /// port is another device), or no serial number at another port. Busid and reason, for the connection's log, so a user
+    /// whose re-plugged device stays unexported sees why.
+    /// </summary>
+    internal static IEnumerable<(string BusId, string Why)> WhyNotTaken(IEnumerable<UsbDeviceInfo> devices, UsbPortPath home, ushort vendorId,
+        ushort productId, string? serial)
+    {
+        foreach (var d in devices.Where(d => d.VendorId == vendorId && d.ProductId == productId))
+        {
+            var here = $"{d.VidPid} at {d.BusId}";
+            if (serial is not null && d.SerialNumber != serial)
+                yield return (d.BusId, $"{here} has serial number {d.SerialNumber ?? "(none)"}, not {serial}: another device, not taken");
+            else if (serial is null && !d.PortPath.Equals(home))
+                yield return (d.BusId, $"{here} has no serial number to tell it from another {d.VidPid}: taken only at {home.BusId}, where it was");
         }
     }
 

@@ -13,7 +13,8 @@ namespace UsbRedir.Devices.Sources;
 /// <see cref="UsbRedirException"/> for what waiting cannot fix (no permission: the connection then ends as Failed with that
 /// error). A local device source opens by busid, or by VID:PID and serial number when the device may move port.</para>
 /// <para><see cref="NotifyChanged"/> cuts the current wait short: a hot-plug watcher calls it when a device appears, so the
-/// re-attach follows the plug at once instead of at the next backoff step.</para>
+/// re-attach follows the plug at once instead of at the next backoff step. Given a watch function, the source runs that
+/// watcher itself while it waits (both front ends get the same re-attach).</para>
 /// </remarks>
 public sealed class ReopeningUsbDeviceSource : IUsbDeviceSource
 {
@@ -22,6 +23,7 @@ public sealed class ReopeningUsbDeviceSource : IUsbDeviceSource
 
     private readonly Func<CancellationToken, Task<IUsbDevice?>> _open;
     private readonly ReconnectPolicy _retry;
+    private readonly Func<Action, IDisposable?>? _watch;
     private readonly SemaphoreSlim _changed = new(0, 1);
     private IUsbDevice? _initial;
 
@@ -29,16 +31,32 @@ public sealed class ReopeningUsbDeviceSource : IUsbDeviceSource
     /// <param name="open">Opens the device, or returns null when it is not there (yet).</param>
     /// <param name="retry">The waits between tries; when its attempts run out the source gives up (AcquireAsync returns null).</param>
     /// <param name="initial">An already opened device to yield first (the front end opened it to check it exists); this source then owns it.</param>
-    public ReopeningUsbDeviceSource(string identity, Func<CancellationToken, Task<IUsbDevice?>> open, ReconnectPolicy? retry = null, IUsbDevice? initial = null)
+    /// <param name="watch">
+    /// Starts a watcher that calls the given action whenever the device may have come back (a hot-plug watcher: a device was
+    /// plugged in), or returns null when it cannot watch (the tries then find the device all the same). It runs while
+    /// <see cref="AcquireAsync"/> looks for the device and is disposed when that returns.
+    /// </param>
+    public ReopeningUsbDeviceSource(string identity, Func<CancellationToken, Task<IUsbDevice?>> open, ReconnectPolicy? retry = null, IUsbDevice? initial = null,
+        Func<Action, IDisposable?>? watch = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(identity);
         Identity = identity;
         _open = open ?? throw new ArgumentNullException(nameof(open));
         _retry = retry ?? DefaultRetry;
         _initial = initial;
+        _watch = watch;
     }
 
     public string Identity { get; }
+
+    /// <summary>
+    /// Something the source wants the user to know while it waits (a device of the kind it waits for that it does not take,
+    /// and why); the connection over this source logs it as a warning. Raised on the thread that tries to open the device.
+    /// </summary>
+    public event Action<string>? Notice;
+
+    /// <summary>Raises <see cref="Notice"/> (the open function calls it).</summary>
+    public void Report(string message) => Notice?.Invoke(message);
 
     /// <summary>Tries since the last success (0 while the device is there), for display.</summary>
     public int FailedTries { get; private set; }
@@ -51,18 +69,29 @@ public sealed class ReopeningUsbDeviceSource : IUsbDeviceSource
                 return initial;
             await initial.DisposeAsync();
         }
-        for (var attempt = 1; ; attempt++)
+        // Watching starts before the first try: a device plugged in between a try and the watcher's start is not missed.
+        var watching = _watch?.Invoke(NotifyChanged);
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (await _open(cancellationToken) is { } device)
+            for (var attempt = 1; ; attempt++)
             {
-                FailedTries = 0;
-                return device;
+                cancellationToken.ThrowIfCancellationRequested();
+                if (await _open(cancellationToken) is { } device)
+                {
+                    FailedTries = 0;
+                    return device;
+                }
+                FailedTries = attempt;
+                if (_retry.DelayBefore(attempt) is not { } delay)
+                    return null;
+                await _changed.WaitAsync(delay, cancellationToken);
             }
-            FailedTries = attempt;
-            if (_retry.DelayBefore(attempt) is not { } delay)
-                return null;
-            await _changed.WaitAsync(delay, cancellationToken);
+        }
+        finally
+        {
+            // A watcher's end may join its thread: not on the caller's (often a thread-pool) thread.
+            if (watching is not null)
+                _ = Task.Factory.StartNew(watching.Dispose, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
     }
 

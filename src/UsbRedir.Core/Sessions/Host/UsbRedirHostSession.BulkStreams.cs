@@ -60,6 +60,8 @@ public sealed partial class UsbRedirHostSession
                     // The guest takes the ioerror as "no streams": free the partial grant so a retry with fewer can succeed.
                     await Device.FreeStreamsAsync(EndpointsOf(h.Endpoints), _sessionEnded.Token);
                 }
+                else
+                    Log.Info($"allocated {result.Streams} bulk streams on endpoints {Describe(h.Endpoints)}");
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -83,6 +85,8 @@ public sealed partial class UsbRedirHostSession
                 status = await Device.FreeStreamsAsync(EndpointsOf(h.Endpoints), _sessionEnded.Token);
                 if (status != UsbStatus.Success)
                     Log.Error($"could not free the bulk streams of endpoints {Describe(h.Endpoints)}: {status}");
+                else
+                    Log.Info($"freed the bulk streams of endpoints {Describe(h.Endpoints)}");
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

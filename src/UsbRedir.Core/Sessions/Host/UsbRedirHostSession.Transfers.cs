@@ -261,9 +261,12 @@ public sealed partial class UsbRedirHostSession
         var result = UsbTransferResult.Failed(UsbStatus.IoError);
         try
         {
-            result = streamId == 0
-                ? await Device.TransferAsync(endpoint, buffer.AsMemory(0, length), transfer.Cancellation.Token)
-                : await Device.StreamTransferAsync(endpoint, streamId, buffer.AsMemory(0, length), transfer.Cancellation.Token);
+            // On a device that can (libusb), what follows runs on the thread that completed the transfer and the reply
+            // leaves from there, as usbredirhost's completion callback writes it: nothing below blocks.
+            var data = buffer.AsMemory(0, length);
+            result = await (Device is IInlineCompletingDevice inline ? inline.TransferCompletingInlineAsync(endpoint, streamId, data, transfer.Cancellation.Token)
+                : streamId == 0 ? Device.TransferAsync(endpoint, data, transfer.Cancellation.Token)
+                : Device.StreamTransferAsync(endpoint, streamId, data, transfer.Cancellation.Token));
         }
         catch (Exception e)
         {

@@ -33,6 +33,11 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
         : base(UsbRedirRole.UsbHost, CapabilitiesFor(device), connection, log)
     {
         Device = device;
+        // A transfer's packet is handled and submitted on the thread that learns it arrived, as usbredirhost reads and
+        // submits on one thread: no handler here blocks (requests that wait run off the read loop), and submitting to a
+        // libusb device never does (a software device's transfer may read a file before it returns).
+        if (device is IInlineCompletingDevice)
+            connection.PreferInlineCompletions();
     }
 
     public IUsbDevice Device { get; }

@@ -38,4 +38,17 @@ public sealed class LocalUsbDeviceSourceTests
         Assert.Equal("4-1", Find("4-1", 0x0781, 0x5567, null));
         Assert.Null(Find("4-2", 0x0781, 0x5567, null));
     }
+
+    [Fact]
+    public void Devices_of_its_kind_that_are_not_taken_say_why()
+    {
+        // QEMU re-added the disk without a port: at 2-2, with the serial made from that port.
+        var why = LocalUsbDeviceSource.WhyNotTaken(Devices, UsbPortPath.Parse("2-1"), 0x46f4, 0x0001, "1-0000:00:05.0-1").ToList();
+        Assert.Contains(("2-2", "46f4:0001 at 2-2 has serial number 1-0000:00:05.0-2, not 1-0000:00:05.0-1: another device, not taken"), why);
+        Assert.Contains(why, w => w.BusId == "2-4" && w.Why.Contains("serial number ALPHA1"));
+        Assert.DoesNotContain(why, w => w.BusId == "4-1"); // another kind
+        // Without a serial number only its own port is it.
+        Assert.Equal([("4-1", "0781:5567 at 4-1 has no serial number to tell it from another 0781:5567: taken only at 4-2, where it was")],
+            LocalUsbDeviceSource.WhyNotTaken(Devices, UsbPortPath.Parse("4-2"), 0x0781, 0x5567, null));
+    }
 }
