@@ -152,9 +152,15 @@ Describe 'Connect-UsbDevice -Listen' {
         $port = $connection.ListenEndPoint.Port
         $connection.Target | Should -Be "listen 127.0.0.1:$port"
 
+        # The peer speaks first, as QEMU's usb-redir with a client chardev does (every usbredir peer sends its hello on
+        # connect): the listener tells TLS from plain usbredir by the first bytes (Auto), then answers with its hello.
         $client = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port)
         $stream = $client.GetStream()
         $stream.ReadTimeout = 10000
+        $hello = [byte[]]::new(12 + 64 + 4) # header (type 0 = hello, length 68, id 0), version[64], caps word 0
+        [System.BitConverter]::GetBytes([uint32]68).CopyTo($hello, 4)
+        [System.Text.Encoding]::ASCII.GetBytes('pester usb-guest').CopyTo($hello, 12)
+        $stream.Write($hello, 0, $hello.Length)
         $buffer = [byte[]]::new(512)
         $count = $stream.Read($buffer, 0, $buffer.Length)
         [System.Text.Encoding]::ASCII.GetString($buffer, 0, $count) | Should -Match 'UsbRedir'
