@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.RegularExpressions;
 using UsbRedir.Tests.Qemu;
 using UsbRedir.Tests.Support;
 using Xunit.Abstractions;
@@ -135,10 +134,5 @@ public sealed class LocalDeviceFaultVmTests(ITestOutputHelper output)
     public void The_whole_guest_run_succeeds_with_a_clean_kernel_log() =>
         GuestScenarioResults.AssertWholeRunPassed(GuestRun.Value, output);
 
-    private static string Md5(string path)
-    {
-        var m = Regex.Match(GuestRun.Value.Stdout, $@"^INFO md5\.{Regex.Escape(path)} ([0-9a-f]{{32}})$", RegexOptions.Multiline);
-        Assert.True(m.Success, $"no md5 for {path}:\n{GuestRun.Value.Stdout}");
-        return m.Groups[1].Value;
-    }
+    private static string Md5(string path) => GuestScenarioResults.Md5(GuestRun.Value.Stdout, path);
 }
