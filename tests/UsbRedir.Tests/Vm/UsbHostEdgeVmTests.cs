@@ -122,23 +122,8 @@ public sealed class UsbHostEdgeVmTests(ITestOutputHelper output)
 
     private static string TranscriptPath(string shared, string device, string host) => Path.Combine(shared, $"{device}.{host}.txt");
 
-    /// <summary>The peer's lines by step ("STEP | LINE").</summary>
-    private static Dictionary<string, List<string>> Transcript(string shared, string device, string host)
-    {
-        var path = TranscriptPath(shared, device, host);
-        Assert.True(File.Exists(path), $"no transcript {path}: see the guest run's output");
-        var steps = new Dictionary<string, List<string>>();
-        foreach (var line in File.ReadAllLines(path))
-        {
-            var bar = line.IndexOf(" | ", StringComparison.Ordinal);
-            Assert.True(bar > 0, $"{path}: not a transcript line: {line}");
-            var step = line[..bar];
-            if (!steps.TryGetValue(step, out var lines))
-                steps[step] = lines = [];
-            lines.Add(line[(bar + 3)..]);
-        }
-        return steps;
-    }
+    private static Dictionary<string, List<string>> Transcript(string shared, string device, string host) =>
+        GuestPeerTranscript.Read(TranscriptPath(shared, device, host));
 
     private static string Dump(Dictionary<string, List<string>> transcript) =>
         string.Join("\n", transcript.SelectMany(s => s.Value.Select(l => $"{s.Key} | {l}")));
