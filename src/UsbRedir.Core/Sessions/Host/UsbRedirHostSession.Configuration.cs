@@ -93,7 +93,13 @@ public sealed partial class UsbRedirHostSession
         }
         if (!DescriptorBytes().AsSpan().SequenceEqual(before))
         {
-            await AnnounceAgainAsync($"the device came back from the reset as another device ({identity}, now {Identity()})");
+            // It came back as another device (a DFU device switching mode). The peer's kernel reads the new descriptors
+            // after its reset and enumerates the device anew (Linux: "device firmware changed"); a device_disconnect here
+            // would pull the device from under that reset (QEMU's guest then times out reading descriptors for tens of
+            // seconds). The peer only needs the new interfaces and endpoints, which it cannot read itself.
+            _layout = ComputeLayout();
+            SendLayout();
+            Log.Info($"the device came back from the reset as another device ({identity}, now {Identity()}): its interfaces and endpoints sent again");
             return;
         }
         RefreshLayoutIfChanged();
