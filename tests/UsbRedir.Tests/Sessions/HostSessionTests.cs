@@ -300,11 +300,7 @@ public class HostSessionTests
         await guest.ExpectAsync(T.InterfaceInfo);
         await guest.ExpectAsync(T.EpInfo);
         Assert.Equal(DfuTestDevice.RuntimeProductId, (await guest.ExpectAsync(T.DeviceConnect)).As<DeviceConnectHeader>().ProductId);
-        guest.Send(1, new SetConfigurationHeader(1));
-        var runtime = (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>();
-        Assert.Equal((1u, 0xFE, 0x01, 0x01), (runtime.InterfaceCount, runtime.InterfaceClasses[0], runtime.InterfaceSubclasses[0], runtime.InterfaceProtocols[0]));
-        await guest.ExpectAsync(T.EpInfo);
-        await guest.ExpectAsync(T.ConfigurationStatus);
+        await ConfigureDfuAsync(1, protocol: 1); // run-time mode
 
         guest.Send(2, new ControlPacketHeader(0x00, DfuTestDevice.Detach, 0x21, UsbStatus.Success, 1000, 0, 0));
         Assert.Equal(UsbStatus.Success, (await guest.ExpectAsync(T.ControlPacket)).As<ControlPacketHeader>().Status);
@@ -313,17 +309,23 @@ public class HostSessionTests
         Assert.Equal(0u, (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>().InterfaceCount);
         await guest.ExpectAsync(T.EpInfo);
         Assert.Equal(HostDeviceState.Connected, host.DeviceState);
-        guest.Send(3, new SetConfigurationHeader(1));
-        var dfu = (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>();
-        Assert.Equal((1u, 0xFE, 0x01, 0x02), (dfu.InterfaceCount, dfu.InterfaceClasses[0], dfu.InterfaceSubclasses[0], dfu.InterfaceProtocols[0]));
-        await guest.ExpectAsync(T.EpInfo);
-        await guest.ExpectAsync(T.ConfigurationStatus);
+        await ConfigureDfuAsync(3, protocol: 2); // DFU mode
 
         guest.Send(4, new ControlPacketHeader(0x80, DfuTestDevice.GetStatus, 0xA1, UsbStatus.Success, 0, 0, 6));
         var status = await guest.ExpectAsync(T.ControlPacket);
         Assert.Equal(UsbStatus.Success, status.As<ControlPacketHeader>().Status);
         Assert.Equal(DfuTestDevice.DfuIdle, status.Payload[4]);
         Assert.True(await guest.NothingWithinAsync(TimeSpan.FromMilliseconds(200))); // no device_disconnect, nothing else
+
+        // set_configuration(1): the host answers with the one DFU interface (FE/01/protocol), its endpoints and the status.
+        async Task ConfigureDfuAsync(ulong id, byte protocol)
+        {
+            guest.Send(id, new SetConfigurationHeader(1));
+            var info = (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>();
+            Assert.Equal((1u, 0xFE, 0x01, protocol), (info.InterfaceCount, info.InterfaceClasses[0], info.InterfaceSubclasses[0], info.InterfaceProtocols[0]));
+            await guest.ExpectAsync(T.EpInfo);
+            Assert.Equal(id, (await guest.ExpectAsync(T.ConfigurationStatus)).Id);
+        }
     }
 
     [Fact]
