@@ -19,6 +19,7 @@
  *   setconf N   getconf   setalt IF ALT   getalt IF   startiso EP PKTS URBS   stopiso EP   startint EP   stopint EP
  *   alloc EPMASK N   free EPMASK   startbulk EP BYTES N   stopbulk EP   cancel K (the id of this step's command K)
  *   cancelid ID   reset   reject   wait MS (pump the connection for MS ms before the next command)
+ *   waitconnect MS (pump until the next device_connect, at most MS ms; else prints "no device_connect within MS ms")
  *
  * Each data packet, setconf and setalt waits for its answer (up to 20 s) before the barrier, so a later step can rely
  * on it, and so the interface_info and ep_info a configuration or alternate setting change sends before its status
@@ -51,6 +52,7 @@
 
 static struct usbredirparser *parser;
 static int connected;
+static int announced_again; /* set by every device_connect; the waitconnect command clears it */
 static int current_step; /* 0 = announce */
 static char step_names[MAX_STEPS][64];
 static int barrier_done;
@@ -162,6 +164,7 @@ static void on_device_connect(void *priv, struct usb_redir_device_connect_header
 {
     (void)priv;
     connected = 1;
+    announced_again = 1;
     add_line(current_step, "device_connect speed=%u class=%02x/%02x/%02x id=%04x:%04x bcd=%04x", d->speed,
              d->device_class, d->device_subclass, d->device_protocol, d->vendor_id, d->product_id,
              d->device_version_bcd);
@@ -503,6 +506,15 @@ static void run_command(char *cmd, uint64_t id)
     } else if (!strcmp(op, "wait")) {
         flush_writes();
         pump((double)num(&save, "MS", cmd), NULL);
+    } else if (!strcmp(op, "waitconnect")) {
+        /* until the device is announced again (a reset that brought back another device: device_disconnect, then
+         * device_connect), at most MS ms; the commands before it in the step are sent first */
+        double ms = (double)num(&save, "MS", cmd);
+        flush_writes();
+        announced_again = 0;
+        pump(ms, &announced_again);
+        if (!announced_again)
+            add_line(current_step, "no device_connect within %.0f ms", ms);
     } else {
         die("unknown command '%s'", op);
     }

@@ -29,7 +29,6 @@ namespace UsbRedir.Sessions;
 public sealed class UsbRedirConnection
 {
     /// <summary>How long a device that went away waits for the peer to acknowledge its device_disconnect before the link closes.</summary>
-    private static readonly TimeSpan GoneAckTimeout = TimeSpan.FromSeconds(5);
 
     private readonly CancellationTokenSource _stop = new();
     private readonly ReconnectPolicy _reconnect;
@@ -588,7 +587,7 @@ public sealed class UsbRedirConnection
         if (!session.Completion.IsCompleted && !_stop.IsCancellationRequested)
         {
             // The session's own watch on Gone has sent device_disconnect: give the peer time to acknowledge, then close.
-            await session.ReleaseDeviceAsync(GoneAckTimeout, "the device went away");
+            await session.ReleaseDeviceAsync(UsbRedirHostSession.DisconnectAckTimeout, "the device went away");
             session.Close();
         }
         var error = await session.Completion;

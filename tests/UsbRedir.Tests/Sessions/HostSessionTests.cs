@@ -283,6 +283,49 @@ public class HostSessionTests
         Assert.Equal(1, device.Resets);
     }
 
+    /// <summary>
+    /// A device that comes back from a reset as another device (a DFU device switching mode) is shown to the peer as a
+    /// real bus shows it: device_disconnect, then (after the peer's ack, or at once when it sends none) the new device's
+    /// interface_info, ep_info and device_connect; the session goes on serving it.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_device_that_comes_back_from_a_reset_as_another_is_announced_again(bool peerAcks)
+    {
+        var caps = UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams;
+        var device = new DfuTestDevice();
+        var (guest, hostSide) = await ScriptedPeer.ConnectAsync(peerAcks ? caps : caps & ~UsbRedirCapabilities.DeviceDisconnectAck);
+        var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
+        host.Start();
+        await using var _h = host;
+        await using var _g = guest;
+        await guest.ExpectAsync(T.InterfaceInfo);
+        await guest.ExpectAsync(T.EpInfo);
+        Assert.Equal(DfuTestDevice.RuntimeProductId, (await guest.ExpectAsync(T.DeviceConnect)).As<DeviceConnectHeader>().ProductId);
+
+        guest.Send(1, new ControlPacketHeader(0x00, DfuTestDevice.Detach, 0x21, UsbStatus.Success, 1000, 0, 0));
+        Assert.Equal(UsbStatus.Success, (await guest.ExpectAsync(T.ControlPacket)).As<ControlPacketHeader>().Status);
+        guest.Do(c => c.SendReset());
+        await guest.ExpectAsync(T.DeviceDisconnect);
+        if (peerAcks)
+        {
+            Assert.True(await guest.NothingWithinAsync(TimeSpan.FromMilliseconds(300))); // nothing before the ack
+            Assert.Equal(HostDeviceState.Reconnecting, host.DeviceState);
+            guest.Do(c => c.SendDeviceDisconnectAck());
+        }
+        await guest.ExpectAsync(T.InterfaceInfo);
+        await guest.ExpectAsync(T.EpInfo);
+        var connect = (await guest.ExpectAsync(T.DeviceConnect)).As<DeviceConnectHeader>();
+        Assert.Equal((DfuTestDevice.VendorId, DfuTestDevice.DfuProductId), (connect.VendorId, connect.ProductId));
+        Assert.Equal(HostDeviceState.Connected, host.DeviceState);
+
+        guest.Send(2, new ControlPacketHeader(0x80, DfuTestDevice.GetStatus, 0xA1, UsbStatus.Success, 0, 0, 6));
+        var status = await guest.ExpectAsync(T.ControlPacket);
+        Assert.Equal(UsbStatus.Success, status.As<ControlPacketHeader>().Status);
+        Assert.Equal(DfuTestDevice.DfuIdle, status.Payload[4]);
+    }
+
     [Fact]
     public async Task Unplugged_device_is_disconnected_and_the_ack_releases_it()
     {

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
 
@@ -81,6 +82,8 @@ public sealed partial class UsbRedirHostSession
             _resetSinceLastTransfer = true;
         }
         CancelAll(reportStreamsStalled: true);
+        var before = DescriptorBytes();
+        var identity = Identity();
         var status = await Device.ResetAsync(_sessionEnded.Token);
         if (status != UsbStatus.Success)
         {
@@ -88,7 +91,22 @@ public sealed partial class UsbRedirHostSession
             ReleaseDevice("reset failed");
             return;
         }
+        if (!DescriptorBytes().AsSpan().SequenceEqual(before))
+        {
+            await AnnounceAgainAsync($"the device came back from the reset as another device ({identity}, now {Identity()})");
+            return;
+        }
         RefreshLayoutIfChanged();
+    }
+
+    /// <summary>The device's descriptors as a host reads them: the device descriptor, then every configuration.</summary>
+    private byte[] DescriptorBytes() =>
+        [.. Device.DeviceDescriptor.Span, .. Device.ConfigurationDescriptors.SelectMany(c => c.ToArray())];
+
+    private string Identity()
+    {
+        var d = Device.DeviceDescriptor.Span;
+        return $"{BinaryPrimitives.ReadUInt16LittleEndian(d[8..]):x4}:{BinaryPrimitives.ReadUInt16LittleEndian(d[10..]):x4}";
     }
 
     /// <summary>A reset may leave the device unconfigured; the guest learns the layout from the next set_configuration.</summary>

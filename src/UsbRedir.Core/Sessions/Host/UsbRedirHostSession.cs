@@ -23,7 +23,11 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
         UsbRedirCapabilities.BulkReceiving;
 
     private readonly object _stateGate = new();
+    /// <summary>How long a peer with device_disconnect_ack is given to acknowledge a device_disconnect.</summary>
+    internal static readonly TimeSpan DisconnectAckTimeout = TimeSpan.FromSeconds(5);
+
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _reconnectAcknowledged = new(); // see AnnounceAgainAsync; under _stateGate
     private readonly CancellationTokenSource _sessionEnded = new();
     private HostDeviceState _state = HostDeviceState.Announcing;
     private DeviceLayout _layout = new();
@@ -209,20 +213,63 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
             _released.TrySetResult();
     }
 
+    /// <summary>
+    /// The device came back from a reset as another device (new descriptors: a DFU device switching to DFU mode). The peer
+    /// sees what a real bus shows: the device unplugged and plugged in again. device_disconnect, the peer's acknowledgement
+    /// (when it sends one; at most <see cref="DisconnectAckTimeout"/>), then the new device's interface_info, ep_info and
+    /// device_connect.
+    /// </summary>
+    private async Task AnnounceAgainAsync(string why)
+    {
+        bool awaitAck;
+        lock (_stateGate)
+        {
+            if (_state != HostDeviceState.Connected)
+                return;
+            awaitAck = Codec.PeerHas(UsbRedirCapabilities.DeviceDisconnectAck);
+            _state = awaitAck ? HostDeviceState.Reconnecting : HostDeviceState.Announcing;
+            _reconnectAcknowledged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        CancelAll();
+        WithCodec(c => c.SendDeviceDisconnect());
+        Log.Info($"device_disconnect sent: {why}; it is announced again as the device it is now");
+        if (awaitAck)
+        {
+            await Task.WhenAny(_reconnectAcknowledged.Task, Task.Delay(DisconnectAckTimeout, _sessionEnded.Token));
+            lock (_stateGate)
+            {
+                if (_state != HostDeviceState.Reconnecting)
+                    return; // acknowledged (OnDisconnectAck announced it), or the session ended meanwhile
+                Log.Warning($"the peer did not acknowledge device_disconnect within {DisconnectAckTimeout.TotalSeconds:0.#} s; announcing the device anyway");
+                _state = HostDeviceState.Announcing;
+            }
+        }
+        AnnounceDevice();
+    }
+
     private void OnDisconnectAck()
     {
         lock (_stateGate)
         {
             if (_state == HostDeviceState.Rejected)
                 return; // the ack of the device_disconnect a filter_reject made us send (libusbredirparser sends it by itself)
-            if (_state != HostDeviceState.Disconnecting)
+            if (_state == HostDeviceState.Reconnecting)
+            {
+                _state = HostDeviceState.Announcing; // AnnounceAgainAsync sent it: now the device as it came back
+                _reconnectAcknowledged.TrySetResult();
+            }
+            else if (_state != HostDeviceState.Disconnecting)
             {
                 Log.Error("the peer sent device_disconnect_ack without a device_disconnect");
                 return;
             }
-            _state = HostDeviceState.Released;
+            else
+                _state = HostDeviceState.Released;
         }
-        _released.TrySetResult();
+        if (DeviceState == HostDeviceState.Announcing)
+            AnnounceDevice();
+        else
+            _released.TrySetResult();
     }
 
     private void OnFilterReject()
