@@ -4,7 +4,8 @@
 # "uas" (bridged by the host test to the usb-redir chardev). The uas driver must bind the copy (bulk streams: without
 # them usb-storage would take it), read the same bytes, write a file that lands in the original's image; the exporter
 # must allocate the streams on the real device and free them when the guest's uas lets go; every transfer completes;
-# the copy goes away when the export is stopped (SIGTERM, exit 0), and uas binds to the original again.
+# the copy goes away when the export is stopped (SIGTERM, exit 0), and uas binds to the original again. Then a second
+# export is stopped while the guest's uas still holds the copy (and its streams): uas must bind to the original again.
 # Every step prints its guest uptime (to stdout and to the kernel log, so the console log shows where a hang is), every
 # wait is bounded, and disk I/O runs in the background under a deadline (a stuck uas command leaves its reader in D
 # state, where no signal reaches it). The exporter's log is printed; on a failure usbmon's tail and dmesg too.
@@ -25,11 +26,12 @@ echo 0 > /sys/module/usb_storage/parameters/delay_use
 # step MESSAGE: progress with the guest uptime, on stdout and in the kernel log (the console log keeps it even if the
 # run is cut short)
 step() { local m="[$(cut -d' ' -f1 /proc/uptime) s] $*"; echo "INFO step $m"; echo "local-device-streams: $m" > /dev/kmsg; }
-# every 10 s while the scenario runs, where things stand (a hang then shows where it is): the exporter's last log line and
+# every 10 s while the scenario runs, where things stand (a hang then shows where it is): the newest exporter's last log line and
 # the processes stuck in the kernel (D state) with the function they wait in
 heartbeat() { while sleep 10; do
-  step "heartbeat: exporter: $(tail -n1 "$exporter_log" 2>/dev/null | cut -c1-160); D state: $(awk '$3 == "D" { printf "%s(%s) ", $2, $1 }' /proc/[0-9]*/stat 2>/dev/null)"
-  for p in $(awk '$3 == "D" { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do step "  $p waits in $(tr '\n' ' ' < "/proc/$p/stack" 2>/dev/null | cut -c1-300)"; done
+  step "heartbeat: exporter: $(ls -t /tmp/export*.txt 2>/dev/null | head -n1 | xargs -r tail -n1 | cut -c1-160); D state: $(awk '$3 == "D" { printf "%s(%s) ", $2, $1 }' /proc/[0-9]*/stat 2>/dev/null)"
+  for p in $(awk '$3 == "D" { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
+    w=$(tr '\n' ' ' < "/proc/$p/stack" 2>/dev/null | cut -c1-300); [ -n "$w" ] && step "  $p waits in $w"; done
 done; }
 quiet() { "$@" >/dev/null; }
 gone() { ! "$@" >/dev/null; }
@@ -52,7 +54,6 @@ uas_dev() { local v b; for v in /sys/bus/usb/devices/*/idVendor; do b=$(basename
 driver_of() { basename "$(readlink "/sys/bus/usb/devices/$1:1.0/driver" 2>/dev/null)" 2>/dev/null; }
 bound() { [ "$(driver_of "$1")" = "$2" ]; }
 disk_of() { disks | awk -v u="$1" '$2 == u { print $1; f = 1; exit } END { exit !f }'; }
-exporter_log=/tmp/export.txt
 # every transfer completed: the host session logs the ones that did not, libusb's device the ones it could not cancel
 all_completed() { ! grep -Eq "did not complete|could not free|could not allocate" "$exporter_log"; }
 dump() {
@@ -72,17 +73,39 @@ check uas.original-superspeed [ "$(cat "/sys/bus/usb/devices/$uas/speed")" = 500
 poll 60 quiet disk_of "$uas"
 md5 uas-direct "$(disk_of "$uas")"
 
-bridge 4000 uas
-step "starting the export"
-dotnet "$cli" connect "$uas" 127.0.0.1:4000 --no-reconnect --verbose > "$exporter_log" 2>&1 &
-export=$!
 copy() { uas_dev "$uas"; }
 copy_disk() { local c; c=$(copy) && disk_of "$c"; }
-check uas.copy-disk-appears poll 120 quiet copy_disk
-c=$(copy) d=$(copy_disk)
-step "the copy is $c ($(cat "/sys/bus/usb/devices/$c/speed" 2>/dev/null) Mb/s, driver $(driver_of "$c")) as ${d:-no disk}"
+# start_export PHASE PORT VPORT: our exporter to 127.0.0.1:PORT, carried by virtio-serial port VPORT to a usb-redir; the
+# copy's disk must appear ($c: the copy's busid, $d: its disk)
+start_export() {
+  bridge "$2" "$3"
+  step "starting the $1 export"
+  exporter_log=/tmp/export-$1.txt
+  dotnet "$cli" connect "$uas" "127.0.0.1:$2" --no-reconnect --verbose > "$exporter_log" 2>&1 &
+  export=$!
+  check "$1.copy-disk-appears" poll 120 quiet copy_disk
+  c=$(copy) d=$(copy_disk)
+  step "the copy is $c ($(cat "/sys/bus/usb/devices/$c/speed" 2>/dev/null) Mb/s, driver $(driver_of "$c")) as ${d:-no disk}"
+  check "$1.copy-uas-bound" bound "$c" uas
+}
+# stop_export PHASE: SIGTERM (as Ctrl+C) ends the export with 0, the copy goes away, uas binds to the original again and
+# reads it, and every transfer completed
+stop_export() {
+  step "stopping the $1 export"
+  stop $export; local rc=$?
+  step "the $1 export ended with rc=$rc"
+  check "$1.export-exit-0" [ "$rc" = 0 ]
+  check "$1.copy-gone" poll 60 gone copy
+  tail -n 60 "$exporter_log" | sed "s/^/INFO $1 exporter: /"
+  check "$1.original-uas-reattached" poll 60 bound "$uas" uas
+  poll 60 quiet disk_of "$uas"
+  md5 "$1-direct-after" "$(disk_of "$uas")"
+  check "$1.every-transfer-completed" all_completed
+}
+
+# 1. The copy is read and written through, then the guest's uas lets go of it before the export stops.
+start_export uas 4000 uas
 check uas.copy-superspeed [ "$(cat "/sys/bus/usb/devices/$c/speed" 2>/dev/null)" = 5000 ]
-check uas.copy-uas-bound bound "$c" uas
 check uas.streams-allocated-on-the-device grep -q "allocated [0-9]* bulk streams on endpoints" "$exporter_log"
 if [ -n "$d" ]; then
   md5 uas-redir "$d"
@@ -98,16 +121,13 @@ fi
 step "unbinding uas from the copy"
 [ -n "$c" ] && bound "$c" uas && echo "$c:1.0" > /sys/bus/usb/drivers/uas/unbind
 check uas.streams-freed-on-the-device poll 30 grep -q "freed the bulk streams of endpoints" "$exporter_log"
-step "stopping the export"
-stop $export; rc=$?
-step "the export ended with rc=$rc"
-check uas.export-exit-0 [ "$rc" = 0 ]
-check uas.copy-gone poll 60 gone copy
-tail -n 60 "$exporter_log" | sed 's/^/INFO exporter: /'
-check uas.original-uas-reattached poll 60 bound "$uas" uas
-poll 60 quiet disk_of "$uas"
-md5 uas-direct-after "$(disk_of "$uas")"
-check uas.every-transfer-completed all_completed
+stop_export uas
+
+# 2. Ctrl+C while the guest's uas still holds the copy and its streams (virtio-serial port "busy", a second usb-redir):
+# uas binds to the original again, which needs the streams on the device freed by then.
+start_export busy 4001 busy
+[ -n "$d" ] && md5 busy-redir "$d"
+stop_export busy
 
 kill $beat $bridges ${usbmon:-} 2>/dev/null; wait $beat $bridges ${usbmon:-} 2>/dev/null
 [ "$fails" -ne 0 ] && dump
