@@ -90,7 +90,7 @@ public sealed class LocalDeviceStreamsVmTests(ITestOutputHelper output)
     [SocatVmFact]
     public void The_uas_driver_drives_the_copy_on_bulk_streams_the_exporter_allocates_and_frees_on_the_device() =>
         AssertPassed("uas.original-uas-bound", "uas.original-superspeed", "uas.copy-disk-appears", "uas.copy-superspeed", "uas.copy-uas-bound",
-            "uas.streams-allocated-on-the-device", "uas.streams-freed-on-the-device", "uas.every-transfer-completed");
+            "uas.streams-allocated-on-the-device", "uas.streams-freed-on-the-device", "uas.every-transfer-completed", "uas.no-errors-logged");
 
     /// <summary>The copy reads the disk's bytes, and a file written through it lands in the original's image.</summary>
     [SocatVmFact]
@@ -117,7 +117,7 @@ public sealed class LocalDeviceStreamsVmTests(ITestOutputHelper output)
     public void Stopped_while_uas_holds_the_copy_the_export_ends_cleanly_and_uas_returns_to_the_original()
     {
         AssertPassed("busy.copy-disk-appears", "busy.copy-uas-bound", "busy.export-exit-0", "busy.copy-gone", "busy.original-uas-reattached",
-            "busy.every-transfer-completed");
+            "busy.every-transfer-completed", "busy.no-errors-logged");
         var stdout = GuestRun.Value.Result.Stdout;
         Assert.Equal(GuestScenarioResults.Md5(stdout, "uas-direct-after"), GuestScenarioResults.Md5(stdout, "busy-redir"));
         Assert.Equal(GuestScenarioResults.Md5(stdout, "uas-direct-after"), GuestScenarioResults.Md5(stdout, "busy-direct-after"));
@@ -125,8 +125,14 @@ public sealed class LocalDeviceStreamsVmTests(ITestOutputHelper output)
 
     /// <summary>No hung task (hung_task_timeout_secs is 10 in the guest), no kernel problem, every check passed.</summary>
     [SocatVmFact]
-    public void The_whole_guest_run_succeeds_with_a_clean_kernel_log() =>
+    public void The_whole_guest_run_succeeds_with_a_clean_kernel_log()
+    {
+        // Every check's line with its guest uptime, for the CI log.
+        foreach (var line in GuestRun.Value.Result.Stdout.Split('\n').Where(l => l.StartsWith("PASS ", StringComparison.Ordinal) ||
+                     l.StartsWith("FAIL ", StringComparison.Ordinal)))
+            output.WriteLine(line);
         GuestScenarioResults.AssertWholeRunPassed(GuestRun.Value.Result, output);
+    }
 }
 
 /// <summary>A VM fact that also needs socat (in the host root the guest shares: the guest's bridge to its virtio-serial port).</summary>
