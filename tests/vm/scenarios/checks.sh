@@ -7,5 +7,6 @@ check() {
 }
 # poll SECONDS COMMAND...: retries every 0.1 s for SECONDS of guest uptime (a deadline, not a count of tries: under TCG a
 # command that forks a few processes takes longer than the pause, and 1200 tries of "poll 120" ran for many minutes)
+# (what COMMAND prints is dropped: it is asked again and again)
 poll() { local now end; read -r now _ < /proc/uptime; end=$(( ${now%.*} + $1 + 1 )); shift
-  until "$@"; do read -r now _ < /proc/uptime; [ "${now%.*}" -lt "$end" ] || return 1; sleep 0.1; done; }
+  until "$@" >/dev/null; do read -r now _ < /proc/uptime; [ "${now%.*}" -lt "$end" ] || return 1; sleep 0.1; done; }

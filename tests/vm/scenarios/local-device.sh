@@ -9,11 +9,7 @@
 # $1 = shared directory, $2 = UsbRedir.Cli.dll, $3 = md5 of known.bin, $4 = usbredir_vhci.ko (optional).
 set -uo pipefail
 shared=$1 cli=$2 known=$3 module=${4:-}
-fails=0
-# check NAME COMMAND...: PASS/FAIL lines as GuestScenarioResults reads them
-check() { local name=$1; shift; if "$@"; then echo "PASS $name"; else echo "FAIL $name: $* ($(cut -d' ' -f1 /proc/uptime) s)"; fails=$((fails + 1)); fi; }
-# poll SECONDS COMMAND...: retries every 0.1 s
-poll() { local left=$(( $1 * 10 )); shift; until "$@" >/dev/null; do left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 0.1; done; }
+. "$(dirname "$0")/checks.sh"
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 echo 0 > /sys/module/usb_storage/parameters/delay_use
 

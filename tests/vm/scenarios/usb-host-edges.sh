@@ -9,8 +9,7 @@
 set -uo pipefail
 shared=$1 cli=$2 peer=$3 reference=$4
 steps=$(dirname "$0")/usb-host-edges
-# poll SECONDS COMMAND...: retries every 0.1 s
-poll() { local left=$(( $1 * 10 )); shift; until "$@" >/dev/null 2>&1; do left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 0.1; done; }
+. "$(dirname "$0")/checks.sh" # poll
 listening() { grep -q "^ *[0-9]*: 0100007F:$(printf %04X "$1") 00000000:0000 0A " /proc/net/tcp; }
 busid_of() { grep -lx "${1#*:}" /sys/bus/usb/devices/*/idProduct 2>/dev/null | xargs -r dirname | while read -r d; do [ "$(cat "$d/idVendor")" = "${1%:*}" ] && basename "$d"; done | head -n1; }
 # stop PID: SIGTERM, then SIGKILL after 20 s; the exit status is printed by the caller
@@ -19,7 +18,7 @@ stop() { kill "$1" 2>/dev/null; for _ in $(seq 200); do kill -0 "$1" 2>/dev/null
 status=0
 run() { # run DEVICE VID:PID
   local dev=$1 vidpid=$2 busid pid
-  poll 60 test -n "$(busid_of "$vidpid")" || { echo "FAIL $dev: $vidpid did not enumerate"; status=1; return; }
+  poll 60 eval '[ -n "$(busid_of "$vidpid")" ]' || { echo "FAIL $dev: $vidpid did not enumerate"; status=1; return; }
   busid=$(busid_of "$vidpid")
   echo "INFO $dev is $busid ($vidpid)"
 
