@@ -2,9 +2,10 @@
  * Guest side of the QEMU iso test: drives the UsbRedir iso test device (tests/UsbRedir.Tests/Support/IsoTestDevice.cs)
  * through the guest kernel's usbfs with libusb, as an audio or video application would.
  *
- *   libusb_iso_client VID PID IN_PACKETS OUT_PACKETS OUT_FLUSH
+ *   libusb_iso_client VID PID IN_PACKETS OUT_PACKETS OUT_FLUSH [BUSNUM DEVNUM]
  *
- * Opens VID:PID (waiting for it to enumerate), claims interface 0 and selects alt 1, then
+ * Opens VID:PID (waiting for it to enumerate; with BUSNUM DEVNUM, as sysfs numbers them, only that one: another process
+ * may hold a device with the same ids, as an exporter holds the original of a redirected copy), claims interface 0 and selects alt 1, then
  *  - IN: keeps iso transfers queued on 0x81 until IN_PACKETS packets with data arrived. Each must carry its 32-bit
  *    sequence number, the pattern derived from it and the length the device gives that number; numbers must rise.
  *    Empty packets (QEMU prefilling its buffer, or an underrun) are counted, not errors; skipped numbers are counted
@@ -134,6 +135,8 @@ static int run(libusb_context *ctx, double limit)
 }
 
 /* libusb_open_device_with_vid_pid, but it remembers whether the device was listed and why opening it failed. */
+static int want_bus = -1, want_address = -1;
+
 static libusb_device_handle *open_device(libusb_context *ctx, uint16_t vid, uint16_t pid, int *listed, int *open_error)
 {
     libusb_device **list;
@@ -142,6 +145,8 @@ static libusb_device_handle *open_device(libusb_context *ctx, uint16_t vid, uint
     for (ssize_t i = 0; i < n && !h; i++) {
         struct libusb_device_descriptor d;
         if (libusb_get_device_descriptor(list[i], &d) != 0 || d.idVendor != vid || d.idProduct != pid)
+            continue;
+        if (want_bus >= 0 && (libusb_get_bus_number(list[i]) != want_bus || libusb_get_device_address(list[i]) != want_address))
             continue;
         *listed = 1;
         int r = libusb_open(list[i], &h);
@@ -157,9 +162,13 @@ static libusb_device_handle *open_device(libusb_context *ctx, uint16_t vid, uint
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s VID PID IN_PACKETS OUT_PACKETS OUT_FLUSH (hex ids)\n", argv[0]);
+    if (argc != 6 && argc != 8) {
+        fprintf(stderr, "usage: %s VID PID IN_PACKETS OUT_PACKETS OUT_FLUSH [BUSNUM DEVNUM] (hex ids)\n", argv[0]);
         return 2;
+    }
+    if (argc == 8) {
+        want_bus = atoi(argv[6]);
+        want_address = atoi(argv[7]);
     }
     uint16_t vid = strtoul(argv[1], NULL, 16), pid = strtoul(argv[2], NULL, 16);
     in_wanted = atoi(argv[3]);

@@ -125,7 +125,7 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
     /// Carries each connection qemu's virtio-serial chardev makes to <paramref name="listener"/> to qemu's usb-redir chardev
     /// on <paramref name="usbRedirPort"/>, both ways, until the guest run ends.
     /// </summary>
-    private static async Task BridgeAsync(TcpListener listener, int usbRedirPort, CancellationToken stop)
+    internal static async Task BridgeAsync(TcpListener listener, int usbRedirPort, CancellationToken stop)
     {
         var pipes = new List<Task>();
         try
