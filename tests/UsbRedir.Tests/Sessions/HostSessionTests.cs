@@ -283,6 +283,51 @@ public class HostSessionTests
         Assert.Equal(1, device.Resets);
     }
 
+    /// <summary>
+    /// A device that comes back from a reset as another device (a DFU device switching mode): the peer gets its new
+    /// interfaces and endpoints (it reads the new descriptors itself), no device_disconnect, and the session goes on
+    /// serving it. A reset that changes nothing sends nothing (Reset_is_not_answered_...).
+    /// </summary>
+    [Fact]
+    public async Task A_device_that_comes_back_from_a_reset_as_another_gets_its_layout_sent_again()
+    {
+        var device = new DfuTestDevice();
+        var (guest, hostSide) = await ScriptedPeer.ConnectAsync(UsbRedirCapabilities.All & ~UsbRedirCapabilities.BulkStreams);
+        var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
+        host.Start();
+        await using var _h = host;
+        await using var _g = guest;
+        await guest.ExpectAsync(T.InterfaceInfo);
+        await guest.ExpectAsync(T.EpInfo);
+        Assert.Equal(DfuTestDevice.RuntimeProductId, (await guest.ExpectAsync(T.DeviceConnect)).As<DeviceConnectHeader>().ProductId);
+        await ConfigureDfuAsync(1, protocol: 1); // run-time mode
+
+        guest.Send(2, new ControlPacketHeader(0x00, DfuTestDevice.Detach, 0x21, UsbStatus.Success, 1000, 0, 0));
+        Assert.Equal(UsbStatus.Success, (await guest.ExpectAsync(T.ControlPacket)).As<ControlPacketHeader>().Status);
+        guest.Do(c => c.SendReset());
+        // A software device comes back from a reset unconfigured: no interfaces until the peer configures it again.
+        Assert.Equal(0u, (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>().InterfaceCount);
+        await guest.ExpectAsync(T.EpInfo);
+        Assert.Equal(HostDeviceState.Connected, host.DeviceState);
+        await ConfigureDfuAsync(3, protocol: 2); // DFU mode
+
+        guest.Send(4, new ControlPacketHeader(0x80, DfuTestDevice.GetStatus, 0xA1, UsbStatus.Success, 0, 0, 6));
+        var status = await guest.ExpectAsync(T.ControlPacket);
+        Assert.Equal(UsbStatus.Success, status.As<ControlPacketHeader>().Status);
+        Assert.Equal(DfuTestDevice.DfuIdle, status.Payload[4]);
+        Assert.True(await guest.NothingWithinAsync(TimeSpan.FromMilliseconds(200))); // no device_disconnect, nothing else
+
+        // set_configuration(1): the host answers with the one DFU interface (FE/01/protocol), its endpoints and the status.
+        async Task ConfigureDfuAsync(ulong id, byte protocol)
+        {
+            guest.Send(id, new SetConfigurationHeader(1));
+            var info = (await guest.ExpectAsync(T.InterfaceInfo)).As<InterfaceInfoHeader>();
+            Assert.Equal((1u, 0xFE, 0x01, protocol), (info.InterfaceCount, info.InterfaceClasses[0], info.InterfaceSubclasses[0], info.InterfaceProtocols[0]));
+            await guest.ExpectAsync(T.EpInfo);
+            Assert.Equal(id, (await guest.ExpectAsync(T.ConfigurationStatus)).Id);
+        }
+    }
+
     [Fact]
     public async Task Unplugged_device_is_disconnected_and_the_ack_releases_it()
     {

@@ -23,12 +23,22 @@ run() { # run DEVICE VID:PID
   busid=$(busid_of "$vidpid")
   echo "INFO $dev is $busid ($vidpid)"
 
-  "$reference" "$vidpid" 47950 > "$shared/$dev.usbredirhost.log" 2>&1 &
-  pid=$!
-  poll 60 listening 47950 || { echo "FAIL $dev: usbredirhost_listen never listened"; status=1; }
-  "$peer" 47950 "$steps/$dev.steps" > "$shared/$dev.usbredirhost.txt" 2> "$shared/$dev.usbredirhost.err"
-  echo "INFO $dev peer against usbredirhost rc=$? $(tr '\n' ' ' < "$shared/$dev.usbredirhost.err")"
-  stop $pid; echo "INFO usbredirhost_listen ($dev) rc=$?"
+  # The oracle gets a second run when a transfer of its first went unanswered: once, in CI on a loaded host, the CSW
+  # after a 128 KiB read never came (the next command's data answered it), from the emulated disk or the guest's xHCI
+  # path to it, not from the rule under test. The first transcript is kept ($dev.usbredirhost.first.txt) and the host
+  # test prints it. Our exporter gets no second run.
+  for attempt in 1 2; do
+    "$reference" "$vidpid" 47950 > "$shared/$dev.usbredirhost.log" 2>&1 &
+    pid=$!
+    poll 60 listening 47950 || { echo "FAIL $dev: usbredirhost_listen never listened"; status=1; }
+    "$peer" 47950 "$steps/$dev.steps" > "$shared/$dev.usbredirhost.txt" 2> "$shared/$dev.usbredirhost.err"
+    echo "INFO $dev peer against usbredirhost rc=$? $(tr '\n' ' ' < "$shared/$dev.usbredirhost.err")"
+    stop $pid; echo "INFO usbredirhost_listen ($dev) rc=$?"
+    grep -q "not answered within\|barrier timeout" "$shared/$dev.usbredirhost.txt" && [ $attempt = 1 ] || break
+    mv "$shared/$dev.usbredirhost.txt" "$shared/$dev.usbredirhost.first.txt"
+    echo "INFO $dev: usbredirhost left a transfer unanswered: $(grep "not answered within\|barrier timeout" "$shared/$dev.usbredirhost.first.txt" | tr '\n' ' '); once more"
+    sleep 1
+  done
 
   # The kernel driver is back (usbredirhost re-attaches it) before our exporter takes the device.
   sleep 1

@@ -91,6 +91,10 @@ internal static unsafe partial class LibUsb
     [LibraryImport(Library, EntryPoint = "libusb_open")]
     public static partial int Open(nint device, out nint handle);
 
+    /// <summary>Opens a device from a usbfs file descriptor the caller opened (and closes after libusb_close).</summary>
+    [LibraryImport(Library, EntryPoint = "libusb_wrap_sys_device")]
+    public static partial int WrapSysDevice(nint context, nint systemDevice, out nint handle);
+
     [LibraryImport(Library, EntryPoint = "libusb_close")]
     public static partial void Close(nint handle);
 

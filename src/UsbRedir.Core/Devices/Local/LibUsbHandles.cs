@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using UsbRedir.Controllers.VhciCtrl;
 
 namespace UsbRedir.Devices.Local;
 
@@ -29,9 +30,14 @@ internal sealed class LibUsbContextHandle : SafeHandleZeroOrMinusOneIsInvalid
     }
 }
 
-/// <summary>An open device (libusb_open), closed with libusb_close. Its owner closes it only once no transfer is pending.</summary>
+/// <summary>
+/// An open device (libusb_open, or libusb_wrap_sys_device over a usbfs node opened here), closed with libusb_close, then
+/// the node's descriptor if it owns one. Its owner closes it only once no transfer is pending.
+/// </summary>
 internal sealed class LibUsbDeviceHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
+    private FileDescriptor? _node;
+
     public LibUsbDeviceHandle() : base(ownsHandle: true)
     {
     }
@@ -43,9 +49,18 @@ internal sealed class LibUsbDeviceHandle : SafeHandleZeroOrMinusOneIsInvalid
         return handle;
     }
 
+    /// <summary>A handle libusb_wrap_sys_device made from <paramref name="node"/>, which it now owns.</summary>
+    public static LibUsbDeviceHandle FromWrapped(nint opened, FileDescriptor node)
+    {
+        var handle = FromOpened(opened);
+        handle._node = node;
+        return handle;
+    }
+
     protected override bool ReleaseHandle()
     {
         LibUsb.Close(handle);
+        _node?.Dispose(); // libusb does not close a descriptor it was given
         return true;
     }
 }

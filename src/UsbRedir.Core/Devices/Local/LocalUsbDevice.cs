@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using UsbRedir.Controllers.VhciCtrl;
 using UsbRedir.Sessions;
 
 namespace UsbRedir.Devices.Local;
@@ -46,6 +48,8 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
     private readonly ActiveSettings _active = new(new DeviceLayout());
     private bool _closing;
     private bool _resetSinceLastTransfer;
+    private bool _resetting; // a port reset is under way (ResetOnWorker)
+    private bool _reopening; // ... and it re-enumerated the device: the handle is dead until the device is open again
     private int _disposed;
     private string? _goneReason;
 
@@ -297,28 +301,16 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
         await CancelPendingAsync();
         return await WorkAsync(() =>
         {
-            var result = LibUsb.ResetDevice(Handle);
-            if (result == LibUsb.ErrorNotFound)
+            try
             {
-                // libusb: the device re-enumerated with other descriptors; the old handle is dead.
-                Notice?.Invoke($"{Description} came back from the reset as another device; opening it again");
-                try
-                {
-                    ReopenOnWorker();
-                }
-                catch (UsbRedirException e)
-                {
-                    MarkGone($"did not come back after a reset: {e.Message}");
-                    return UsbStatus.IoError;
-                }
-                return UsbStatus.Success;
+                var result = ResetOnWorker();
+                return result == LibUsb.Success ? UsbStatus.Success : StatusOf(result);
             }
-            if (result != LibUsb.Success)
-                return StatusOf(result);
-            ReadDescriptorsOnWorker();
-            lock (_gate)
-                _resetSinceLastTransfer = true;
-            return UsbStatus.Success;
+            catch (UsbRedirException e)
+            {
+                MarkGone($"did not come back after a reset: {e.Message}");
+                return UsbStatus.IoError;
+            }
         }, CancellationToken.None);
     }
 
@@ -369,19 +361,14 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
 
     // ---- opening, claiming, closing (worker thread) ----
 
-    private unsafe void OpenOnWorker()
+    /// <summary>Opens the device at <see cref="PortPath"/>, from libusb's device list or (<paramref name="fromSysfs"/>) its usbfs node.</summary>
+    private void OpenOnWorker(bool fromSysfs = false)
     {
-        var (device, node) = FindOnWorker();
+        var (handle, speed, node) = fromSysfs ? OpenNodeOnWorker() : OpenListedOnWorker();
         DeviceNode = node;
-        var result = LibUsb.Open(device.Device, out var opened);
-        device.Free();
-        if (result == LibUsb.ErrorAccess)
-            throw LocalDeviceErrors.AccessDenied(PortPath, node);
-        if (result != LibUsb.Success)
-            throw LocalDeviceErrors.Failed(PortPath, $"opening {node}", result);
         lock (_gate)
-            _handle = LibUsbDeviceHandle.FromOpened(opened);
-        Speed = device.Speed;
+            _handle = handle;
+        Speed = speed;
         ReadDescriptorsOnWorker();
         if (_deviceDescriptor[4] == 0x09 && !_options.AllowHub)
             throw LocalDeviceErrors.Hub(PortPath);
@@ -396,37 +383,129 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
     /// </summary>
     private void InitialResetOnWorker()
     {
-        var result = LibUsb.ResetDevice(Handle);
-        if (result == LibUsb.ErrorNotFound)
-            ReopenOnWorker();
-        else if (result != LibUsb.Success)
+        var result = ResetOnWorker();
+        if (result != LibUsb.Success)
             throw LocalDeviceErrors.Failed(PortPath, "resetting the device", result);
-        else
-            ReadDescriptorsOnWorker();
-        lock (_gate)
-            _resetSinceLastTransfer = true;
     }
 
-    /// <summary>After a reset that re-enumerated the device: a new device number, a new handle, new descriptors.</summary>
+    /// <summary>
+    /// A port reset (worker thread); libusb's result. A device that comes back as another device (libusb: NOT_FOUND, the
+    /// old handle is dead) is opened again at its port (throws when it does not come back). Meanwhile its old usbfs node
+    /// disappearing, or a transfer failing for want of the device, is the reset's doing, not an unplug.
+    /// </summary>
+    private int ResetOnWorker()
+    {
+        lock (_gate)
+            _resetting = true;
+        try
+        {
+            var result = LibUsb.ResetDevice(Handle);
+            if (result == LibUsb.ErrorNotFound)
+            {
+                Notice?.Invoke($"{Description} came back from the reset as another device; opening it again");
+                ReopenOnWorker();
+            }
+            else if (result != LibUsb.Success)
+                return result;
+            else
+                ReadDescriptorsOnWorker();
+            lock (_gate)
+                _resetSinceLastTransfer = true;
+            return LibUsb.Success;
+        }
+        finally
+        {
+            lock (_gate)
+                _resetting = false;
+        }
+    }
+
+    /// <summary>
+    /// After a reset that re-enumerated the device: a new device number, a new handle, new descriptors. Transfers still
+    /// pending on the dead handle complete first; new ones fail (IoError) until the device is open again.
+    /// </summary>
     private void ReopenOnWorker()
     {
         lock (_gate)
-            _claimed.Clear(); // the old handle's claims died with it
-        Handle.Dispose();
-        var deadline = DateTime.UtcNow + ReenumerationTimeout;
-        while (true)
         {
-            try
+            _reopening = true;
+            // The old handle's claims died with it, and the kernel drivers it detached were another device's.
+            _claimed.Clear();
+            _detached.Clear();
+        }
+        try
+        {
+            CancelPendingAsync().GetAwaiter().GetResult(); // completions come on the event thread, not this one
+            Handle.Dispose();
+            var deadline = DateTime.UtcNow + ReenumerationTimeout;
+            while (true)
             {
-                OpenOnWorker();
-                return;
-            }
-            catch (UsbRedirException e) when (e.ErrorId == "UsbDeviceNotFound" && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(100); // the worker thread: the device is re-enumerating
+                try
+                {
+                    OpenOnWorker(fromSysfs: true);
+                    return;
+                }
+                catch (UsbRedirException e) when (e.ErrorId == "UsbDeviceNotFound" && DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(100); // the worker thread: the device is re-enumerating
+                }
             }
         }
+        catch (UsbRedirException e)
+        {
+            MarkGone($"did not come back after a reset: {e.Message}"); // before new transfers may reach the dead handle
+            throw;
+        }
+        finally
+        {
+            lock (_gate)
+                _reopening = false;
+        }
     }
+
+    private unsafe (LibUsbDeviceHandle Handle, UsbSpeed Speed, string Node) OpenListedOnWorker()
+    {
+        var (device, node) = FindOnWorker();
+        var result = LibUsb.Open(device.Device, out var opened);
+        device.Free();
+        if (result == LibUsb.ErrorAccess)
+            throw LocalDeviceErrors.AccessDenied(PortPath, node);
+        if (result != LibUsb.Success)
+            throw LocalDeviceErrors.Failed(PortPath, $"opening {node}", result);
+        return (LibUsbDeviceHandle.FromOpened(opened), device.Speed, node);
+    }
+
+    /// <summary>
+    /// The device at <see cref="PortPath"/> found in sysfs, its usbfs node opened here and handed to libusb
+    /// (libusb_wrap_sys_device). After a re-enumeration libusb's own device list is no help: its hotplug monitor learns of
+    /// new devices from udevd, which a container or a minimal system does not run, so the new device never shows up there.
+    /// </summary>
+    private (LibUsbDeviceHandle Handle, UsbSpeed Speed, string Node) OpenNodeOnWorker()
+    {
+        var info = UsbDeviceEnumerator.FromEnvironment().GetDevice(PortPath) ?? throw LocalDeviceErrors.NotFound(PortPath);
+        var node = NodeOf(PortPath.Bus, info.Address);
+        var fd = new FileDescriptor(LibC.Open(node, LibC.O_RDWR | LibC.O_CLOEXEC));
+        if (fd.IsInvalid)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw errno switch
+            {
+                LibC.EACCES or LibC.EPERM => LocalDeviceErrors.AccessDenied(PortPath, node),
+                LibC.ENOENT or LibC.ENODEV or LibC.ENXIO => LocalDeviceErrors.NotFound(PortPath), // still re-enumerating
+                _ => LocalDeviceErrors.Failed(PortPath, $"opening {node} ({LibC.Describe(errno)})", LibUsb.ErrorIo),
+            };
+        }
+        var result = LibUsb.WrapSysDevice(_context.Handle.DangerousGetHandle(), fd.DangerousGetHandle(), out var opened);
+        if (result != LibUsb.Success)
+        {
+            fd.Dispose();
+            throw LocalDeviceErrors.Failed(PortPath, $"opening {node}", result);
+        }
+        return (LibUsbDeviceHandle.FromWrapped(opened, fd), info.Speed, node);
+    }
+
+    private static string NodeOf(int bus, int address) =>
+        string.Create(CultureInfo.InvariantCulture, $"/dev/bus/usb/{bus:D3}/{address:D3}");
 
     private readonly record struct Found(nint Device, UsbSpeed Speed, nint List)
     {
@@ -448,7 +527,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
             var depth = LibUsb.GetPortNumbers(candidate, ports, UsbPortPath.MaxDepth);
             if (depth != PortPath.Ports.Count || !new ReadOnlySpan<byte>(ports, depth).SequenceEqual(PortPath.Ports.ToArray()))
                 continue;
-            var node = string.Create(CultureInfo.InvariantCulture, $"/dev/bus/usb/{PortPath.Bus:D3}/{LibUsb.GetDeviceAddress(candidate):D3}");
+            var node = NodeOf(PortPath.Bus, LibUsb.GetDeviceAddress(candidate));
             var speed = LibUsb.GetDeviceSpeed(candidate) switch
             {
                 LibUsb.SpeedLow => UsbSpeed.Low,
@@ -599,7 +678,7 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
     {
         lock (_gate)
         {
-            if (_closing || _gone.IsCancellationRequested)
+            if (_closing || _reopening || _goneReason is not null || _gone.IsCancellationRequested)
                 return false;
             _pending.Add(transfer);
             return true;
@@ -618,7 +697,13 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
         drained?.TrySetResult();
     }
 
-    void ILibUsbTransferOwner.DeviceGone() => MarkGone("unplugged");
+    void ILibUsbTransferOwner.DeviceGone()
+    {
+        lock (_gate)
+            if (_resetting)
+                return; // the reset re-enumerates the device: it decides whether the device is gone (ResetOnWorker)
+        MarkGone("unplugged");
+    }
 
     void ILibUsbTransferOwner.SubmitFailed(int error)
     {
@@ -648,6 +733,9 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
     /// <summary>On the event thread about every half second: a device whose usbfs node is gone has been unplugged.</summary>
     private void CheckPresent()
     {
+        lock (_gate)
+            if (_resetting)
+                return; // a reset that re-enumerates the device removes its node and makes a new one (ResetOnWorker)
         if (DeviceNode.Length > 0 && !_gone.IsCancellationRequested && !File.Exists(DeviceNode))
             MarkGone("unplugged");
     }

@@ -16,6 +16,7 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
     private readonly CancellationTokenSource _gone = new();
     private readonly Dictionary<byte, EndpointState> _endpoints = [];
     private readonly Dictionary<byte, byte> _alternateSettings = [];
+    private UsbDescriptorSet _descriptors;
     private bool _disposed;
     private byte _configuration;
     private byte _address;
@@ -25,14 +26,26 @@ public abstract partial class SoftwareUsbDevice : IUsbDevice
     {
         ArgumentNullException.ThrowIfNull(descriptors);
         Speed = speed;
-        Descriptors = descriptors;
+        _descriptors = descriptors;
         Description = description;
     }
 
     /// <summary>The lock every hook runs under; subclasses take it to change state from outside a transfer.</summary>
     protected object SyncRoot { get; } = new();
 
-    public UsbDescriptorSet Descriptors { get; }
+    /// <summary>
+    /// What the device answers GET_DESCRIPTOR with. A device that comes back from a reset as another device (DFU's
+    /// switch from run-time to DFU mode) sets new ones in <see cref="OnReset"/>; the host then enumerates it anew.
+    /// </summary>
+    public UsbDescriptorSet Descriptors
+    {
+        get { lock (SyncRoot) return _descriptors; }
+        protected set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            lock (SyncRoot) _descriptors = value;
+        }
+    }
 
     public string Description { get; }
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
 
@@ -81,6 +82,8 @@ public sealed partial class UsbRedirHostSession
             _resetSinceLastTransfer = true;
         }
         CancelAll(reportStreamsStalled: true);
+        var before = DescriptorBytes();
+        var identity = Identity();
         var status = await Device.ResetAsync(_sessionEnded.Token);
         if (status != UsbStatus.Success)
         {
@@ -88,7 +91,28 @@ public sealed partial class UsbRedirHostSession
             ReleaseDevice("reset failed");
             return;
         }
+        if (!DescriptorBytes().AsSpan().SequenceEqual(before))
+        {
+            // It came back as another device (a DFU device switching mode). The peer's kernel reads the new descriptors
+            // after its reset and enumerates the device anew (Linux: "device firmware changed"); a device_disconnect here
+            // would pull the device from under that reset (QEMU's guest then times out reading descriptors for tens of
+            // seconds). The peer only needs the new interfaces and endpoints, which it cannot read itself.
+            _layout = ComputeLayout();
+            SendLayout();
+            Log.Info($"the device came back from the reset as another device ({identity}, now {Identity()}): its interfaces and endpoints sent again");
+            return;
+        }
         RefreshLayoutIfChanged();
+    }
+
+    /// <summary>The device's descriptors as a host reads them: the device descriptor, then every configuration.</summary>
+    private byte[] DescriptorBytes() =>
+        [.. Device.DeviceDescriptor.Span, .. Device.ConfigurationDescriptors.SelectMany(c => c.ToArray())];
+
+    private string Identity()
+    {
+        var d = Device.DeviceDescriptor.Span;
+        return $"{BinaryPrimitives.ReadUInt16LittleEndian(d[8..]):x4}:{BinaryPrimitives.ReadUInt16LittleEndian(d[10..]):x4}";
     }
 
     /// <summary>A reset may leave the device unconfigured; the guest learns the layout from the next set_configuration.</summary>
