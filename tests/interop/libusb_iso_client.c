@@ -2,16 +2,18 @@
  * Guest side of the QEMU iso test: drives the UsbRedir iso test device (tests/UsbRedir.Tests/Support/IsoTestDevice.cs)
  * through the guest kernel's usbfs with libusb, as an audio or video application would.
  *
- *   libusb_iso_client VID PID IN_PACKETS OUT_PACKETS OUT_FLUSH
+ *   libusb_iso_client VID PID IN_PACKETS OUT_PACKETS OUT_FLUSH [BUSNUM DEVNUM [OUT_FIRST]]
  *
- * Opens VID:PID (waiting for it to enumerate), claims interface 0 and selects alt 1, then
+ * Opens VID:PID (waiting for it to enumerate; with BUSNUM DEVNUM, as sysfs numbers them, only that one: another process
+ * may hold a device with the same ids, as an exporter holds the original of a redirected copy), claims interface 0 and selects alt 1, then
  *  - IN: keeps iso transfers queued on 0x81 until IN_PACKETS packets with data arrived. Each must carry its 32-bit
  *    sequence number, the pattern derived from it and the length the device gives that number; numbers must rise.
  *    Empty packets (QEMU prefilling its buffer, or an underrun) are counted, not errors; skipped numbers are counted
  *    as gaps (packets dropped on the way).
  *  - OUT: sends OUT_PACKETS + OUT_FLUSH packets on 0x02, packet n carrying n and its pattern, lengths varying. The
  *    OUT_FLUSH extra packets push the counted ones through the host's buffering; losing some of them at the end is
- *    expected (the host holds up to a ring of packets when the stream stops).
+ *    expected (the host holds up to a ring of packets when the stream stops). With OUT_FIRST the numbers start there instead
+ *    of at 0 (a warm-up run whose packets the device's record can tell from the counted run's).
  * Prints one summary line per direction and exits 0 when no IN packet was wrong and every transfer completed.
  * The packet formulas must match IsoTestDevice.InPacket and QemuIsoPeerTests.OutPacket.
  */
@@ -30,7 +32,7 @@
 static int in_wanted, in_data, in_empty, in_gaps, in_bad, in_errors;
 static int64_t in_last = -1;
 static uint32_t in_first;
-static int out_total, out_next, out_completed, out_errors;
+static int out_first, out_total, out_next, out_completed, out_errors;
 static int active;
 
 static int in_length(uint32_t seq) { return 4 + (int)(seq * 37u % (MPS - 3)); }
@@ -134,6 +136,8 @@ static int run(libusb_context *ctx, double limit)
 }
 
 /* libusb_open_device_with_vid_pid, but it remembers whether the device was listed and why opening it failed. */
+static int want_bus = -1, want_address = -1;
+
 static libusb_device_handle *open_device(libusb_context *ctx, uint16_t vid, uint16_t pid, int *listed, int *open_error)
 {
     libusb_device **list;
@@ -142,6 +146,8 @@ static libusb_device_handle *open_device(libusb_context *ctx, uint16_t vid, uint
     for (ssize_t i = 0; i < n && !h; i++) {
         struct libusb_device_descriptor d;
         if (libusb_get_device_descriptor(list[i], &d) != 0 || d.idVendor != vid || d.idProduct != pid)
+            continue;
+        if (want_bus >= 0 && (libusb_get_bus_number(list[i]) != want_bus || libusb_get_device_address(list[i]) != want_address))
             continue;
         *listed = 1;
         int r = libusb_open(list[i], &h);
@@ -157,13 +163,20 @@ static libusb_device_handle *open_device(libusb_context *ctx, uint16_t vid, uint
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s VID PID IN_PACKETS OUT_PACKETS OUT_FLUSH (hex ids)\n", argv[0]);
+    if (argc != 6 && argc != 8 && argc != 9) {
+        fprintf(stderr, "usage: %s VID PID IN_PACKETS OUT_PACKETS OUT_FLUSH [BUSNUM DEVNUM [OUT_FIRST]] (hex ids)\n", argv[0]);
         return 2;
     }
+    if (argc >= 8) {
+        want_bus = atoi(argv[6]);
+        want_address = atoi(argv[7]);
+    }
+    if (argc == 9)
+        out_first = atoi(argv[8]);
     uint16_t vid = strtoul(argv[1], NULL, 16), pid = strtoul(argv[2], NULL, 16);
     in_wanted = atoi(argv[3]);
-    out_total = atoi(argv[4]) + atoi(argv[5]);
+    out_next = out_first;
+    out_total = out_first + atoi(argv[4]) + atoi(argv[5]);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     /* A fresh context for every attempt: libusb lists a device that appears later only through its hotplug monitor,
@@ -229,7 +242,7 @@ int main(int argc, char **argv)
             active++;
     }
     int out_finished = run(ctx, 60);
-    printf("OUT: sent=%d completed=%d errors=%d seconds=%.2f\n", out_next, out_completed, out_errors, now_s() - start);
+    printf("OUT: sent=%d completed=%d errors=%d seconds=%.2f\n", out_next - out_first, out_completed, out_errors, now_s() - start);
 
     usleep(200000); /* let the last packets reach the host before the stream stops */
     libusb_set_interface_alt_setting(h, 0, 0);

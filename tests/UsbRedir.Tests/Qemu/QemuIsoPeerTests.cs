@@ -20,14 +20,14 @@ public sealed partial class QemuIsoPeerTests(ITestOutputHelper output)
     /// <summary>This test's share of the project's fixed-port range (the usb-redir chardev listens on a fixed port).</summary>
     private const int FirstPort = 47550, LastPort = 47599;
 
-    private const int InPackets = 1500;
-    private const int OutPackets = 1000;
+    internal const int InPackets = 1500;
+    internal const int OutPackets = 1000;
     // Extra OUT packets after the counted ones: they push the counted ones through the host's ring (QEMU asks for up to
     // 16 transfers of up to 32 packets; the ring holds what has not played yet when the guest stops the stream).
-    private const int OutFlush = 600;
+    internal const int OutFlush = 600;
     // Loss bounds that do not rest on our own log: at most a tenth of either stream may go missing (the guest's own gap
     // count for IN, the device's own record for OUT), whatever the host says it dropped.
-    private const int MaxInGaps = InPackets / 10, MaxOutMissing = OutPackets / 10;
+    internal const int MaxInGaps = InPackets / 10, MaxOutMissing = OutPackets / 10;
 
     [VmFact]
     public async Task Guest_libusb_moves_iso_in_and_out_through_qemu_usb_redir()
@@ -89,7 +89,7 @@ public sealed partial class QemuIsoPeerTests(ITestOutputHelper output)
     }
 
     /// <summary>OUT packet n as libusb_iso_client.c builds it: n (32-bit little endian), then a pattern; 4 to 192 bytes.</summary>
-    private static byte[] OutPacket(int n)
+    internal static byte[] OutPacket(int n)
     {
         var data = new byte[4 + (int)((uint)n * 53 % (IsoTestDevice.MaxPacketSize - 3))];
         BinaryPrimitives.WriteInt32LittleEndian(data, n);
@@ -99,7 +99,7 @@ public sealed partial class QemuIsoPeerTests(ITestOutputHelper output)
     }
 
     [GeneratedRegex(@"IN: data=(?<data>\d+) empty=(?<empty>\d+) gaps=(?<gaps>\d+) bad=(?<bad>\d+)")]
-    private static partial Regex InSummary();
+    internal static partial Regex InSummary();
 
     [GeneratedRegex(@"iso stream on endpoint 0x02 stopped: (?<received>\d+) packets received, (?<dropped>\d+) dropped")]
     private static partial Regex OutStopped();

@@ -55,8 +55,14 @@ public sealed class LibusbVmFactAttribute : FactAttribute
 {
     public LibusbVmFactAttribute()
     {
-        var libusb = File.Exists("/usr/include/libusb-1.0/libusb.h") && Peers.HasCommand("gcc") && Peers.HasCommand("pkg-config");
-        var missing = new[] { GuestVm.Missing, libusb ? null : "libusb-1.0-0-dev, gcc, pkg-config" }.Where(m => m is not null).ToArray();
+        var missing = Missing();
         Skip = Peers.SkipUnless(missing.Length == 0, string.Join(", ", missing));
+    }
+
+    /// <summary>What is missing for such a fact (empty when nothing is), for attributes that need more besides.</summary>
+    internal static string[] Missing()
+    {
+        var libusb = File.Exists("/usr/include/libusb-1.0/libusb.h") && Peers.HasCommand("gcc") && Peers.HasCommand("pkg-config");
+        return new[] { GuestVm.Missing, libusb ? null : "libusb-1.0-0-dev, gcc, pkg-config" }.OfType<string>().ToArray();
     }
 }

@@ -36,14 +36,14 @@ public sealed class UsbredirectIsoTests(ITestOutputHelper output)
     /// <summary>This test's share of the project's fixed-port range.</summary>
     private const int FirstPort = 47200, LastPort = 47299;
 
-    private const int Amplitude = 20000, Step = 20; // right channel: packet number × Step (at most 1499 × 20 < 32767)
-    private const int SignalPackets = 1500, SilencePackets = 400; // silence flushes the signal through the host's prefill
+    internal const int Amplitude = 20000, Step = 20; // right channel: packet number × Step (at most 1499 × 20 < 32767)
+    internal const int SignalPackets = 1500, SilencePackets = 400; // silence flushes the signal through the host's prefill
     private const int PacketsPerTransfer = 10, TransfersInFlight = 4;
     private const int PacketsPerUrb = 10, OutUrbs = 12; // what our guest asks usbredirhost for at 1000 packets/s (IsoStreamPlan)
     private const double DefaultVolume = 240 / 255.0;
     // The host's overflow policy drops back to half its buffer (60 packets), plus a transfer's worth in flight: the longest
     // run of packets that may go missing at once, in both tests (the chain's guest role asks usbredirhost for the same plan).
-    private const int LongestGap = PacketsPerUrb * OutUrbs / 2 + PacketsPerUrb;
+    internal const int LongestGap = PacketsPerUrb * OutUrbs / 2 + PacketsPerUrb;
 
     [UsbredirectVmFact]
     public async Task Our_guest_role_plays_a_known_signal_into_qemus_usb_audio_through_usbredirect()
@@ -95,11 +95,7 @@ public sealed class UsbredirectIsoTests(ITestOutputHelper output)
     {
         var shared = Directory.CreateTempSubdirectory("usbredir-iso-chain-").FullName;
         var wav = Path.Combine(shared, "out.wav");
-        var signal = Path.Combine(shared, "signal.raw");
-        var pcm = new byte[(SignalPackets + SilencePackets) * 192];
-        for (var n = 0; n < SignalPackets; n++)
-            WritePacket(pcm.AsSpan(n * 192, 192), n);
-        await File.WriteAllBytesAsync(signal, pcm);
+        var signal = WriteSignal(shared);
         var options = new GuestRunOptions { Timeout = TimeSpan.FromMinutes(8) };
         options.ReadWriteDirs.Add(shared);
         options.Modules.Add("xhci_pci");
@@ -121,7 +117,7 @@ public sealed class UsbredirectIsoTests(ITestOutputHelper output)
     }
 
     /// <summary>qemu's usb-audio on bus xhci.0, written by the wav audiodev at the device's own rate (no resampling).</summary>
-    private static string[] UsbAudio(string wav) =>
+    internal static string[] UsbAudio(string wav) =>
         ["-audiodev", $"wav,id=snd,path={wav},out.frequency=48000,out.channels=2,out.format=s16", "-device", "usb-audio,audiodev=snd,bus=xhci.0"];
 
     /// <summary>Streams the signal then the silence, keeping a few transfers queued as an audio driver does.</summary>
@@ -144,8 +140,19 @@ public sealed class UsbredirectIsoTests(ITestOutputHelper output)
         return results;
     }
 
+    /// <summary>The signal as raw PCM for aplay (signal.raw in <paramref name="dir"/>): the signal packets, then the silence. Returns its path.</summary>
+    internal static string WriteSignal(string dir)
+    {
+        var signal = Path.Combine(dir, "signal.raw");
+        var pcm = new byte[(SignalPackets + SilencePackets) * 192];
+        for (var n = 0; n < SignalPackets; n++)
+            WritePacket(pcm.AsSpan(n * 192, 192), n);
+        File.WriteAllBytes(signal, pcm);
+        return signal;
+    }
+
     /// <summary>Packet <paramref name="number"/>: one period of the square wave left, the packet's number right.</summary>
-    private static void WritePacket(Span<byte> packet, int number)
+    internal static void WritePacket(Span<byte> packet, int number)
     {
         for (var frame = 0; frame < packet.Length / 4; frame++)
         {
@@ -160,7 +167,7 @@ public sealed class UsbredirectIsoTests(ITestOutputHelper output)
     /// is there whole (48 frames) is one clean period. Silence may come anywhere (before, after, where a player underran);
     /// a packet may be cut where a whole USB packet was dropped at a different alignment.
     /// </summary>
-    private sealed record Recorded(List<int> Numbers, int Complete)
+    internal sealed record Recorded(List<int> Numbers, int Complete)
     {
         /// <summary>No run of missing packets (from packet 0 on) is longer than <paramref name="longest"/>.</summary>
         public void AssertGapsAtMost(int longest) =>

@@ -39,28 +39,8 @@ card=$(vhci_card)
 head -c $((48000 * 4 / 2)) /dev/zero > /tmp/warm-up.raw
 aplay -q -D "plughw:CARD=$card,DEV=0" -t raw -f S16_LE -r 48000 -c 2 /tmp/warm-up.raw || echo "warm-up: aplay failed; playing the signal anyway"
 check aplay.played aplay -q -D "plughw:CARD=$card,DEV=0" -t raw -f S16_LE -r 48000 -c 2 "$signal"
-# What usbredirect, usbredirhost and usb-audio still buffer plays out. The signal's end is in the file once its last
-# sounding frame belongs to one of the last packets (all but a dropped run) and the silence played after the signal
-# follows it for longer than the host's whole buffer (120 packets): everything queued ahead of that silence has arrived.
-settled() {
-  python3 - "$wav" "$signal_packets" "$longest_gap" "$step" "$amplitude" <<'PY'
-import struct, sys
-path, packets, gap, step, amplitude = sys.argv[1], *map(int, sys.argv[2:])
-data = open(path, 'rb').read()
-at = data.find(b'data')
-if at < 0:
-    sys.exit(1)
-body = data[at + 8:]
-frames = len(body) // 4
-samples = struct.unpack('<%dh' % (2 * frames), body[:4 * frames])
-last = next((f for f in range(frames - 1, -1, -1) if samples[2 * f]), None)
-if last is None:
-    sys.exit(1)
-high = max(abs(samples[2 * f]) for f in range(0, last + 1))
-number = round(samples[2 * last + 1] * amplitude / (step * high))
-sys.exit(0 if number >= packets - 1 - gap and frames - 1 - last >= 160 * 48 else 1)
-PY
-}
+# What usbredirect, usbredirhost and usb-audio still buffer plays out: wait until the signal's end is in the wav file.
+settled() { python3 "$(dirname "$0")/wav-settled.py" "$wav" "$signal_packets" "$longest_gap" "$step" "$amplitude"; }
 wait_settled() { local end=$(( $(date +%s) + 90 )); until settled; do [ "$(date +%s)" -lt "$end" ] || return 1; sleep 0.5; done; }
 check wav.settled wait_settled
 stop "$redirect"

@@ -663,6 +663,10 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
         foreach (var number in detached)
         {
             var result = LibUsb.AttachKernelDriver(Handle, number);
+            // BUSY with a driver bound: the driver of an interface re-attached before took this one too (snd-usb-audio
+            // claims its streaming interfaces from the control interface), so it is back.
+            if (result == LibUsb.ErrorBusy && LibUsb.KernelDriverActive(Handle, number) == 1)
+                continue;
             if (result is not (LibUsb.Success or LibUsb.ErrorNoDevice))
                 Notice?.Invoke($"{Description}: re-attaching the kernel driver of interface {number} failed: {LibUsb.Describe(result)}");
         }
