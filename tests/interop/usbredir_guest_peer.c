@@ -19,7 +19,8 @@
  *   setconf N   getconf   setalt IF ALT   getalt IF   startiso EP PKTS URBS   stopiso EP   startint EP   stopint EP
  *   alloc EPMASK N   free EPMASK   startbulk EP BYTES N   stopbulk EP   cancel K (the id of this step's command K)
  *   cancelid ID   reset   reject   wait MS (pump the connection for MS ms before the next command)
- *   waitinfo MS (pump until the next interface_info, at most MS ms; else prints "no interface_info within MS ms")
+ *   waitinfo MS (pump until the next ep_info, which ends a layout: interface_info, then ep_info; at most MS ms, else
+ *   prints "no ep_info within MS ms". Other answers may come between the two: the host's request handlers run apart.)
  *
  * Each data packet, setconf and setalt waits for its answer (up to 20 s) before the barrier, so a later step can rely
  * on it, and so the interface_info and ep_info a configuration or alternate setting change sends before its status
@@ -52,7 +53,7 @@
 
 static struct usbredirparser *parser;
 static int connected;
-static int layout_came; /* set by every interface_info; the waitinfo command clears it */
+static int layout_came; /* set by every ep_info; the waitinfo command clears it */
 static int current_step; /* 0 = announce */
 static char step_names[MAX_STEPS][64];
 static int barrier_done;
@@ -179,7 +180,6 @@ static void on_interface_info(void *priv, struct usb_redir_interface_info_header
 {
     uint32_t i;
     (void)priv;
-    layout_came = 1;
     add_line(current_step, "interface_info count=%u", h->interface_count);
     for (i = 0; i < h->interface_count && i < 32; i++)
         add_line(current_step, "interface_info if=%u class=%02x/%02x/%02x", h->interface[i], h->interface_class[i],
@@ -190,6 +190,7 @@ static void on_ep_info(void *priv, struct usb_redir_ep_info_header *h)
 {
     int i;
     (void)priv;
+    layout_came = 1;
     add_line(current_step, "ep_info");
     for (i = 0; i < 32; i++) {
         if (h->type[i] == usb_redir_type_invalid)
@@ -507,14 +508,14 @@ static void run_command(char *cmd, uint64_t id)
         flush_writes();
         pump((double)num(&save, "MS", cmd), NULL);
     } else if (!strcmp(op, "waitinfo")) {
-        /* until the host sends interface_info (as it does after a reset that brought back another device), at most
-         * MS ms; the commands before it in the step are sent first */
+        /* until the host sends a new layout (as after a reset that brought back another device), at most MS ms; the
+         * commands before it in the step are sent first */
         double ms = (double)num(&save, "MS", cmd);
         flush_writes();
         layout_came = 0;
         pump(ms, &layout_came);
         if (!layout_came)
-            add_line(current_step, "no interface_info within %.0f ms", ms);
+            add_line(current_step, "no ep_info within %.0f ms", ms);
     } else {
         die("unknown command '%s'", op);
     }
