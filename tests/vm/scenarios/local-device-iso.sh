@@ -21,7 +21,6 @@ here=$(dirname "$0")
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 
 info() { echo "INFO $* ($(cut -d' ' -f1 /proc/uptime) s)"; }
-listening() { grep -q "^ *[0-9]*: 0100007F:$(printf %04X "$1") 00000000:0000 0A " /proc/net/tcp; }
 bridge() { # bridge PORT VPORT: guest loopback PORT to the virtio-serial port
   socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr" "/dev/virtio-ports/$2" & bridges="${bridges:-} $!"
   poll 30 listening "$1"
@@ -31,10 +30,8 @@ busid() { local v b; for v in /sys/bus/usb/devices/*/idVendor; do b=$(basename "
   [ "$b" != "${3:-}" ] && [ "$(cat "$v")" = "$1" ] && [ "$(cat "/sys/bus/usb/devices/$b/idProduct")" = "$2" ] && { echo "$b"; return 0; }; done; return 1; }
 # every exporter's log must show each transfer completed (LocalUsbDevice logs the ones that did not)
 all_completed() { ! grep -q "did not complete" "$@"; }
-quiet() { "$@" >/dev/null; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime of process $1
 idle_ticks() { awk '/^cpu / { print $5 }' /proc/stat; }
-gone() { ! "$@" >/dev/null; }
 # The ALSA id of the sound card on USB device $1.
 card_of() { local c; for c in /sys/class/sound/card*; do readlink -f "$c/device" | grep -q "/$1:" && { cat "$c/id"; return 0; }; done; return 1; }
 

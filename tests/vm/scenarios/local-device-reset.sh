@@ -12,14 +12,9 @@ here=$(dirname "$0")
 . "$here/checks.sh"
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 
-listening() { grep -q "^ *[0-9]*: 0100007F:$(printf %04X "$1") 00000000:0000 0A " /proc/net/tcp; }
 # busid VID PID: the device with these ids
 busid() { local v b; for v in /sys/bus/usb/devices/*/idVendor; do b=$(basename "$(dirname "$v")")
   [ "$(cat "$v")" = "$1" ] && [ "$(cat "/sys/bus/usb/devices/$b/idProduct")" = "$2" ] && { echo "$b"; return 0; }; done; return 1; }
-quiet() { "$@" >/dev/null; }
-gone() { ! "$@" >/dev/null; }
-# stop PID: SIGTERM, then SIGKILL after 20 s; returns the exit status
-stop() { kill "$1" 2>/dev/null; for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -9 "$1" 2>/dev/null; wait "$1"; }
 
 check dfu.runtime-device-enumerated poll 120 quiet busid 1209 000e
 b=$(busid 1209 000e)

@@ -33,9 +33,6 @@ heartbeat() { while sleep 10; do
   for p in $(awk '$3 == "D" { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
     w=$(tr '\n' ' ' < "/proc/$p/stack" 2>/dev/null | cut -c1-300); [ -n "$w" ] && step "  $p waits in $w"; done
 done; }
-quiet() { "$@" >/dev/null; }
-gone() { ! "$@" >/dev/null; }
-listening() { grep -q "^ *[0-9]*: 0100007F:$(printf %04X "$1") 00000000:0000 0A " /proc/net/tcp; }
 bridge() { # bridge PORT VPORT: guest loopback PORT to the virtio-serial port
   socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr" "/dev/virtio-ports/$2" & bridges="${bridges:-} $!"
   poll 30 listening "$1"

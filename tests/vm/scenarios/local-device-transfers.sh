@@ -16,8 +16,6 @@ echo 0 > /sys/module/usb_storage/parameters/delay_use
 # the driver of the host controller a root-port device $1 is on (its root hub's parent)
 hcd_of() { basename "$(readlink -f "/sys/bus/usb/devices/$1/../../driver")"; }
 original() { grep -lx 46f4 /sys/bus/usb/devices/*/idVendor 2>/dev/null | head -n1 | xargs -r dirname | xargs -r basename; }
-quiet() { "$@" >/dev/null; }
-gone() { ! "$@" >/dev/null; }
 # disk_of BUSID: the disk behind that USB device
 disk_of() { disks | awk -v u="$1" '$2 == u { print $1; f = 1; exit } END { exit !f }'; }
 # The forward: a disk behind a device on usbredir_vhci's bus.

@@ -14,7 +14,6 @@ echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 echo 0 > /sys/module/usb_storage/parameters/delay_use
 
 . "$(dirname "$0")/local-disks.sh"
-listening() { grep -q "^ *[0-9]*: 0100007F:$(printf %04X "$1") 00000000:0000 0A " /proc/net/tcp; }
 bridge() { # bridge PORT VPORT: guest loopback PORT to the virtio-serial port
   socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr" "/dev/virtio-ports/$2" & bridges="${bridges:-} $!"
   poll 30 listening "$1"

@@ -10,10 +10,3 @@ orig_disk() { disks | awk -v o="$orig" '$2 == o { print $1; f = 1; exit } END { 
 no_other_disk() { ! other_disk >/dev/null; }
 storage_bound() { [ "$(basename "$(readlink "/sys/bus/usb/devices/$orig:1.0/driver" 2>/dev/null)")" = usb-storage ] && orig_disk >/dev/null; }
 disk_md5() { dd if="/dev/$1" bs=1M iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1; }
-# stop PID: SIGTERM, as Ctrl+C; a process still there 30 s later is killed (and reported), so nothing waits forever; one
-# that SIGKILL does not end within 10 s either (stuck in the kernel) is reported and left behind, status 124.
-stop() { kill -TERM "$1" 2>/dev/null; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$1" 2>/dev/null && { echo "INFO process $1 ignored SIGTERM for 30 s: killed"; kill -KILL "$1"
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$1" 2>/dev/null && { echo "INFO process $1 survived SIGKILL for 10 s (in the kernel at $(cat "/proc/$1/wchan" 2>/dev/null))"; return 124; }; }
-  wait "$1"; }

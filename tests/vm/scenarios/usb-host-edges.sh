@@ -9,11 +9,8 @@
 set -uo pipefail
 shared=$1 cli=$2 peer=$3 reference=$4
 steps=$(dirname "$0")/usb-host-edges
-. "$(dirname "$0")/checks.sh" # poll
-listening() { grep -q "^ *[0-9]*: 0100007F:$(printf %04X "$1") 00000000:0000 0A " /proc/net/tcp; }
+. "$(dirname "$0")/checks.sh" # poll, listening, stop
 busid_of() { grep -lx "${1#*:}" /sys/bus/usb/devices/*/idProduct 2>/dev/null | xargs -r dirname | while read -r d; do [ "$(cat "$d/idVendor")" = "${1%:*}" ] && basename "$d"; done | head -n1; }
-# stop PID: SIGTERM, then SIGKILL after 20 s; the exit status is printed by the caller
-stop() { kill "$1" 2>/dev/null; for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -9 "$1" 2>/dev/null; wait "$1"; }
 
 status=0
 run() { # run DEVICE VID:PID
