@@ -17,7 +17,6 @@ shared=$1 cli=$2 iso_client=$3 signal=$4 wav=$5 signal_packets=$6 longest_gap=$7
 in_packets=${10} out_packets=${11} out_flush=${12} warm_up_first=${13}
 here=$(dirname "$0")
 . "$here/checks.sh"
-. "$here/local-disks.sh" # stop
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 
 info() { echo "INFO $* ($(cut -d' ' -f1 /proc/uptime) s)"; }
