@@ -3,6 +3,7 @@
 BeforeAll {
     $ModuleFolder = $env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')
     Import-Module (Join-Path $ModuleFolder 'UsbRedir.psd1') -Force
+    . (Join-Path $PSScriptRoot 'PeerBytes.ps1')
     $ConnectionType = [UsbRedir.Sessions.UsbRedirConnection]
 
     function New-TestListener {
@@ -157,9 +158,7 @@ Describe 'Connect-UsbDevice -Listen' {
         $client = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port)
         $stream = $client.GetStream()
         $stream.ReadTimeout = 10000
-        $hello = [byte[]]::new(12 + 64 + 4) # header (type 0 = hello, length 68, id 0), version[64], caps word 0
-        [System.BitConverter]::GetBytes([uint32]68).CopyTo($hello, 4)
-        [System.Text.Encoding]::ASCII.GetBytes('pester usb-guest').CopyTo($hello, 12)
+        $hello = New-UsbRedirGuestHello
         $stream.Write($hello, 0, $hello.Length)
         $buffer = [byte[]]::new(512)
         $count = $stream.Read($buffer, 0, $buffer.Length)

@@ -4,6 +4,7 @@
 # with usbredir_vhci.ko) a TLS link between Start-UsbRedirServer and Connect-UsbDevice in one session.
 BeforeAll {
     Import-Module (Join-Path ($env:USBREDIR_MODULE_PATH ?? (Join-Path $PSScriptRoot '../../out/UsbRedir')) 'UsbRedir.psd1') -Force
+    . (Join-Path $PSScriptRoot 'PeerBytes.ps1')
 
     function Wait-Until([scriptblock] $Condition, [string] $Because) {
         $deadline = [DateTime]::UtcNow.AddSeconds(20)
@@ -172,7 +173,10 @@ Describe 'Connect-UsbDevice -Listen: who gets the device' {
                 $client.Connect($lan, $connection.ListenEndPoint.Port)
                 $stream = $client.GetStream()
                 $stream.ReadTimeout = 10000
-                $stream.Write([byte[]]::new(16), 0, 16) # a usbredir header (hello, type 0), as QEMU's chardev speaks first
+                # A whole hello, as QEMU's chardev speaks first (a bare header of length 0 is a bad hello: the session could
+                # close on it before its own hello went out)
+                $hello = New-UsbRedirGuestHello
+                $stream.Write($hello, 0, $hello.Length)
                 $read = $stream.Read([byte[]]::new(64), 0, 64)
                 $client.Dispose()
                 if ($insecure) {
