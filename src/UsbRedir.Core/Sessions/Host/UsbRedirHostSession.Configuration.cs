@@ -83,7 +83,6 @@ public sealed partial class UsbRedirHostSession
         }
         CancelAll(reportStreamsStalled: true);
         var before = DescriptorBytes();
-        var identity = Identity();
         var status = await Device.ResetAsync(_sessionEnded.Token);
         if (status != UsbStatus.Success)
         {
@@ -91,7 +90,8 @@ public sealed partial class UsbRedirHostSession
             ReleaseDevice("reset failed");
             return;
         }
-        if (!DescriptorBytes().AsSpan().SequenceEqual(before))
+        var after = DescriptorBytes();
+        if (!after.AsSpan().SequenceEqual(before))
         {
             // It came back as another device (a DFU device switching mode). The peer's kernel reads the new descriptors
             // after its reset and enumerates the device anew (Linux: "device firmware changed"); a device_disconnect here
@@ -99,7 +99,7 @@ public sealed partial class UsbRedirHostSession
             // seconds). The peer only needs the new interfaces and endpoints, which it cannot read itself.
             _layout = ComputeLayout();
             SendLayout();
-            Log.Info($"the device came back from the reset as another device ({identity}, now {Identity()}): its interfaces and endpoints sent again");
+            Log.Info($"the device came back from the reset as another device ({VidPid(before)}, now {VidPid(after)}): its interfaces and endpoints sent again");
             return;
         }
         RefreshLayoutIfChanged();
@@ -109,11 +109,9 @@ public sealed partial class UsbRedirHostSession
     private byte[] DescriptorBytes() =>
         [.. Device.DeviceDescriptor.Span, .. Device.ConfigurationDescriptors.SelectMany(c => c.ToArray())];
 
-    private string Identity()
-    {
-        var d = Device.DeviceDescriptor.Span;
-        return $"{BinaryPrimitives.ReadUInt16LittleEndian(d[8..]):x4}:{BinaryPrimitives.ReadUInt16LittleEndian(d[10..]):x4}";
-    }
+    /// <summary>VID:PID from <see cref="DescriptorBytes"/> (its device descriptor comes first).</summary>
+    private static string VidPid(ReadOnlySpan<byte> descriptors) =>
+        $"{BinaryPrimitives.ReadUInt16LittleEndian(descriptors[8..]):x4}:{BinaryPrimitives.ReadUInt16LittleEndian(descriptors[10..]):x4}";
 
     /// <summary>A reset may leave the device unconfigured; the guest learns the layout from the next set_configuration.</summary>
     private void RefreshLayoutIfChanged()
