@@ -159,17 +159,22 @@ internal interface ILibUsbTransferOwner
 /// <summary>A control, bulk, interrupt or bulk-stream transfer.</summary>
 internal sealed unsafe class LibUsbDataTransfer : LibUsbTransfer
 {
-    private readonly TaskCompletionSource<UsbTransferResult> _done;
+    // Who learns the result: a task, or (see IInlineCompletingDevice) a callback run on the completing thread.
+    private readonly TaskCompletionSource<UsbTransferResult>? _task;
+    private readonly Action<UsbTransferResult, object>? _done;
+    private readonly object? _doneState;
     private MemoryHandle _pin;
     private byte* _control; // control transfers: setup + data in one native buffer
     private Memory<byte> _controlData;
     private bool _controlIn;
 
-    /// <param name="inline">True: the task's continuations run on the completing thread (see <see cref="IInlineCompletingDevice"/>).</param>
-    private LibUsbDataTransfer(ILibUsbTransferOwner owner, bool inline = false) : base(owner) =>
-        _done = new(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+    private LibUsbDataTransfer(ILibUsbTransferOwner owner) : base(owner) => _task = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Task<UsbTransferResult> Task => _done.Task;
+    private LibUsbDataTransfer(ILibUsbTransferOwner owner, Action<UsbTransferResult, object> done, object state) : base(owner)
+    {
+        _done = done;
+        _doneState = state;
+    }
 
     /// <summary>A control transfer: libusb wants the 8-byte setup packet in front of the data.</summary>
     public static Task<UsbTransferResult> Control(ILibUsbTransferOwner owner, LibUsbDeviceHandle device, UsbSetupPacket setup, Memory<byte> data,
@@ -185,20 +190,33 @@ internal sealed unsafe class LibUsbDataTransfer : LibUsbTransfer
             data.Span[..length].CopyTo(new Span<byte>(t._control + 8, length));
         t.Allocate(device, 0, LibUsb.TransferTypeControl, 0, t._control, 8 + length);
         t.Submit(cancellationToken);
-        return t.Task;
+        return t._task!.Task;
     }
 
     /// <summary>A bulk, interrupt or (streamId &gt; 0) bulk-stream transfer straight into or out of the caller's buffer.</summary>
     public static Task<UsbTransferResult> Data(ILibUsbTransferOwner owner, LibUsbDeviceHandle device, byte endpoint, byte type, uint streamId,
-        Memory<byte> buffer, bool inline, CancellationToken cancellationToken)
+        Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        var t = new LibUsbDataTransfer(owner, inline);
-        t._pin = buffer.Pin();
-        t.Allocate(device, endpoint, streamId != 0 ? LibUsb.TransferTypeBulkStream : type, 0, (byte*)t._pin.Pointer, buffer.Length);
+        var t = new LibUsbDataTransfer(owner);
+        t.SubmitData(device, endpoint, type, streamId, buffer, cancellationToken);
+        return t._task!.Task;
+    }
+
+    /// <summary>
+    /// As the other overload, but <paramref name="done"/> gets the result (with <paramref name="state"/>) on the thread that
+    /// learns it: libusb's event thread, or this one before returning when the transfer is refused at once.
+    /// </summary>
+    public static void Data(ILibUsbTransferOwner owner, LibUsbDeviceHandle device, byte endpoint, byte type, uint streamId,
+        Memory<byte> buffer, Action<UsbTransferResult, object> done, object state, CancellationToken cancellationToken) =>
+        new LibUsbDataTransfer(owner, done, state).SubmitData(device, endpoint, type, streamId, buffer, cancellationToken);
+
+    private void SubmitData(LibUsbDeviceHandle device, byte endpoint, byte type, uint streamId, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        _pin = buffer.Pin();
+        Allocate(device, endpoint, streamId != 0 ? LibUsb.TransferTypeBulkStream : type, 0, (byte*)_pin.Pointer, buffer.Length);
         if (streamId != 0)
-            LibUsb.TransferSetStreamId(t.Native, streamId);
-        t.Submit(cancellationToken);
-        return t.Task;
+            LibUsb.TransferSetStreamId(Native, streamId);
+        Submit(cancellationToken);
     }
 
     protected override void Complete(int status, bool fromCallback)
@@ -209,7 +227,11 @@ internal sealed unsafe class LibUsbDataTransfer : LibUsbTransfer
             actual = Math.Min(actual, _controlData.Length);
             new ReadOnlySpan<byte>(_control + 8, actual).CopyTo(_controlData.Span);
         }
-        _done.TrySetResult(new UsbTransferResult(StatusOf(status), actual));
+        var result = new UsbTransferResult(StatusOf(status), actual);
+        if (_done is not null)
+            _done(result, _doneState!);
+        else
+            _task!.TrySetResult(result);
     }
 
     protected override void Release()

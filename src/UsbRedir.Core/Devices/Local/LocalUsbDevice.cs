@@ -192,26 +192,37 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
     }
 
     public Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken cancellationToken) =>
-        DataTransfer(endpoint, 0, buffer, inline: false, cancellationToken);
+        StreamTransferAsync(endpoint, 0, buffer, cancellationToken);
 
     public Task<UsbTransferResult> StreamTransferAsync(byte endpoint, uint streamId, Memory<byte> buffer, CancellationToken cancellationToken) =>
-        DataTransfer(endpoint, streamId, buffer, inline: false, cancellationToken);
+        DataTransferType(endpoint, streamId, out var type) is { } refusal
+            ? Task.FromResult(UsbTransferResult.Failed(refusal))
+            : LibUsbDataTransfer.Data(this, Handle, endpoint, type, streamId, buffer, cancellationToken);
 
-    Task<UsbTransferResult> IInlineCompletingDevice.TransferCompletingInlineAsync(byte endpoint, uint streamId, Memory<byte> buffer,
-        CancellationToken cancellationToken) =>
-        DataTransfer(endpoint, streamId, buffer, inline: true, cancellationToken);
+    void IInlineCompletingDevice.StartTransfer(byte endpoint, uint streamId, Memory<byte> buffer, Action<UsbTransferResult, object> done, object state,
+        CancellationToken cancellationToken)
+    {
+        if (DataTransferType(endpoint, streamId, out var type) is { } refusal)
+            done(UsbTransferResult.Failed(refusal), state);
+        else
+            LibUsbDataTransfer.Data(this, Handle, endpoint, type, streamId, buffer, done, state, cancellationToken);
+    }
 
-    /// <summary>A bulk or interrupt transfer, or (<paramref name="streamId"/> &gt; 0) a bulk-stream transfer; <paramref name="inline"/>: see <see cref="IInlineCompletingDevice"/>.</summary>
-    private Task<UsbTransferResult> DataTransfer(byte endpoint, uint streamId, Memory<byte> buffer, bool inline, CancellationToken cancellationToken)
+    /// <summary>
+    /// The libusb transfer type of a bulk or interrupt transfer, or (<paramref name="streamId"/> &gt; 0) a bulk-stream
+    /// transfer, on <paramref name="endpoint"/>; null, or the status that refuses it when the endpoint has no such transfers.
+    /// </summary>
+    private UsbStatus? DataTransferType(byte endpoint, uint streamId, out byte type)
     {
         Touched();
-        return (GetEndpointType(endpoint), streamId) switch
+        (type, var refusal) = (GetEndpointType(endpoint), streamId) switch
         {
-            (UsbEndpointType.Bulk, _) => LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeBulk, streamId, buffer, inline, cancellationToken),
-            (UsbEndpointType.Interrupt, 0) => LibUsbDataTransfer.Data(this, Handle, endpoint, LibUsb.TransferTypeInterrupt, 0, buffer, inline, cancellationToken),
-            (_, 0) => Task.FromResult(UsbTransferResult.Failed(Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Invalid)),
-            _ => Task.FromResult(UsbTransferResult.Failed(UsbStatus.Invalid)),
+            (UsbEndpointType.Bulk, _) => (LibUsb.TransferTypeBulk, (UsbStatus?)null),
+            (UsbEndpointType.Interrupt, 0) => (LibUsb.TransferTypeInterrupt, null),
+            (_, 0) => ((byte)0, Gone.IsCancellationRequested ? UsbStatus.IoError : UsbStatus.Invalid),
+            _ => ((byte)0, UsbStatus.Invalid),
         };
+        return refusal;
     }
 
     public Task<UsbIsoTransferResult> IsoTransferAsync(byte endpoint, Memory<byte> buffer, IReadOnlyList<UsbIsoPacket> packets,

@@ -32,6 +32,11 @@ public sealed partial class UsbRedirHostSession
         public ControlPacketHeader Control;
         public BulkPacketHeader Bulk;
         public InterruptPacketHeader Interrupt;
+        /// <summary>Bulk and interrupt transfers: the data buffer (rented), its length, direction and endpoint, for the answer.</summary>
+        public byte[]? Buffer;
+        public int Length;
+        public bool IsIn;
+        public byte Endpoint;
         /// <summary>Set under the <c>_pending</c> lock by whoever claims the answer (the runner or a canceller).</summary>
         public bool Answered;
         /// <summary>Runner plus cancellers still using the record; changed only under the <c>_pending</c> lock.</summary>

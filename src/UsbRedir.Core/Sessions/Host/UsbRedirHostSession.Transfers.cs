@@ -227,7 +227,7 @@ public sealed partial class UsbRedirHostSession
             return;
         }
         await WaitForSendSpaceAsync(_sessionEnded.Token);
-        _ = RunDataAsync(transfer, h.Endpoint, buffer, length, isIn, h.StreamId);
+        RunData(transfer, h.Endpoint, buffer, length, isIn, h.StreamId);
     }
 
     private async ValueTask SubmitInterruptOutAsync(UsbRedirEvent packet)
@@ -252,38 +252,77 @@ public sealed partial class UsbRedirHostSession
             return;
         }
         await WaitForSendSpaceAsync(_sessionEnded.Token);
-        _ = RunDataAsync(transfer, h.Endpoint, buffer, h.Length, isIn: false);
+        RunData(transfer, h.Endpoint, buffer, h.Length, isIn: false);
     }
 
+    /// <summary>
+    /// Runs a bulk or interrupt transfer on the device and answers it when it completes (<see cref="DataDone"/>).
+    /// </summary>
     /// <param name="streamId">The USB 3 bulk stream (0: none); the device refuses one that was never allocated.</param>
-    private async Task RunDataAsync(HostTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, uint streamId = 0)
+    private void RunData(HostTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, uint streamId = 0)
     {
-        var result = UsbTransferResult.Failed(UsbStatus.IoError);
+        (transfer.Buffer, transfer.Length, transfer.IsIn, transfer.Endpoint) = (buffer, length, isIn, endpoint);
+        Task<UsbTransferResult> task;
         try
         {
-            // On a device that can (libusb), what follows runs on the thread that completed the transfer and the reply
-            // leaves from there, as usbredirhost's completion callback writes it: nothing below blocks.
             var data = buffer.AsMemory(0, length);
-            result = await (Device is IInlineCompletingDevice inline ? inline.TransferCompletingInlineAsync(endpoint, streamId, data, transfer.Cancellation.Token)
-                : streamId == 0 ? Device.TransferAsync(endpoint, data, transfer.Cancellation.Token)
-                : Device.StreamTransferAsync(endpoint, streamId, data, transfer.Cancellation.Token));
+            if (Device is IInlineCompletingDevice inline)
+            {
+                // On a device that can (libusb), the answer is sent on the thread that completed the transfer, as
+                // usbredirhost's completion callback writes it, and so in the order the device completed them: QEMU's
+                // usb-redir aborts when a bulk OUT is answered before an older one on the same endpoint. Nothing there blocks.
+                inline.StartTransfer(endpoint, streamId, data, _dataDone, transfer, transfer.Cancellation.Token);
+                return;
+            }
+            task = streamId == 0 ? Device.TransferAsync(endpoint, data, transfer.Cancellation.Token)
+                : Device.StreamTransferAsync(endpoint, streamId, data, transfer.Cancellation.Token);
         }
         catch (Exception e)
         {
             Log.Error($"transfer on endpoint 0x{endpoint:x2} failed: {e.Message}");
+            task = Task.FromResult(UsbTransferResult.Failed(UsbStatus.IoError));
         }
+        _ = AwaitDataAsync(task, transfer);
+    }
+
+    private async Task AwaitDataAsync(Task<UsbTransferResult> task, HostTransfer transfer)
+    {
+        UsbTransferResult result;
+        try
+        {
+            result = await task;
+        }
+        catch (Exception e)
+        {
+            Log.Error($"transfer on endpoint 0x{transfer.Endpoint:x2} failed: {e.Message}");
+            result = UsbTransferResult.Failed(UsbStatus.IoError);
+        }
+        DataDone(result, transfer);
+    }
+
+    /// <summary>Answers a bulk or interrupt transfer with its result (unless a cancel answered it) and lets go of it.</summary>
+    private void DataDone(UsbTransferResult result, object state)
+    {
+        var transfer = (HostTransfer)state;
+        var buffer = transfer.Buffer!;
         try
         {
             if (Finish(transfer))
             {
-                var n = Math.Clamp(result.ActualLength, 0, length);
-                Answer(transfer, result.Status, n, isIn ? buffer.AsSpan(0, n) : default);
+                var n = Math.Clamp(result.ActualLength, 0, transfer.Length);
+                Answer(transfer, result.Status, n, transfer.IsIn ? buffer.AsSpan(0, n) : default);
                 if (Device.Gone.IsCancellationRequested)
                     ReleaseDevice("the device went away during a transfer");
             }
         }
+        catch (Exception e)
+        {
+            // On a device's event thread nothing may escape (it would stop every other completion of the device).
+            Log.Error($"answering transfer {transfer.Id} on endpoint 0x{transfer.Endpoint:x2} failed: {e.Message}");
+        }
         finally
         {
+            transfer.Buffer = null;
             ArrayPool<byte>.Shared.Return(buffer);
             ReleaseTransfer(transfer);
         }

@@ -33,6 +33,7 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
         : base(UsbRedirRole.UsbHost, CapabilitiesFor(device), connection, log)
     {
         Device = device;
+        _dataDone = DataDone;
         // A transfer's packet is handled and submitted on the thread that learns it arrived, as usbredirhost reads and
         // submits on one thread: no handler here blocks (requests that wait run off the read loop), and submitting to a
         // libusb device never does (a software device's transfer may read a file before it returns).
@@ -41,6 +42,9 @@ public sealed partial class UsbRedirHostSession : UsbRedirSession
     }
 
     public IUsbDevice Device { get; }
+
+    /// <summary><see cref="DataDone"/>, made once: a device that calls back (<see cref="IInlineCompletingDevice"/>) gets it for every transfer.</summary>
+    private readonly Action<UsbTransferResult, object> _dataDone;
 
     public HostDeviceState DeviceState { get { lock (_stateGate) return _state; } }
 

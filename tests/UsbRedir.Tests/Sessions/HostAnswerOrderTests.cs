@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using UsbRedir.Devices;
+using UsbRedir.Protocol;
+using UsbRedir.Sessions;
+using UsbRedir.Transport;
+using T = UsbRedir.Protocol.UsbRedirPacketType;
+
+namespace UsbRedir.Tests.Sessions;
+
+/// <summary>
+/// The order of a bulk endpoint's answers. QEMU's usb-redir pipelines bulk OUT packets and aborts (hw/usb/core.c,
+/// usb_packet_complete_one) when one is answered before an older one of the same endpoint: a SuperSpeed UAS disk's
+/// command pipe did that once in CI. A libusb device completes an endpoint's transfers in order on its event thread; the
+/// answers must leave in that order. With an <c>await</c> between the two they did not always: under CPU load (three busy
+/// loops on this machine's two cores) this test saw whole runs of answers one behind.
+/// </summary>
+public class HostAnswerOrderTests
+{
+    /// <summary>The loopback test device, but its bulk transfers complete as libusb's do: one event thread, in submission order, right away.</summary>
+    private sealed class EventThreadDevice : IUsbDevice, IInlineCompletingDevice
+    {
+        private readonly LoopbackTestDevice _inner = new();
+        private readonly BlockingCollection<(Action<UsbTransferResult, object> Done, object State, int Length)> _queue = new();
+        private readonly Thread _events;
+
+        public EventThreadDevice()
+        {
+            _events = new Thread(() =>
+            {
+                var spin = new Random(1);
+                foreach (var (done, state, length) in _queue.GetConsumingEnumerable())
+                {
+                    Thread.SpinWait(spin.Next(0, 50)); // lands some completions while the session is still submitting
+                    done(UsbTransferResult.Ok(length), state);
+                }
+            }) { IsBackground = true, Name = "test event thread" };
+            _events.Start();
+        }
+
+        public void StartTransfer(byte endpoint, uint streamId, Memory<byte> buffer, Action<UsbTransferResult, object> done, object state,
+            CancellationToken cancellationToken) => _queue.Add((done, state, buffer.Length));
+
+        public string Description => _inner.Description;
+        public UsbSpeed Speed => _inner.Speed;
+        public ReadOnlyMemory<byte> DeviceDescriptor => _inner.DeviceDescriptor;
+        public IReadOnlyList<ReadOnlyMemory<byte>> ConfigurationDescriptors => _inner.ConfigurationDescriptors;
+        public byte ActiveConfiguration => _inner.ActiveConfiguration;
+        public byte GetAlternateSetting(byte interfaceNumber) => _inner.GetAlternateSetting(interfaceNumber);
+        public CancellationToken Gone => _inner.Gone;
+        public Task<UsbStatus> SetConfigurationAsync(byte c, CancellationToken t) => _inner.SetConfigurationAsync(c, t);
+        public Task<UsbStatus> SetAlternateSettingAsync(byte i, byte a, CancellationToken t) => _inner.SetAlternateSettingAsync(i, a, t);
+        public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket s, Memory<byte> d, CancellationToken t) => _inner.ControlTransferAsync(s, d, t);
+        public Task<UsbTransferResult> TransferAsync(byte e, Memory<byte> b, CancellationToken t) => throw new InvalidOperationException("inline path expected");
+        public Task<UsbStatus> ClearHaltAsync(byte e, CancellationToken t) => _inner.ClearHaltAsync(e, t);
+        public Task<UsbStatus> ResetAsync(CancellationToken t) => _inner.ResetAsync(t);
+        public ValueTask DisposeAsync()
+        {
+            _queue.CompleteAdding();
+            return _inner.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Bulk_answers_on_one_endpoint_leave_in_the_order_the_device_completed_them()
+    {
+        await using var device = new EventThreadDevice();
+        var (guest, hostSide) = await ScriptedPeer.ConnectAsync();
+        await using var _g = guest;
+        var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
+        await using var _h = host;
+        host.Start();
+        await guest.ExpectAnnouncementAsync();
+        await HostSessionTests.ConfigureAsync(guest);
+        const int count = 50_000;
+        var sender = Task.Run(() =>
+        {
+            for (var i = 0; i < count; i++)
+                guest.Send((ulong)i, new BulkPacketHeader(0x01, UsbStatus.Success, 1, 0), [1]);
+        });
+        var disorder = new List<string>();
+        for (ulong expected = 0; expected < count; expected++)
+        {
+            var reply = await guest.ExpectAsync(T.BulkPacket, TimeSpan.FromSeconds(30));
+            if (reply.Id != expected && disorder.Count < 10)
+                disorder.Add($"answer {reply.Id} came where {expected} was due");
+        }
+        await sender;
+        Assert.Empty(disorder);
+    }
+}
