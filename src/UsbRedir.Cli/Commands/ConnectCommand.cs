@@ -151,7 +151,7 @@ internal sealed class ConnectCommand : ICliCommand
             // The server's policy (ServerSecurity): loopback peers admitted, remote ones only over TLS and only when authorized.
             var security = ServerSecurity.Create(SecurityArguments.Folder(a), tlsServer, a.Has("insecure"), a.Has("trust-new-clients"),
                 line => { if (verbose) console.Error.WriteLine($"usbredir: {line}"); }, AdmittingEnd.Listener);
-            connection = await UsbRedirConnection.ListenAsync(source, listen!, security.Tls, keepAlive, Print, context, security.FilterFor);
+            connection = await UsbRedirConnection.ListenAsync(source, listen!, security, keepAlive, Print, context);
             console.Out.WriteLine($"listening: {device.Description} on {connection.ListenEndPoint} (connection {connection.Id})");
             console.Out.WriteLine($"security: {security.Describe()}; {security.DescribeAdmission()}");
         }

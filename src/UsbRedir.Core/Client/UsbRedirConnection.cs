@@ -200,6 +200,18 @@ public sealed class UsbRedirConnection
         ListenAsync(new FixedUsbDeviceSource(device), listen, tls, keepAlive, logListener, context);
 
     /// <summary>
+    /// Exports the device of <paramref name="source"/> to whoever connects to <paramref name="listen"/> and
+    /// <paramref name="security"/> admits: its TLS settings, and each admitted peer held to its authorized_clients rules, as
+    /// a server holds its clients (both front ends' listening exports).
+    /// </summary>
+    public static Task<UsbRedirConnection> ListenAsync(IUsbDeviceSource source, IPEndPoint listen, Security.ServerSecurity security,
+        TcpKeepAlive? keepAlive = null, Action<SessionLogEntry>? logListener = null, UsbRedirContext? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(security);
+        return ListenAsync(source, listen, security.Tls, keepAlive, logListener, context, security.FilterFor);
+    }
+
+    /// <summary>
     /// Like <see cref="ListenAsync(IUsbDeviceSource, IPEndPoint, TcpKeepAlive?, Action{SessionLogEntry}?, UsbRedirContext?)"/>, with TLS for the
     /// peers as <paramref name="tls"/> says (null: plaintext): we are the TLS server (QEMU connects with
     /// <c>tls-creds-x509,endpoint=client</c>). A peer that fails the handshake or is refused is logged and the next one waited for.

@@ -315,7 +315,7 @@ public sealed class ConnectUsbDeviceCommand : UsbRedirCmdlet
         // Who was admitted, and why, goes to this connection's log (Get-UsbRedirConnection ... | Select-Object -ExpandProperty Log).
         UsbRedirConnection? connection = null;
         var security = _listenSecurity!.WithLog(line => connection?.Log.Info(line));
-        connection = UsbRedirConnection.ListenAsync(source, _listen!, security.Tls, _keepAlive, context: UsbRedirModuleLifetime.Context, peerFilter: security.FilterFor)
+        connection = UsbRedirConnection.ListenAsync(source, _listen!, security, _keepAlive, context: UsbRedirModuleLifetime.Context)
             .GetAwaiter().GetResult();
         WriteVerbose($"Connection {connection.Id}: {description} waits for a peer on {connection.ListenEndPoint}; " +
             $"{_listenSecurity!.Describe()}; {_listenSecurity.DescribeAdmission()}.");

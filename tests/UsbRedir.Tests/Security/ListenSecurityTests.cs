@@ -42,8 +42,8 @@ public sealed class ListenSecurityTests : IDisposable
         TlsServerOptions? given = null, bool insecure = false, bool trustNewClients = false)
     {
         var security = ServerSecurity.Create(_exporterFolder.Folder, given, insecure, trustNewClients, Note, AdmittingEnd.Listener);
-        var connection = await UsbRedirConnection.ListenAsync(new UsbRedir.Devices.Sources.FixedUsbDeviceSource(device), new IPEndPoint(address, 0), security.Tls, logListener: e => Note(e.Message),
-            peerFilter: security.FilterFor);
+        var connection = await UsbRedirConnection.ListenAsync(new UsbRedir.Devices.Sources.FixedUsbDeviceSource(device), new IPEndPoint(address, 0), security,
+            logListener: e => Note(e.Message));
         return (connection, security);
     }
 
