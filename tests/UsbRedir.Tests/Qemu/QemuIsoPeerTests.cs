@@ -46,7 +46,7 @@ public sealed partial class QemuIsoPeerTests(ITestOutputHelper output)
                 // The pcap (usbmon format, readable by Wireshark) is kept for debugging when the test fails.
                 "-device", $"usb-redir,chardev=iso-{tag},bus=xhci.0,pcap={Path.Combine(shared, "usb-redir.pcap")}",
             ]);
-            return Task.Run(() => GuestVm.Run(command, options));
+            return GuestVm.RunAsync(command, options);
         });
         var port = ports[0];
         await using var device = new IsoTestDevice();

@@ -120,7 +120,7 @@ public sealed class QemuListenTests(ITestOutputHelper output)
             "-chardev", $"socket,id=disk,host=127.0.0.1,port={relay.Port},server=off,reconnect=1",
             "-device", "usb-redir,chardev=disk,bus=xhci.0",
         ]);
-        var guest = Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-listen.sh"), shared], options));
+        var guest = GuestVm.RunAsync(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-listen.sh"), shared], options);
         try
         {
             // Round 1 read: the link drops; QEMU reconnects and the exporter serves it again.

@@ -37,7 +37,7 @@ public sealed class QemuPeerTests(ITestOutputHelper output)
                 "-chardev", $"socket,id=kbd-{tag},host=127.0.0.1,port={ports[1]},server=on,wait=off",
                 "-device", $"usb-redir,chardev=kbd-{tag},bus=xhci.0",
             ]);
-            return Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-peer.sh"), shared], options));
+            return GuestVm.RunAsync(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-peer.sh"), shared], options);
         });
         var (diskPort, keyboardPort) = (ports[0], ports[1]);
         using var cli = CliProcess.Start("connect", "--disk", image, "--server", $"127.0.0.1:{diskPort}", "--verbose");

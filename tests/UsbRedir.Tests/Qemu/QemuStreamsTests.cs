@@ -29,7 +29,7 @@ public sealed class QemuStreamsTests(ITestOutputHelper output)
                 "-chardev", $"socket,id=streams-{tag},host=127.0.0.1,port={ports[0]},server=on,wait=off",
                 "-device", $"usb-redir,chardev=streams-{tag},bus=xhci.0",
             ]);
-            return Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-streams.sh"), client, "16"], options));
+            return GuestVm.RunAsync(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-streams.sh"), client, "16"], options);
         });
         var port = ports[0];
         await using var device = new StreamsTestDevice();

@@ -64,7 +64,7 @@ public sealed class QemuTlsTests(ITestOutputHelper output)
                 "-chardev", $"socket,id=lst-{tag},host=127.0.0.1,port={listening.ListenEndPoint!.Port},server=off,reconnect=1,tls-creds=tclient",
                 "-device", $"usb-redir,chardev=lst-{tag},bus=xhci.0",
             ]);
-            return Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-tls.sh")], options));
+            return GuestVm.RunAsync(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "qemu-tls.sh")], options);
         });
         var server = new UsbRedirEndpoint("127.0.0.1", ports[0]);
 

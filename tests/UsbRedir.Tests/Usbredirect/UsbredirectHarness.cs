@@ -45,7 +45,7 @@ internal static class UsbredirectHarness
         options.Modules.Add("xhci_pci");
         options.QemuArgs.AddRange(["-device", "qemu-xhci,id=xhci", .. qemuDevice]);
         options.SerialClients.Add((server.LocalEndPoint.Port, "redir"));
-        var guest = Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbredirect-peer.sh"), shared, deviceId], options));
+        var guest = GuestVm.RunAsync(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbredirect-peer.sh"), shared, deviceId], options);
 
         try
         {

@@ -101,9 +101,9 @@ public sealed class UsbredirectIsoTests(ITestOutputHelper output)
         options.Modules.Add("xhci_pci");
         options.Environment["DOTNET_TieredPGO"] = "0"; // starts .NET faster under TCG (tests/vm measurements)
         options.QemuArgs.AddRange(["-device", "qemu-xhci,id=xhci", .. UsbAudio(wav)]);
-        var result = await Task.Run(() => GuestVm.Run(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbredirect-audio-chain.sh"),
+        var result = await GuestVm.RunAsync(["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usbredirect-audio-chain.sh"),
             VhciModuleBuild.Module, Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), signal, wav,
-            $"{SignalPackets}", $"{LongestGap}", $"{Step}", $"{Amplitude}"], options));
+            $"{SignalPackets}", $"{LongestGap}", $"{Step}", $"{Amplitude}"], options);
         output.WriteLine(result.ToString());
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.False(result.KernelProblem, result.ToString());

@@ -82,7 +82,14 @@ public static class GuestVm
     public static string RunVmScript => RepoPaths.Combine("tests", "vm", "run-vm");
 
     /// <summary>Boots a guest, runs <paramref name="command"/> in it and returns once the guest is off.</summary>
-    public static GuestRunResult Run(IReadOnlyList<string> command, GuestRunOptions? options = null)
+    public static GuestRunResult Run(IReadOnlyList<string> command, GuestRunOptions? options = null) =>
+        RunAsync(command, options).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// As <see cref="Run"/>, holding no thread while it waits for its turn and for the guest: the tests that stream in real
+    /// time beside a guest share the thread pool with every test waiting for one (see <see cref="Support.TestThreadPool"/>).
+    /// </summary>
+    public static async Task<GuestRunResult> RunAsync(IReadOnlyList<string> command, GuestRunOptions? options = null)
     {
         options ??= new GuestRunOptions();
         var psi = new ProcessStartInfo(RunVmScript)
@@ -106,7 +113,7 @@ public static class GuestVm
         a.Add("--");
         foreach (var c in command) a.Add(c);
 
-        OneAtATime.Wait();
+        await OneAtATime.WaitAsync().ConfigureAwait(false);
         try
         {
             var sw = Stopwatch.StartNew();
@@ -116,14 +123,20 @@ public static class GuestVm
             var stderr = p.StandardError.ReadToEndAsync();
             // run-vm enforces the timeout itself (from when it holds the machine-wide guest lock);
             // this only guards against the script hanging, so it allows for waiting on that lock.
-            if (!p.WaitForExit(options.Timeout * 3 + TimeSpan.FromMinutes(10)))
+            using (var hung = new CancellationTokenSource(options.Timeout * 3 + TimeSpan.FromMinutes(10)))
             {
-                p.Kill(entireProcessTree: true);
-                p.WaitForExit();
+                try
+                {
+                    await p.WaitForExitAsync(hung.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    p.Kill(entireProcessTree: true);
+                }
             }
-            p.WaitForExit();
-            var err = stderr.Result;
-            return new GuestRunResult(p.ExitCode, stdout.Result, err, ConsoleLogPath(err), sw.Elapsed);
+            await p.WaitForExitAsync().ConfigureAwait(false);
+            var err = await stderr.ConfigureAwait(false);
+            return new GuestRunResult(p.ExitCode, await stdout.ConfigureAwait(false), err, ConsoleLogPath(err), sw.Elapsed);
         }
         finally
         {

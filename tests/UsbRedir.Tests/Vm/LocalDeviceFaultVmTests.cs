@@ -37,7 +37,7 @@ public sealed class LocalDeviceFaultVmTests(ITestOutputHelper output)
         ]);
         string[] command = ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "local-device-faults.sh"), shared,
             Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), NativeHarness.Build("libusb_msd_faults.c", "libusb-1.0")];
-        var guest = Task.Run(() => GuestVm.Run(command, options));
+        var guest = GuestVm.RunAsync(command, options);
         var actions = await UnplugAndPlugInAsync(shared, qmpPath, guest);
         var result = await guest;
         return result with { Stdout = result.Stdout + actions };

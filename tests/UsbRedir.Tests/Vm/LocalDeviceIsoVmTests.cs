@@ -74,7 +74,7 @@ public sealed class LocalDeviceIsoVmTests(ITestOutputHelper output)
                     ]);
                     options.SerialClients.Add((((IPEndPoint)vports[i].LocalEndpoint).Port, vportNames[i]));
                 }
-                return Task.Run(() => GuestVm.Run(command, options));
+                return GuestVm.RunAsync(command, options);
             });
             using var stop = new CancellationTokenSource();
             var bridges = Task.WhenAll(vports.Select((vport, i) => LocalDeviceVmTests.BridgeAsync(vport, ports[1 + i], stop.Token)));

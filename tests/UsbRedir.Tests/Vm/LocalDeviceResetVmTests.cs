@@ -42,7 +42,7 @@ public sealed class LocalDeviceResetVmTests(ITestOutputHelper output)
                 "-chardev", $"socket,id=dfu-{tag},host=127.0.0.1,port={ports[0]},server=on,wait=off",
                 "-device", $"usb-redir,chardev=dfu-{tag},bus=xhci.0",
             ]);
-            return Task.Run(() => GuestVm.Run(command, options));
+            return GuestVm.RunAsync(command, options);
         });
         await using var device = new DfuTestDevice();
         var log = new ConcurrentQueue<SessionLogEntry>();

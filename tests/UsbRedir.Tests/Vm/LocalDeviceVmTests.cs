@@ -66,7 +66,7 @@ public sealed partial class LocalDeviceVmTests(ITestOutputHelper output)
                     ]);
                     options.SerialClients.Add((((IPEndPoint)vports[i].LocalEndpoint).Port, $"redir{i + 1}"));
                 }
-                return Task.Run(() => GuestVm.Run(command, options));
+                return GuestVm.RunAsync(command, options);
             });
             using var stop = new CancellationTokenSource();
             var bridges = Task.WhenAll(vports.Select((vport, i) => BridgeAsync(vport, ports[i], stop.Token)));

@@ -50,7 +50,7 @@ public sealed class PwshVmTests(ITestOutputHelper output)
         ]);
         string[] command = ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "pwsh-pester.sh"), VhciModuleBuild.Module, Pwsh.ReadyToRunPath,
             PublishedModule.Folder, shared, image];
-        var guest = Task.Run(() => GuestVm.Run(command, options));
+        var guest = GuestVm.RunAsync(command, options);
         var actions = ReplugOnRequestAsync(shared, qmpPath, guest).GetAwaiter().GetResult();
         var result = guest.GetAwaiter().GetResult();
         result = result with { Stdout = result.Stdout + actions };

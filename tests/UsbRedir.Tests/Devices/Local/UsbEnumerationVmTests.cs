@@ -50,10 +50,10 @@ public sealed partial class UsbEnumerationVmTests(ITestOutputHelper output)
             "-drive", $"if=none,id=ssdisk2,format=raw,file={shared}/ss-disk2.img",
             "-device", "usb-storage,bus=xhci.0,port=4,drive=ssdisk2,serial=ALPHA1",
         ]);
-        var guest = Task.Run(() => GuestVm.Run(
+        var guest = GuestVm.RunAsync(
             ["bash", RepoPaths.Combine("tests", "vm", "scenarios", "usb-list.sh"),
              Path.Combine(AppContext.BaseDirectory, "UsbRedir.Cli.dll"), shared, DeviceCount.ToString(CultureInfo.InvariantCulture)],
-            options));
+            options);
         var log = new List<string>();
         try
         {
