@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using UsbRedir.Devices;
 using UsbRedir.Protocol;
 using UsbRedir.Sessions;
+using UsbRedir.Tests.Support;
 using UsbRedir.Transport;
 using T = UsbRedir.Protocol.UsbRedirPacketType;
 
@@ -17,15 +18,13 @@ namespace UsbRedir.Tests.Sessions;
 public class HostAnswerOrderTests
 {
     /// <summary>The loopback test device, but its bulk transfers complete as libusb's do: one event thread, in submission order, right away.</summary>
-    private sealed class EventThreadDevice : IUsbDevice, IInlineCompletingDevice
+    private sealed class EventThreadDevice() : DelegatingUsbDevice(new LoopbackTestDevice()), IInlineCompletingDevice
     {
-        private readonly LoopbackTestDevice _inner = new();
         private readonly BlockingCollection<(Action<UsbTransferResult, object> Done, object State, int Length)> _queue = new();
-        private readonly Thread _events;
 
-        public EventThreadDevice()
-        {
-            _events = new Thread(() =>
+        /// <summary>Starts the device's event thread.</summary>
+        public void Start() =>
+            new Thread(() =>
             {
                 var spin = new Random(1);
                 foreach (var (done, state, length) in _queue.GetConsumingEnumerable())
@@ -33,30 +32,18 @@ public class HostAnswerOrderTests
                     Thread.SpinWait(spin.Next(0, 50)); // lands some completions while the session is still submitting
                     done(UsbTransferResult.Ok(length), state);
                 }
-            }) { IsBackground = true, Name = "test event thread" };
-            _events.Start();
-        }
+            }) { IsBackground = true, Name = "test event thread" }.Start();
 
         public void StartTransfer(byte endpoint, uint streamId, Memory<byte> buffer, Action<UsbTransferResult, object> done, object state,
             CancellationToken cancellationToken) => _queue.Add((done, state, buffer.Length));
 
-        public string Description => _inner.Description;
-        public UsbSpeed Speed => _inner.Speed;
-        public ReadOnlyMemory<byte> DeviceDescriptor => _inner.DeviceDescriptor;
-        public IReadOnlyList<ReadOnlyMemory<byte>> ConfigurationDescriptors => _inner.ConfigurationDescriptors;
-        public byte ActiveConfiguration => _inner.ActiveConfiguration;
-        public byte GetAlternateSetting(byte interfaceNumber) => _inner.GetAlternateSetting(interfaceNumber);
-        public CancellationToken Gone => _inner.Gone;
-        public Task<UsbStatus> SetConfigurationAsync(byte c, CancellationToken t) => _inner.SetConfigurationAsync(c, t);
-        public Task<UsbStatus> SetAlternateSettingAsync(byte i, byte a, CancellationToken t) => _inner.SetAlternateSettingAsync(i, a, t);
-        public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket s, Memory<byte> d, CancellationToken t) => _inner.ControlTransferAsync(s, d, t);
-        public Task<UsbTransferResult> TransferAsync(byte e, Memory<byte> b, CancellationToken t) => throw new InvalidOperationException("inline path expected");
-        public Task<UsbStatus> ClearHaltAsync(byte e, CancellationToken t) => _inner.ClearHaltAsync(e, t);
-        public Task<UsbStatus> ResetAsync(CancellationToken t) => _inner.ResetAsync(t);
-        public ValueTask DisposeAsync()
+        public override Task<UsbTransferResult> TransferAsync(byte e, Memory<byte> b, CancellationToken t) =>
+            throw new InvalidOperationException("the session should use StartTransfer");
+
+        public override ValueTask DisposeAsync()
         {
             _queue.CompleteAdding();
-            return _inner.DisposeAsync();
+            return base.DisposeAsync();
         }
     }
 
@@ -64,6 +51,7 @@ public class HostAnswerOrderTests
     public async Task Bulk_answers_on_one_endpoint_leave_in_the_order_the_device_completed_them()
     {
         await using var device = new EventThreadDevice();
+        device.Start();
         var (guest, hostSide) = await ScriptedPeer.ConnectAsync();
         await using var _g = guest;
         var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());

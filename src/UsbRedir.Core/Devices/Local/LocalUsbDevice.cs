@@ -209,8 +209,9 @@ public sealed partial class LocalUsbDevice : IUsbDevice, IInlineCompletingDevice
     }
 
     /// <summary>
-    /// The libusb transfer type of a bulk or interrupt transfer, or (<paramref name="streamId"/> &gt; 0) a bulk-stream
-    /// transfer, on <paramref name="endpoint"/>; null, or the status that refuses it when the endpoint has no such transfers.
+    /// Whether <paramref name="endpoint"/> takes a bulk or interrupt transfer, or (<paramref name="streamId"/> &gt; 0) a
+    /// bulk-stream transfer: null and its libusb transfer type in <paramref name="type"/> when it does, else the status
+    /// that refuses it.
     /// </summary>
     private UsbStatus? DataTransferType(byte endpoint, uint streamId, out byte type)
     {

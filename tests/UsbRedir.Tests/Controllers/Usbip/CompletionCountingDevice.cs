@@ -8,7 +8,7 @@ namespace UsbRedir.Tests.Controllers.Usbip;
 /// cancelled transfer has really ended inside the device (its completion runs on the thread pool, whose timing a busy
 /// test host stretches) before it checks that the result was dropped.
 /// </summary>
-internal sealed class CompletionCountingDevice(IUsbDevice inner) : IUsbDevice
+internal sealed class CompletionCountingDevice(IUsbDevice inner) : DelegatingUsbDevice(inner)
 {
     private int _finished;
     private TaskCompletionSource? _hold;
@@ -31,22 +31,7 @@ internal sealed class CompletionCountingDevice(IUsbDevice inner) : IUsbDevice
         Thread.Sleep(100);
     }
 
-    public string Description => inner.Description;
-    public UsbSpeed Speed => inner.Speed;
-    public ReadOnlyMemory<byte> DeviceDescriptor => inner.DeviceDescriptor;
-    public IReadOnlyList<ReadOnlyMemory<byte>> ConfigurationDescriptors => inner.ConfigurationDescriptors;
-    public byte ActiveConfiguration => inner.ActiveConfiguration;
-    public byte GetAlternateSetting(byte interfaceNumber) => inner.GetAlternateSetting(interfaceNumber);
-    public CancellationToken Gone => inner.Gone;
-    public Task<UsbStatus> SetConfigurationAsync(byte value, CancellationToken ct) => inner.SetConfigurationAsync(value, ct);
-    public Task<UsbStatus> SetAlternateSettingAsync(byte i, byte alt, CancellationToken ct) => inner.SetAlternateSettingAsync(i, alt, ct);
-    public Task<UsbTransferResult> ControlTransferAsync(UsbSetupPacket setup, Memory<byte> data, CancellationToken ct) =>
-        inner.ControlTransferAsync(setup, data, ct);
-    public Task<UsbStatus> ClearHaltAsync(byte endpoint, CancellationToken ct) => inner.ClearHaltAsync(endpoint, ct);
-    public Task<UsbStatus> ResetAsync(CancellationToken ct) => inner.ResetAsync(ct);
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
-
-    public async Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken ct)
+    public override async Task<UsbTransferResult> TransferAsync(byte endpoint, Memory<byte> buffer, CancellationToken ct)
     {
         try
         {
@@ -56,7 +41,7 @@ internal sealed class CompletionCountingDevice(IUsbDevice inner) : IUsbDevice
                 buffer.Span[..Math.Min(4, buffer.Length)].Fill(0xAA);
                 return UsbTransferResult.Ok((endpoint & 0x80) != 0 ? Math.Min(4, buffer.Length) : buffer.Length);
             }
-            return await inner.TransferAsync(endpoint, buffer, ct);
+            return await Inner.TransferAsync(endpoint, buffer, ct);
         }
         finally
         {
