@@ -13,7 +13,8 @@ namespace UsbRedir.Tests.Sessions;
 /// usb_packet_complete_one) when one is answered before an older one of the same endpoint: a SuperSpeed UAS disk's
 /// command pipe did that once in CI. A libusb device completes an endpoint's transfers in order on its event thread; the
 /// answers must leave in that order. With an <c>await</c> between the two they did not always: under CPU load (three busy
-/// loops on this machine's two cores) this test saw whole runs of answers one behind.
+/// loops on this machine's two cores) the first test saw whole runs of answers one behind. A transfer the device refuses
+/// at once must wait for the older ones too (the second test).
 /// </summary>
 public class HostAnswerOrderTests
 {
@@ -74,5 +75,49 @@ public class HostAnswerOrderTests
         }
         await sender;
         Assert.Empty(disorder);
+    }
+
+    /// <summary>Holds its first bulk transfer until told, and refuses the next ones at once, as a device that just went away does.</summary>
+    private sealed class RefusingDevice() : DelegatingUsbDevice(new LoopbackTestDevice()), IInlineCompletingDevice
+    {
+        private (Action<UsbTransferResult, object> Done, object State, int Length)? _held;
+        private int _started;
+
+        public void StartTransfer(byte endpoint, uint streamId, Memory<byte> buffer, Action<UsbTransferResult, object> done, object state,
+            CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _started) == 1)
+                _held = (done, state, buffer.Length);
+            else
+                done(UsbTransferResult.Failed(UsbStatus.IoError), state);
+        }
+
+        public void CompleteHeld() => _held!.Value.Done(UsbTransferResult.Ok(_held.Value.Length), _held.Value.State);
+    }
+
+    [Fact]
+    public async Task A_transfer_refused_at_once_is_answered_after_the_older_ones_of_its_endpoint()
+    {
+        await using var device = new RefusingDevice();
+        var (guest, hostSide) = await ScriptedPeer.ConnectAsync();
+        await using var _g = guest;
+        var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
+        await using var _h = host;
+        host.Start();
+        await guest.ExpectAnnouncementAsync();
+        await HostSessionTests.ConfigureAsync(guest);
+
+        guest.Send(1, new BulkPacketHeader(0x01, UsbStatus.Success, 3, 0), [1, 2, 3]);
+        guest.Send(2, new BulkPacketHeader(0x01, UsbStatus.Success, 1, 0), [4]);
+        guest.Send(3, new BulkPacketHeader(0x01, UsbStatus.Success, 1, 0), [5]);
+        Assert.True(await guest.NothingWithinAsync(TimeSpan.FromMilliseconds(300)), "a refusal overtook the transfer still at the device");
+        device.CompleteHeld();
+        var first = await guest.ExpectAsync(T.BulkPacket);
+        Assert.Equal((1ul, UsbStatus.Success, 3u), (first.Id, first.As<BulkPacketHeader>().Status, first.As<BulkPacketHeader>().Length));
+        foreach (var id in new ulong[] { 2, 3 })
+        {
+            var refused = await guest.ExpectAsync(T.BulkPacket);
+            Assert.Equal((id, UsbStatus.IoError), (refused.Id, refused.As<BulkPacketHeader>().Status));
+        }
     }
 }

@@ -37,6 +37,13 @@ public sealed partial class UsbRedirHostSession
         public int Length;
         public bool IsIn;
         public byte Endpoint;
+        /// <summary>
+        /// A bulk transfer without a stream: answered in the order of its endpoint's queue (see <c>_answerOrder</c>);
+        /// <see cref="Ready"/> and <see cref="Result"/> hold its result while an older one is still unanswered.
+        /// </summary>
+        public bool Ordered;
+        public bool Ready;
+        public UsbTransferResult Result;
         /// <summary>Set under the <c>_pending</c> lock by whoever claims the answer (the runner or a canceller).</summary>
         public bool Answered;
         /// <summary>Runner plus cancellers still using the record; changed only under the <c>_pending</c> lock.</summary>

@@ -12,6 +12,14 @@ public sealed partial class UsbRedirHostSession
     private static readonly TimeSpan ControlTimeout = TimeSpan.FromSeconds(5);
 
     private readonly Dictionary<ulong, HostTransfer> _pending = new();
+
+    /// <summary>
+    /// Per endpoint, its bulk transfers without a stream in the order the peer sent them, until each is answered (under
+    /// the <c>_pending</c> lock). Their answers leave in that order: QEMU's usb-redir pipelines such packets and aborts when
+    /// one is answered before an older one of its endpoint. A device completes an endpoint's transfers in order, but a
+    /// transfer it refuses at once (it just went away, say) would otherwise be answered before the older ones.
+    /// </summary>
+    private readonly Dictionary<byte, Queue<HostTransfer>> _answerOrder = new();
     private bool _resetSinceLastTransfer;
 
     /// <summary>Transfers submitted to the device and not yet answered.</summary>
@@ -262,6 +270,17 @@ public sealed partial class UsbRedirHostSession
     private void RunData(HostTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, uint streamId = 0)
     {
         (transfer.Buffer, transfer.Length, transfer.IsIn, transfer.Endpoint) = (buffer, length, isIn, endpoint);
+        transfer.Ordered = transfer.Type == UsbRedirPacketType.BulkPacket && streamId == 0;
+        transfer.Ready = false;
+        if (transfer.Ordered)
+        {
+            lock (_pending)
+            {
+                if (!_answerOrder.TryGetValue(endpoint, out var queue))
+                    _answerOrder[endpoint] = queue = new Queue<HostTransfer>();
+                queue.Enqueue(transfer);
+            }
+        }
         Task<UsbTransferResult> task;
         try
         {
@@ -300,17 +319,51 @@ public sealed partial class UsbRedirHostSession
         DataDone(result, transfer);
     }
 
-    /// <summary>Answers a bulk or interrupt transfer with its result (unless a cancel answered it) and lets go of it.</summary>
+    /// <summary>
+    /// A bulk or interrupt transfer's result: answers it (unless a cancel did) and lets go of it, and, for one that keeps its
+    /// endpoint's order, then the younger ones of the endpoint whose results were waiting for it. One that finished before
+    /// an older one of its endpoint was answered waits; the thread that answers the older one answers it.
+    /// </summary>
     private void DataDone(UsbTransferResult result, object state)
     {
         var transfer = (HostTransfer)state;
-        var buffer = transfer.Buffer!;
+        if (!transfer.Ordered)
+        {
+            AnswerData(transfer, result);
+            ReleaseData(transfer);
+            return;
+        }
+        lock (_pending)
+        {
+            transfer.Result = result;
+            transfer.Ready = true;
+            if (!ReferenceEquals(_answerOrder[transfer.Endpoint].Peek(), transfer))
+                return;
+        }
+        for (HostTransfer? next = transfer; next is not null;)
+        {
+            transfer = next;
+            AnswerData(transfer, transfer.Result);
+            lock (_pending)
+            {
+                // Out of the queue before the record can go back to the pool (ReleaseData).
+                var queue = _answerOrder[transfer.Endpoint];
+                queue.Dequeue();
+                next = queue.TryPeek(out var younger) && younger.Ready ? younger : null;
+            }
+            ReleaseData(transfer);
+        }
+    }
+
+    /// <summary>Sends a bulk or interrupt transfer's answer, unless a cancel already answered it.</summary>
+    private void AnswerData(HostTransfer transfer, UsbTransferResult result)
+    {
         try
         {
             if (Finish(transfer))
             {
                 var n = Math.Clamp(result.ActualLength, 0, transfer.Length);
-                Answer(transfer, result.Status, n, transfer.IsIn ? buffer.AsSpan(0, n) : default);
+                Answer(transfer, result.Status, n, transfer.IsIn ? transfer.Buffer.AsSpan(0, n) : default);
                 if (Device.Gone.IsCancellationRequested)
                     ReleaseDevice("the device went away during a transfer");
             }
@@ -320,11 +373,14 @@ public sealed partial class UsbRedirHostSession
             // On a device's event thread nothing may escape (it would stop every other completion of the device).
             Log.Error($"answering transfer {transfer.Id} on endpoint 0x{transfer.Endpoint:x2} failed: {e.Message}");
         }
-        finally
-        {
-            transfer.Buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
-            ReleaseTransfer(transfer);
-        }
+    }
+
+    /// <summary>Returns a bulk or interrupt transfer's buffer and lets go of its record.</summary>
+    private void ReleaseData(HostTransfer transfer)
+    {
+        var buffer = transfer.Buffer!;
+        transfer.Buffer = null;
+        ArrayPool<byte>.Shared.Return(buffer);
+        ReleaseTransfer(transfer);
     }
 }
