@@ -48,18 +48,25 @@ public class HostAnswerOrderTests
         }
     }
 
+    /// <summary>A host session exporting <paramref name="device"/> to a scripted peer that has set configuration 1.</summary>
+    private static async Task<(UsbRedirHostSession Host, ScriptedPeer Guest)> ExportConfiguredAsync(IUsbDevice device)
+    {
+        var (guest, hostSide) = await ScriptedPeer.ConnectAsync();
+        var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
+        host.Start();
+        await guest.ExpectAnnouncementAsync();
+        await HostSessionTests.ConfigureAsync(guest);
+        return (host, guest);
+    }
+
     [Fact]
     public async Task Bulk_answers_on_one_endpoint_leave_in_the_order_the_device_completed_them()
     {
         await using var device = new EventThreadDevice();
         device.Start();
-        var (guest, hostSide) = await ScriptedPeer.ConnectAsync();
+        var (host, guest) = await ExportConfiguredAsync(device);
         await using var _g = guest;
-        var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
         await using var _h = host;
-        host.Start();
-        await guest.ExpectAnnouncementAsync();
-        await HostSessionTests.ConfigureAsync(guest);
         const int count = 50_000;
         var sender = Task.Run(() =>
         {
@@ -99,13 +106,9 @@ public class HostAnswerOrderTests
     public async Task A_transfer_refused_at_once_is_answered_after_the_older_ones_of_its_endpoint()
     {
         await using var device = new RefusingDevice();
-        var (guest, hostSide) = await ScriptedPeer.ConnectAsync();
+        var (host, guest) = await ExportConfiguredAsync(device);
         await using var _g = guest;
-        var host = new UsbRedirHostSession(device, ByteStreamConnection.FromSocket(hostSide), new SessionLog());
         await using var _h = host;
-        host.Start();
-        await guest.ExpectAnnouncementAsync();
-        await HostSessionTests.ConfigureAsync(guest);
 
         guest.Send(1, new BulkPacketHeader(0x01, UsbStatus.Success, 3, 0), [1, 2, 3]);
         guest.Send(2, new BulkPacketHeader(0x01, UsbStatus.Success, 1, 0), [4]);
