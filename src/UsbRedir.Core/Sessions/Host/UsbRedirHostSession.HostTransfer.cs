@@ -32,18 +32,23 @@ public sealed partial class UsbRedirHostSession
         public ControlPacketHeader Control;
         public BulkPacketHeader Bulk;
         public InterruptPacketHeader Interrupt;
-        /// <summary>Bulk and interrupt transfers: the data buffer (rented), its length, direction and endpoint, for the answer.</summary>
+        /// <summary>Bulk and interrupt transfers: the data buffer (rented), until the answer has gone.</summary>
         public byte[]? Buffer;
-        public int Length;
-        public bool IsIn;
-        public byte Endpoint;
         /// <summary>
-        /// A bulk transfer without a stream: answered in the order of its endpoint's queue (see <c>_answerOrder</c>);
-        /// <see cref="Ready"/> and <see cref="Result"/> hold its result while an older one is still unanswered.
+        /// For one that keeps its endpoint's order (<see cref="Ordered"/>, see <c>_answerOrder</c>): its result, held while
+        /// an older one of the endpoint is still unanswered.
         /// </summary>
-        public bool Ordered;
         public bool Ready;
         public UsbTransferResult Result;
+
+        // Bulk and interrupt transfers: what the answer needs, from the header the peer sent.
+        public byte Endpoint => Type == UsbRedirPacketType.BulkPacket ? Bulk.Endpoint : Interrupt.Endpoint;
+        public int Length => Type == UsbRedirPacketType.BulkPacket ? (int)Bulk.Length : Interrupt.Length;
+        public bool IsIn => (Endpoint & 0x80) != 0;
+        /// <summary>The USB 3 bulk stream (0: none); the device refuses one that was never allocated.</summary>
+        public uint StreamId => Type == UsbRedirPacketType.BulkPacket ? Bulk.StreamId : 0;
+        /// <summary>A bulk transfer without a stream: answered in the order of its endpoint's queue.</summary>
+        public bool Ordered => Type == UsbRedirPacketType.BulkPacket && StreamId == 0;
         /// <summary>Set under the <c>_pending</c> lock by whoever claims the answer (the runner or a canceller).</summary>
         public bool Answered;
         /// <summary>Runner plus cancellers still using the record; changed only under the <c>_pending</c> lock.</summary>

@@ -235,7 +235,7 @@ public sealed partial class UsbRedirHostSession
             return;
         }
         await WaitForSendSpaceAsync(_sessionEnded.Token);
-        RunData(transfer, h.Endpoint, buffer, length, isIn, h.StreamId);
+        RunData(transfer, buffer);
     }
 
     private async ValueTask SubmitInterruptOutAsync(UsbRedirEvent packet)
@@ -260,18 +260,17 @@ public sealed partial class UsbRedirHostSession
             return;
         }
         await WaitForSendSpaceAsync(_sessionEnded.Token);
-        RunData(transfer, h.Endpoint, buffer, h.Length, isIn: false);
+        RunData(transfer, buffer);
     }
 
     /// <summary>
     /// Runs a bulk or interrupt transfer on the device and answers it when it completes (<see cref="DataDone"/>).
     /// </summary>
-    /// <param name="streamId">The USB 3 bulk stream (0: none); the device refuses one that was never allocated.</param>
-    private void RunData(HostTransfer transfer, byte endpoint, byte[] buffer, int length, bool isIn, uint streamId = 0)
+    private void RunData(HostTransfer transfer, byte[] buffer)
     {
-        (transfer.Buffer, transfer.Length, transfer.IsIn, transfer.Endpoint) = (buffer, length, isIn, endpoint);
-        transfer.Ordered = transfer.Type == UsbRedirPacketType.BulkPacket && streamId == 0;
+        transfer.Buffer = buffer;
         transfer.Ready = false;
+        var (endpoint, streamId) = (transfer.Endpoint, transfer.StreamId);
         if (transfer.Ordered)
         {
             lock (_pending)
@@ -284,7 +283,7 @@ public sealed partial class UsbRedirHostSession
         Task<UsbTransferResult> task;
         try
         {
-            var data = buffer.AsMemory(0, length);
+            var data = buffer.AsMemory(0, transfer.Length);
             if (Device is IInlineCompletingDevice inline)
             {
                 // On a device that can (libusb), the answer is sent on the thread that completed the transfer, as
